@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources for the isolated Face liveness deployment (one per module)."""

@@ -1,0 +1,1 @@
+"""The Pulumi program, its configuration schema and the `liveness-infra` command line."""

@@ -1,0 +1,59 @@
+"""`liveness-infra`: the command line for planning, running and operating the deployment.
+
+Each subcommand lives in its own module exposing ``register(subparsers)``; the handler it sets
+with ``set_defaults(handler=...)`` takes the parsed arguments and returns the exit code.
+User mistakes raise :class:`infra.errors.UserError` and end as one line on stderr, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from infra.errors import UserError
+
+# Modules that contribute subcommands, in the order --help lists them.
+COMMAND_MODULES: tuple[str, ...] = (
+    "infra.plan_cmd",
+    "infra.proxy_cmd",
+    "infra.dns_cmd",
+    "infra.support_cmd",
+    "infra.teardown_cmd",
+    "infra.config_cmd",
+)
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="liveness-infra",
+        description=(
+            "Plan, run and operate the network-isolated Azure AI Face liveness deployment. "
+            "Commands that take --stack read stacks/Pulumi.<stack>.yaml."
+        ),
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except UserError as exc:
+        print(f"liveness-infra {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"liveness-infra {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""FaceAccount: the Face / AI Services account, its private endpoint and private DNS."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+from pulumi_azure_native import cognitiveservices, network, privatedns
+
+from infra.config import Settings
+
+PRIVATE_ENDPOINT_GROUP = "account"
+
+
+class FaceAccount(pulumi.ComponentResource):
+    """An account that only answers on its private endpoint.
+
+    Public network access is Disabled and the firewall's default action is Deny; the custom
+    subdomain gives the account the `<sub>.cognitiveservices.azure.com` name that resolves to the
+    private endpoint through `privatelink.cognitiveservices.azure.com`.
+    """
+
+    def __init__(self, name: str, settings: Settings, resource_group_name: pulumi.Input[str],
+                 vnet_id: pulumi.Input[str], endpoints_subnet_id: pulumi.Input[str],
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("liveness:face:FaceAccount", name, None, opts)
+        face = settings.face
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.account = cognitiveservices.Account(
+            f"{name}-account",
+            resource_group_name=resource_group_name,
+            account_name=face.account_name,
+            location=settings.location,
+            kind=face.kind,
+            sku=cognitiveservices.SkuArgs(name=face.sku),
+            identity=cognitiveservices.IdentityArgs(type="SystemAssigned"),
+            tags=settings.tags,
+            properties=cognitiveservices.AccountPropertiesArgs(
+                custom_sub_domain_name=face.custom_subdomain,
+                public_network_access="Disabled",
+                network_acls=cognitiveservices.NetworkRuleSetArgs(
+                    default_action="Deny",
+                    ip_rules=[cognitiveservices.IpRuleArgs(value=rule) for rule in face.ip_rules],
+                    virtual_network_rules=[],
+                ),
+                disable_local_auth=face.disable_local_auth,
+                restrict_outbound_network_access=face.restrict_outbound_network_access,
+                allowed_fqdn_list=list(face.allowed_fqdns),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, protect=settings.protect),
+        )
+
+        self.private_endpoint = network.PrivateEndpoint(
+            f"{name}-pe",
+            resource_group_name=resource_group_name,
+            private_endpoint_name=settings.resource_name("face-pe"),
+            custom_network_interface_name=settings.resource_name("face-pe-nic"),
+            location=settings.location,
+            tags=settings.tags,
+            subnet=network.SubnetArgs(id=endpoints_subnet_id),
+            private_link_service_connections=[
+                network.PrivateLinkServiceConnectionArgs(
+                    name=settings.resource_name("face-plsc"),
+                    private_link_service_id=self.account.id,
+                    group_ids=[PRIVATE_ENDPOINT_GROUP],
+                )
+            ],
+            opts=child,
+        )
+
+        self.private_zones: list[privatedns.PrivateZone] = []
+        self.zone_links: list[privatedns.VirtualNetworkLink] = []
+        self.zone_group: Optional[network.PrivateDnsZoneGroup] = None
+        zone_ids: list[pulumi.Input[str]] = []
+        if face.private_dns_mode == "create":
+            for zone_name in face.private_zone_names:
+                short = zone_name.split(".")[1]  # cognitiveservices | openai | services
+                zone = privatedns.PrivateZone(
+                    f"{name}-zone-{short}",
+                    resource_group_name=resource_group_name,
+                    private_zone_name=zone_name,
+                    location="global",
+                    tags=settings.tags,
+                    opts=child,
+                )
+                link = privatedns.VirtualNetworkLink(
+                    f"{name}-zone-{short}-link",
+                    resource_group_name=resource_group_name,
+                    private_zone_name=zone.name,
+                    virtual_network_link_name=settings.resource_name("vnet-link"),
+                    location="global",
+                    registration_enabled=False,
+                    virtual_network=privatedns.SubResourceArgs(id=vnet_id),
+                    tags=settings.tags,
+                    opts=pulumi.ResourceOptions(parent=zone),
+                )
+                self.private_zones.append(zone)
+                self.zone_links.append(link)
+                zone_ids.append(zone.id)
+        elif face.private_dns_mode == "existing":
+            zone_ids = list(face.private_dns_zone_ids)
+        # mode "policy": Azure Policy (DeployIfNotExists) adds the zone group; declaring one here
+        # would fight it on every update, so the stack declares none.
+
+        if zone_ids:
+            self.zone_group = network.PrivateDnsZoneGroup(
+                f"{name}-pe-zone-group",
+                resource_group_name=resource_group_name,
+                private_endpoint_name=self.private_endpoint.name,
+                private_dns_zone_group_name="default",
+                private_dns_zone_configs=[
+                    network.PrivateDnsZoneConfigArgs(
+                        name=pulumi.Output.from_input(zid).apply(lambda z: z.rstrip("/").rsplit("/", 1)[-1].replace(".", "-")),
+                        private_dns_zone_id=zid,
+                    )
+                    for zid in zone_ids
+                ],
+                opts=pulumi.ResourceOptions(parent=self.private_endpoint, depends_on=self.zone_links),
+            )
+
+        self.endpoint_host = face.endpoint_host
+        self.private_ip = self.private_endpoint.custom_dns_configs.apply(_first_ip)
+        self.register_outputs({
+            "accountId": self.account.id,
+            "endpointHost": self.endpoint_host,
+            "privateEndpointId": self.private_endpoint.id,
+        })
+
+
+def _first_ip(configs) -> Optional[str]:
+    for entry in configs or []:
+        addresses = entry.get("ip_addresses") if isinstance(entry, dict) else getattr(entry, "ip_addresses", None)
+        if addresses:
+            return addresses[0]
+    return None

@@ -1,0 +1,19 @@
+"""Pulumi entry point (Pulumi.yaml: main: infra/)."""
+
+import sys
+from pathlib import Path
+
+# `pulumi` runs this file with infra/ on sys.path; make the project root importable too, so the
+# program works whether or not the package was pip-installed into the venv.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from infra.errors import UserError  # noqa: E402
+from infra.program import main  # noqa: E402
+
+try:
+    main()
+except UserError as exc:
+    # A config mistake: one clear line instead of a Python traceback in `pulumi up`.
+    raise SystemExit(f"face-liveness-isolation: {exc}") from None

@@ -1,0 +1,166 @@
+"""The stack configuration keys: names, types, defaults and documentation.
+
+This table is the single source of truth for what a stack may configure. infra/config.py reads
+and validates values against it, and the README's config reference is generated from it
+(`liveness-infra config docs`); a test fails when the README drifts from this table.
+All keys live in the `liveness:` namespace, e.g. `pulumi config set liveness:proxyHost ...`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NAMESPACE = "liveness"
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: str  # "string" | "bool" | "int" | "number" | "list" | "map" | "secret"
+    default: str  # human description of the default, as shown in the README
+    doc: str
+    group: str
+
+
+def _k(group: str, name: str, type_: str, default: str, doc: str) -> Key:
+    return Key(name=name, type=type_, default=default, doc=doc, group=group)
+
+
+KEYS: tuple[Key, ...] = (
+    # --- stack -------------------------------------------------------------------------------
+    _k("stack", "lifecycle", "string", "`prod`",
+       "`prod` (protected resources, teardown refused), `test` (long-lived test stack, may be torn "
+       "down) or `ephemeral` (per-PR stack: unique names, may be torn down)."),
+    _k("stack", "location", "string", "`azure-native:location`",
+       "Azure region for every regional resource, e.g. `westeurope`."),
+    _k("stack", "namePrefix", "string", "`fl-<stack>`",
+       "Prefix of every Azure resource name: 2–16 lower-case letters, digits, hyphens."),
+    _k("stack", "instanceSuffix", "string", "hash of the stack name (ephemeral only)",
+       "Extra suffix that makes ephemeral names unique; the preview-env workflow sets it to the run id "
+       "so a soft-deleted account never blocks a re-created environment."),
+    _k("stack", "resourceGroupName", "string", "`rg-<namePrefix>`",
+       "Resource group the stack creates and deploys into."),
+    _k("stack", "tags", "map", "`{}`",
+       "Extra tags on every taggable resource (the stack adds `environment`, `stack`, `managed-by`)."),
+    # --- network -----------------------------------------------------------------------------
+    _k("network", "vnetAddressSpace", "string", "`10.40.0.0/16`", "Address space of the VNet."),
+    _k("network", "appsSubnetPrefix", "string", "`10.40.0.0/23`",
+       "Subnet for the Container Apps environment (delegated to `Microsoft.App/environments`); at "
+       "least /27, inside the VNet, no overlap."),
+    _k("network", "endpointsSubnetPrefix", "string", "`10.40.2.0/27`",
+       "Subnet for private endpoints; at least /28, inside the VNet, no overlap."),
+    # --- face account ------------------------------------------------------------------------
+    _k("face", "faceKind", "string", "`Face`", "`Face` or `AIServices`."),
+    _k("face", "faceSku", "string", "`S0`", "Account SKU. Liveness needs a paid tier: `S0`."),
+    _k("face", "faceCustomSubdomain", "string", "`<namePrefix>-face[-<suffix>]`",
+       "Custom subdomain (globally unique; required for private endpoints). Also the account name."),
+    _k("face", "faceDisableLocalAuth", "bool", "`true`",
+       "Disable key authentication; callers use Microsoft Entra ID. Set `false` only if your app server "
+       "must use keys."),
+    _k("face", "faceRestrictOutboundNetworkAccess", "bool", "`true`",
+       "Restrict the account's outbound access to `faceAllowedFqdns`."),
+    _k("face", "faceAllowedFqdns", "list", "`[]`",
+       "FQDNs the account may reach when outbound access is restricted."),
+    _k("face", "faceIpRules", "list", "`[]`",
+       "IP ranges allowed through the account firewall. Public network access stays Disabled; "
+       "leave empty unless you know why you need them."),
+    _k("face", "privateDnsMode", "string", "`create`",
+       "`create`: the stack creates `privatelink.cognitiveservices.azure.com` (plus the AI Services "
+       "zones for `AIServices`), links it to the VNet and adds a zone group; `existing`: zone group "
+       "pointing at `privateDnsZoneIds` (hub-owned zones); `policy`: no zone group, Azure Policy adds it."),
+    _k("face", "privateDnsZoneIds", "list", "`[]`",
+       "Resource ids of existing private DNS zones (mode `existing`); must include "
+       "`privatelink.cognitiveservices.azure.com`."),
+    # --- proxy -------------------------------------------------------------------------------
+    _k("proxy", "proxyHost", "string", "required",
+       "Public hostname of the liveness proxy, e.g. `liveness.contoso.com`. This is what you register "
+       "with Microsoft."),
+    _k("proxy", "proxyImage", "string", "`docker.io/library/nginx:1.28.0-alpine`",
+       "Stock nginx image, pinned by tag or digest (`latest` or no tag is refused)."),
+    _k("proxy", "proxyCpu", "number", "`0.5`", "vCPU per replica (0.25–4)."),
+    _k("proxy", "proxyMemory", "string", "`1Gi`", "Memory per replica, e.g. `1Gi` (2 GiB per vCPU at most)."),
+    _k("proxy", "proxyMinReplicas", "int", "`2` (prod), `1` otherwise", "Minimum replicas."),
+    _k("proxy", "proxyMaxReplicas", "int", "`10`", "Maximum replicas."),
+    _k("proxy", "proxyConcurrentRequests", "int", "`50`",
+       "Concurrent HTTP requests per replica before the scale rule adds a replica."),
+    _k("proxy", "proxyZoneRedundant", "bool", "`true` (prod), `false` otherwise",
+       "Zone-redundant Container Apps environment (region must support availability zones)."),
+    _k("proxy", "proxyAllowBrowserPreflight", "bool", "`false`",
+       "Also forward OPTIONS on the four routes (browser clients of the web SDK)."),
+    _k("proxy", "proxyRateLimitPerSecond", "int", "`10`", "Requests per second per client IP."),
+    _k("proxy", "proxyRateLimitBurst", "int", "`20`", "Burst allowance per client IP above the rate."),
+    _k("proxy", "proxyMaxBodyBytes", "int", "`8388608` (8 MiB)",
+       "Largest request body accepted (a 6 MB image in multipart fits)."),
+    _k("proxy", "proxyTrustedProxyCidrs", "list", "`[appsSubnetPrefix]`",
+       "Peers whose X-Forwarded-For is trusted for the client IP (the Container Apps ingress)."),
+    _k("proxy", "proxyClientTimeoutSeconds", "int", "`60`",
+       "Client body/header timeout (below the ingress's 240 s)."),
+    _k("proxy", "proxyUpstreamTimeoutSeconds", "int", "`120`",
+       "Timeout talking to the Face endpoint (below the ingress's 240 s)."),
+    _k("proxy", "proxyCertificateSource", "string", "`managed`",
+       "`managed` (free managed certificate, validated through the CNAME) or `keyvault` (bring your own)."),
+    _k("proxy", "proxyDomainBinding", "string", "`auto`",
+       "Managed certificates only. `auto`: one `pulumi up` adds the hostname and the platform binds the "
+       "managed certificate once issued (bindingType Auto). Fallback two-phase flow if Auto is not "
+       "available in your region: `bootstrap` (hostname added unbound, certificate issued), then "
+       "`bound` (hostname bound to that certificate with SNI)."),
+    _k("proxy", "proxyKeyVaultCertificateUrl", "string", "none",
+       "Key Vault secret URL of the certificate (`keyvault` source), "
+       "e.g. `https://kv.vault.azure.net/secrets/liveness`."),
+    _k("proxy", "proxyKeyVaultIdentity", "string", "none",
+       "Resource id of the user-assigned identity the environment uses to read that secret "
+       "(needs `Key Vault Secrets User`)."),
+    # --- public dns --------------------------------------------------------------------------
+    _k("dns", "dnsMode", "string", "`create`",
+       "`create`: a public Azure DNS zone `dnsZoneName` (delegate it from the parent using the "
+       "`nameServers` output); `existing`: records in an existing Azure DNS zone; `external`: create "
+       "nothing, the `dnsRecords` output lists the records for your DNS provider."),
+    _k("dns", "dnsZoneName", "string", "required for `create`/`existing`",
+       "Public zone that holds the proxy host, e.g. `contoso.com`; `proxyHost` must be below it."),
+    _k("dns", "dnsZoneResourceGroup", "string", "the stack's resource group",
+       "Resource group of the existing zone (mode `existing`)."),
+    _k("dns", "dnsRecordTtl", "int", "`300`", "TTL of the CNAME and asuid TXT records (seconds)."),
+    _k("dns", "verificationTxtTtl", "int", "`60`",
+       "TTL of the `azaiverify` TXT record; short, so a corrected value is seen within the 48-hour window."),
+    # --- microsoft registration --------------------------------------------------------------
+    _k("registration", "registrationState", "string", "`none`",
+       "Where the Microsoft registration stands: `none`, `requested` (support ticket open), `verifying` "
+       "(verification code received: `verificationCode` and `verificationCodeIssuedAt` required) or "
+       "`registered` (Microsoft enabled the proxy: `registeredProxyHost` pins `proxyHost`)."),
+    _k("registration", "verificationCode", "secret", "none",
+       "The verification string from Microsoft support, set with `pulumi config set --secret`. Published "
+       "as TXT at `azaiverify.<proxyHost>`."),
+    _k("registration", "verificationCodeIssuedAt", "string", "none",
+       "When support issued the code (ISO-8601 UTC, e.g. `2026-11-20T09:30:00Z`); starts the 48-hour window."),
+    _k("registration", "registeredProxyHost", "string", "none",
+       "The hostname Microsoft registered (state `registered`); must equal `proxyHost`."),
+    _k("registration", "allowProxyHostChange", "bool", "`false`",
+       "Override: allow `proxyHost` to differ from `registeredProxyHost` (you must re-register with "
+       "Microsoft, which takes a support ticket and a new 48-hour verification)."),
+)
+
+KEYS_BY_NAME: dict[str, Key] = {k.name: k for k in KEYS}
+
+GROUP_TITLES: dict[str, str] = {
+    "stack": "Stack",
+    "network": "Network",
+    "face": "Face account",
+    "proxy": "Proxy",
+    "dns": "Public DNS",
+    "registration": "Microsoft registration",
+}
+
+
+def render_reference_table() -> str:
+    """The Markdown config reference embedded in the README."""
+    lines: list[str] = []
+    for group, title in GROUP_TITLES.items():
+        lines.append(f"**{title}**")
+        lines.append("")
+        lines.append("| key | type | default | meaning |")
+        lines.append("| --- | --- | --- | --- |")
+        for key in KEYS:
+            if key.group == group:
+                lines.append(f"| `{NAMESPACE}:{key.name}` | {key.type} | {key.default} | {key.doc} |")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,245 @@
+"""Evaluate the Pulumi program offline, under Pulumi's mock runtime (no CLI, no credentials).
+
+The program runs for real (preview is off, so every `apply` runs) against a mock resource monitor
+that records each registration: its type, logical name, parent and the inputs the provider would
+receive. Provider-computed values (ids, default domains, verification ids, name servers) get
+plausible stand-ins. Secret inputs are recorded as "[secret]".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings as runtime_settings
+from pulumi.runtime.sync_await import _sync_await
+
+from infra.config import NAMESPACE, Settings, load_runtime_settings
+from infra.errors import UserError
+
+SECRET = "[secret]"
+PROJECT = "face-liveness-isolation"
+MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+
+# type token → (input holding the resource's own name, ARM id path after the resource group)
+_ARM: dict[str, tuple[str, str]] = {
+    "azure-native:resources:ResourceGroup": ("resourceGroupName", ""),
+    "azure-native:network:VirtualNetwork": ("virtualNetworkName", "Microsoft.Network/virtualNetworks/{}"),
+    "azure-native:network:Subnet": ("subnetName", "Microsoft.Network/virtualNetworks/{virtualNetworkName}/subnets/{}"),
+    "azure-native:network:NetworkSecurityGroup": ("networkSecurityGroupName", "Microsoft.Network/networkSecurityGroups/{}"),
+    "azure-native:network:PrivateEndpoint": ("privateEndpointName", "Microsoft.Network/privateEndpoints/{}"),
+    "azure-native:network:PrivateDnsZoneGroup": ("privateDnsZoneGroupName", "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups/{}"),
+    "azure-native:privatedns:PrivateZone": ("privateZoneName", "Microsoft.Network/privateDnsZones/{}"),
+    "azure-native:privatedns:VirtualNetworkLink": ("virtualNetworkLinkName", "Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks/{}"),
+    "azure-native:cognitiveservices:Account": ("accountName", "Microsoft.CognitiveServices/accounts/{}"),
+    "azure-native:operationalinsights:Workspace": ("workspaceName", "Microsoft.OperationalInsights/workspaces/{}"),
+    "azure-native:app:ManagedEnvironment": ("environmentName", "Microsoft.App/managedEnvironments/{}"),
+    "azure-native:app:ContainerApp": ("containerAppName", "Microsoft.App/containerApps/{}"),
+    "azure-native:app:ManagedCertificate": ("managedCertificateName", "Microsoft.App/managedEnvironments/{environmentName}/managedCertificates/{}"),
+    "azure-native:app:Certificate": ("certificateName", "Microsoft.App/managedEnvironments/{environmentName}/certificates/{}"),
+    "azure-native:dns:Zone": ("zoneName", "Microsoft.Network/dnszones/{}"),
+    "azure-native:dns:RecordSet": ("relativeRecordSetName", "Microsoft.Network/dnszones/{zoneName}/{recordType}/{}"),
+}
+
+
+@dataclass
+class PlannedResource:
+    type: str
+    name: str
+    parent: Optional[str]
+    inputs: dict[str, Any]
+    custom: bool = True
+    protect: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {"type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
+
+
+@dataclass
+class Finding:
+    severity: str  # "error" | "warning"
+    invariant: str
+    message: str
+    resource: Optional[str] = None
+
+
+@dataclass
+class Evaluation:
+    stack: str
+    settings: Settings
+    resources: list[PlannedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    def by_type(self, type_token: str) -> list[PlannedResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def one(self, type_token: str) -> PlannedResource:
+        found = self.by_type(type_token)
+        if len(found) != 1:
+            raise AssertionError(f"expected exactly one {type_token}, found {len(found)}")
+        return found[0]
+
+    def named(self, name: str) -> PlannedResource:
+        for r in self.resources:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+
+def redact(value: Any) -> Any:
+    """Inputs with every secret replaced by "[secret]" (the unwrapped value never leaves here)."""
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def _stand_ins(type_token: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Provider-computed outputs the program reads, with plausible offline values."""
+    digest = hashlib.sha256(f"{type_token}/{name}".encode()).hexdigest()
+    location = inputs.get("location", "westeurope")
+    if type_token == "azure-native:app:ManagedEnvironment":
+        return {
+            "defaultDomain": f"{digest[:12]}.{location}.azurecontainerapps.io",
+            "customDomainConfiguration": {"customDomainVerificationId": digest.upper()},
+            "staticIp": "20.0.0.10",
+        }
+    if type_token == "azure-native:operationalinsights:Workspace":
+        return {"customerId": f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"}
+    if type_token == "azure-native:dns:Zone":
+        n = int(digest[:2], 16) % 9 + 1
+        return {"nameServers": [f"ns{i}-0{n}.azure-dns.{tld}." for i, tld in ((1, "com"), (2, "net"), (3, "org"), (4, "info"))]}
+    if type_token == "azure-native:network:PrivateEndpoint":
+        return {"customDnsConfigs": [{"fqdn": "mock.cognitiveservices.azure.com", "ipAddresses": ["10.0.0.4"]}]}
+    return {}
+
+
+class _RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.resources: list[PlannedResource] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        inputs = dict(args.inputs)
+        plain = {k: rpc.unwrap_rpc_secret(v) for k, v in inputs.items()}
+        name_key, path = _ARM.get(args.typ, (None, None))
+        own_name = plain.get(name_key) if name_key else None
+        own_name = own_name or args.name
+        rg = plain.get("resourceGroupName", own_name)
+        if path is None:
+            arm_id = f"/mock/{args.typ}/{args.name}"
+        elif path == "":
+            arm_id = f"/subscriptions/{MOCK_SUBSCRIPTION}/resourceGroups/{own_name}"
+        else:
+            fields = {k: (v if isinstance(v, str) else "") for k, v in plain.items()}
+            arm_id = f"/subscriptions/{MOCK_SUBSCRIPTION}/resourceGroups/{rg}/providers/" + path.format(own_name, **fields)
+        state = {**inputs, "name": own_name, **_stand_ins(args.typ, own_name, plain)}
+        return arm_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "azure-native:operationalinsights:getSharedKeys":
+            return {"primarySharedKey": "offline-mock-shared-key", "secondarySharedKey": "offline-mock-shared-key"}
+        return {}
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """Records registrations with their parent, including component resources."""
+
+    def __init__(self, mocks: _RecordingMocks):
+        super().__init__(mocks)
+        self.recorded: list[PlannedResource] = []
+        self._names_by_urn: dict[str, str] = {}
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = redact(rpc.deserialize_properties(request.object))
+            self._names_by_urn[response.urn] = request.name
+            self.recorded.append(PlannedResource(
+                type=request.type,
+                name=request.name,
+                parent=self._names_by_urn.get(request.parent),
+                inputs=inputs,
+                custom=bool(request.custom),
+                protect=bool(getattr(request, "protect", False)),
+            ))
+        return response
+
+
+def _reset_runtime() -> None:
+    runtime_settings.SETTINGS.outputs.clear() if hasattr(runtime_settings.SETTINGS, "outputs") else None
+    runtime_settings._set_root_resource(None) if hasattr(runtime_settings, "_set_root_resource") else None
+
+
+def evaluate_config(stack: str, config: Mapping[str, Any], secret_keys: tuple[str, ...] = ()) -> Evaluation:
+    """Run the program for `stack` with `config` (`ns:key` → value) under the mock runtime."""
+    from infra import program
+
+    string_config = {k: v if isinstance(v, str) else _json(v) for k, v in config.items()}
+    settings = load_runtime_settings(lambda: string_config, lambda k: k in secret_keys, stack)
+
+    mocks = _RecordingMocks()
+    monitor = _RecordingMonitor(mocks)
+    _reset_runtime()
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(string_config, list(secret_keys))
+
+    evaluation = Evaluation(stack=stack, settings=settings)
+    captured: dict[str, Any] = {}
+
+    secret_outputs: set[str] = set()
+
+    def run() -> Any:
+        outputs = program.build(settings)
+
+        async def resolve() -> None:
+            for key, value in outputs.items():
+                out = pulumi.Output.from_input(value)
+                captured[key] = await out.future()
+                if await out.is_secret():
+                    secret_outputs.add(key)
+
+        return pulumi.Output.from_input(resolve())
+
+    try:
+        pulumi.runtime.mocks.test(run)()
+    finally:
+        _reset_runtime()
+
+    evaluation.outputs = {k: (SECRET if k in secret_outputs else v) for k, v in captured.items()}
+    evaluation.resources = monitor.recorded
+    from infra.invariants import check_invariants
+
+    evaluation.findings = check_invariants(evaluation)
+    return evaluation
+
+
+def evaluate_stack(stack: str, template: Optional[str] = None) -> Evaluation:
+    """Evaluate stacks/Pulumi.<stack>.yaml (or the `template` file under the name `stack`)."""
+    from infra import stackfile
+
+    config = stackfile.read_stack_config(template or stack)
+    secret_keys = tuple(k for k, v in config.items() if v == stackfile.SECRET_PLACEHOLDER)
+    try:
+        return evaluate_config(stack, config, secret_keys)
+    except UserError:
+        raise
+
+
+def _json(value: Any) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(value)
+
+
+__all__ = ["Evaluation", "Finding", "PlannedResource", "SECRET", "evaluate_config", "evaluate_stack", "NAMESPACE"]

@@ -1,0 +1,78 @@
+"""The Pulumi program: load config → build components → export outputs."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import pulumi
+from pulumi_azure_native import resources
+
+from components.dns import ProxyDns
+from components.face import FaceAccount
+from components.network import IsolatedNetwork
+from components.proxy import LivenessProxy
+from infra.config import NAMESPACE, Settings, load_runtime_settings
+
+
+def _runtime_config() -> Mapping[str, Any]:
+    """Every `namespace:key` config entry of the running stack (env-provided and explicit)."""
+    from pulumi.runtime import config as runtime_config
+
+    merged: dict[str, Any] = dict(runtime_config.get_config_env())
+    merged.update(runtime_config.CONFIG.get())
+    return merged
+
+
+def _is_secret(key: str) -> bool:
+    from pulumi.runtime import config as runtime_config
+
+    return runtime_config.is_config_secret(key) or key in runtime_config.get_config_secret_keys_env()
+
+
+def build(settings: Settings) -> dict[str, Any]:
+    """Declare every resource of the stack; returns the stack outputs."""
+    code = pulumi.Config(NAMESPACE).get_secret("verificationCode") if settings.registration.verification_code_configured else None
+
+    group = resources.ResourceGroup(
+        "rg",
+        resource_group_name=settings.resource_group_name,
+        location=settings.location,
+        tags=settings.tags,
+    )
+    net = IsolatedNetwork("network", settings, group.name)
+    face = FaceAccount("face", settings, group.name, net.vnet.id, net.endpoints_subnet.id)
+    proxy = LivenessProxy("proxy", settings, group.name, net.apps_subnet.id)
+    public_dns = ProxyDns("dns", settings, group.name, proxy.ingress_fqdn, proxy.verification_id, code)
+    # The custom domain is validated against the CNAME and asuid records: create them first.
+    proxy.add_app(public_dns.record_sets)
+
+    outputs: dict[str, Any] = {
+        "proxyHost": settings.proxy.host,
+        "proxyUrl": f"https://{settings.proxy.host}",
+        "ingressFqdn": proxy.ingress_fqdn,
+        "customDomainVerificationId": proxy.verification_id,
+        "faceEndpointHost": face.endpoint_host,
+        "faceAccountName": face.account.name,
+        "faceAccountId": face.account.id,
+        "privateEndpointIp": face.private_ip,
+        "resourceGroupName": group.name,
+        "location": settings.location,
+        "dnsMode": settings.dns.mode,
+        "dnsRecords": public_dns.records,
+        "registrationState": settings.registration.state,
+        "lifecycle": settings.lifecycle,
+    }
+    if public_dns.name_servers is not None:
+        outputs["nameServers"] = public_dns.name_servers
+    if code is not None:
+        outputs["verificationCode"] = code  # a secret: `pulumi stack output --show-secrets`
+    issued = settings.registration.verification_code_issued_at
+    if issued is not None:
+        outputs["verificationCodeIssuedAt"] = issued.isoformat().replace("+00:00", "Z")
+    return outputs
+
+
+def main() -> None:
+    settings = load_runtime_settings(_runtime_config, _is_secret, pulumi.get_stack())
+    for name, value in build(settings).items():
+        pulumi.export(name, value)

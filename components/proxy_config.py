@@ -1,11 +1,29 @@
 """Pure: the nginx configuration of the liveness reverse proxy, rendered from settings.
 
 No Pulumi and no I/O here. `ProxySettings` is the contract between the stack configuration
-(infra/config.py) and the renderer.
+(infra/config.py) and the renderer; :func:`render_nginx_config` turns it into one complete,
+top-level ``nginx.conf`` that a stock nginx image runs with
+``nginx -c /etc/nginx-liveness/nginx.conf -g "daemon off;"``.
+
+Design of the rendered configuration (docs/proxy.md explains it for operators):
+
+* The allowlist is one anchored regular expression matched against ``$request``, the raw request
+  line exactly as the client sent it, so nothing nginx normalises (percent-decoding, dot-segments,
+  merged slashes, ``;params``) can turn a refused target into an allowed one. The same raw target
+  (``$request_uri``) is what is forwarded.
+* ``proxy_pass`` takes the Face address from a variable, so nginx resolves the account hostname
+  through ``resolver`` at request time and re-resolves every ``dns_valid_seconds``: a replaced
+  private endpoint IP is followed without a restart. The price is no upstream keep-alive pool
+  (nginx only pools connections for ``upstream{}`` blocks, which 1.22 resolves once at start).
+* Request bodies stream (no buffering), are never retried, and are capped by
+  ``client_max_body_size``; chunked request bodies are refused with 411 because a streamed
+  chunked body cannot be capped before part of it has reached Face.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass, field
 
 # The four Face liveness routes the proxy forwards (Microsoft: "Use liveness detection with network
@@ -25,6 +43,31 @@ AZURE_DNS_RESOLVER = "168.63.129.16"
 # Where stock nginx images (Debian and Alpine based) keep the system CA bundle.
 DEFAULT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
+# The API version segment: v1.2, v1.2-preview.1 (matched case-insensitively, like the routes).
+VERSION_PATTERN = r"v[0-9]+\.[0-9]+(?:-preview\.[0-9]+)?"
+# Container Apps ingress gives up on a request after 240 s; every proxy timeout stays below it.
+INGRESS_TIMEOUT_SECONDS = 240
+# Where pid and temp files go in the container (the stock images all have a writable /tmp).
+DEFAULT_RUNTIME_DIR = "/tmp"
+UPSTREAM_TLS_PORT = 443
+# Hop-by-hop request headers the proxy does not forward (RFC 9110 §7.6.1 plus legacy ones).
+# nginx itself already replaces Connection, Keep-Alive, TE, Upgrade, Expect and Transfer-Encoding.
+DROPPED_REQUEST_HEADERS: tuple[str, ...] = ("Proxy-Connection", "Proxy-Authorization")
+# Response headers nginx hides by default; the proxy passes them on so responses arrive unchanged.
+PASSED_RESPONSE_HEADERS: tuple[str, ...] = (
+    "Server", "Date", "X-Pad", "X-Accel-Redirect", "X-Accel-Expires", "X-Accel-Limit-Rate",
+    "X-Accel-Buffering", "X-Accel-Charset",
+)
+# Upstream response headers nginx would otherwise act on (internal redirects, rate changes, ...).
+IGNORED_RESPONSE_HEADERS: tuple[str, ...] = (
+    "X-Accel-Redirect", "X-Accel-Expires", "X-Accel-Limit-Rate", "X-Accel-Buffering",
+    "X-Accel-Charset", "Expires", "Cache-Control", "Set-Cookie", "Vary",
+)
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+# Characters allowed in a filesystem path written into nginx.conf (no spaces, quotes, ; { } $ \).
+_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]*$")
+
 
 @dataclass(frozen=True)
 class ProxySettings:
@@ -43,3 +86,342 @@ class ProxySettings:
     dns_resolver: str = AZURE_DNS_RESOLVER
     dns_valid_seconds: int = 10
     ca_bundle: str = DEFAULT_CA_BUNDLE
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    """What ``liveness-infra proxy serve`` may change in the shipped configuration.
+
+    Only where nginx listens, where the Face hostname connects (SNI and Host stay the account
+    hostname), which CA bundle verifies the upstream, which resolver answers for the hostname,
+    and where the pid and temp files go. Addresses are ``HOST:PORT`` (``[v6]:PORT`` for IPv6).
+    """
+
+    listen: str
+    health_listen: str
+    face_address: str
+    ca_bundle: str
+    runtime_dir: str
+    resolver: str | None = None
+
+
+class ProxyConfigError(ValueError):
+    """A setting cannot be rendered; the message names the field, the value and what is expected."""
+
+    def __init__(self, name: str, received: object, expected: str):
+        self.name = name
+        super().__init__(f"{name}: received {received!r}; expected {expected}")
+
+
+# --------------------------------------------------------------------------------------------
+# Validation: everything that ends up in nginx.conf is checked, so no value can inject syntax.
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ProxyConfigError(name, value, f"an integer from {low} to {high}")
+    return value
+
+
+def _check_path(name: str, value: object) -> str:
+    if not isinstance(value, str) or not _SAFE_PATH.match(value) or "/../" in value + "/":
+        raise ProxyConfigError(
+            name, value, "an absolute path of letters, digits and . _ / + - (no '..', no spaces)")
+    return value
+
+
+def check_hostname(name: str, value: object) -> str:
+    if not isinstance(value, str) or not _HOSTNAME.match(value):
+        raise ProxyConfigError(name, value, "a lower-case DNS hostname such as "
+                               "'myaccount.cognitiveservices.azure.com'")
+    return value
+
+
+def split_host_port(name: str, value: object, *, allow_hostname: bool) -> tuple[str, int]:
+    """``HOST:PORT`` / ``[V6]:PORT`` -> (host, port); host is an IP (or a hostname if allowed)."""
+    expected = "HOST:PORT with an IP address" + (" or hostname" if allow_hostname else "") + \
+        " (IPv6 as [ADDR]:PORT) and a port from 1 to 65535"
+    if not isinstance(value, str):
+        raise ProxyConfigError(name, value, expected)
+    match = re.match(r"^\[([0-9A-Fa-f:.]+)\]:([0-9]{1,5})$", value) or \
+        re.match(r"^([^:\[\]]+):([0-9]{1,5})$", value)
+    if not match:
+        raise ProxyConfigError(name, value, expected)
+    host, port = match.group(1), int(match.group(2))
+    if not 1 <= port <= 65535:
+        raise ProxyConfigError(name, value, expected)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not allow_hostname or not _HOSTNAME.match(host):
+            raise ProxyConfigError(name, value, expected) from None
+    return host, port
+
+
+def _format_host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _check_resolver(name: str, value: object) -> str:
+    """An IP address, optionally with a port: what nginx's ``resolver`` takes."""
+    if isinstance(value, str):
+        try:
+            ipaddress.ip_address(value)
+            return f"[{value}]" if ":" in value else value
+        except ValueError:
+            pass
+    host, port = split_host_port(name, value, allow_hostname=False)
+    return _format_host_port(host, port)
+
+
+def _check_cidrs(name: str, values: object) -> list[str]:
+    if isinstance(values, str) or not isinstance(values, (tuple, list)):
+        raise ProxyConfigError(name, values, "a list of CIDR ranges such as ['10.0.0.0/23']")
+    out: list[str] = []
+    for value in values:
+        try:
+            network = ipaddress.ip_network(str(value), strict=False)
+        except ValueError:
+            raise ProxyConfigError(name, value, "a CIDR range such as '10.0.0.0/23'") from None
+        if not isinstance(value, str) or network.prefixlen == 0:
+            # Trusting everyone would let any client pick its own rate-limit key.
+            raise ProxyConfigError(name, value, "a CIDR range narrower than /0 (the ingress's subnet)")
+        out.append(str(network))
+    return out
+
+
+def validate(settings: ProxySettings) -> None:
+    """Raise :class:`ProxyConfigError` for the first setting that cannot be rendered safely."""
+    check_hostname("face_host", settings.face_host)
+    if not isinstance(settings.allow_options, bool):
+        raise ProxyConfigError("allow_options", settings.allow_options, "true or false")
+    _check_int("rate_limit_per_second", settings.rate_limit_per_second, 1, 100_000)
+    _check_int("rate_limit_burst", settings.rate_limit_burst, 0, 100_000)
+    _check_int("max_body_bytes", settings.max_body_bytes, 1024, 1024 * 1024 * 1024)
+    _check_cidrs("trusted_proxy_cidrs", settings.trusted_proxy_cidrs)
+    below = INGRESS_TIMEOUT_SECONDS - 1
+    _check_int("client_timeout_seconds", settings.client_timeout_seconds, 1, below)
+    _check_int("upstream_timeout_seconds", settings.upstream_timeout_seconds, 1, below)
+    _check_int("listen_port", settings.listen_port, 1, 65535)
+    _check_int("health_port", settings.health_port, 1, 65535)
+    if settings.listen_port == settings.health_port:
+        raise ProxyConfigError("health_port", settings.health_port,
+                               f"a port other than listen_port ({settings.listen_port})")
+    _check_resolver("dns_resolver", settings.dns_resolver)
+    _check_int("dns_valid_seconds", settings.dns_valid_seconds, 1, 3600)
+    _check_path("ca_bundle", settings.ca_bundle)
+
+
+def _validate_local(local: LocalRun) -> None:
+    split_host_port("listen", local.listen, allow_hostname=False)
+    split_host_port("health_listen", local.health_listen, allow_hostname=False)
+    if local.listen == local.health_listen:
+        raise ProxyConfigError("health_listen", local.health_listen, "an address other than listen")
+    split_host_port("face_address", local.face_address, allow_hostname=True)
+    _check_path("ca_bundle", local.ca_bundle)
+    _check_path("runtime_dir", local.runtime_dir)
+    if local.resolver is not None:
+        _check_resolver("resolver", local.resolver)
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+
+
+def route_regex() -> str:
+    """The anchored, case-insensitive pattern the raw request line must match to be forwarded.
+
+    ``METHOD SP /face/{version}/{route}[?query] SP HTTP/1.x``: origin-form targets only; the path
+    is exactly one of the four routes, nothing before or after it but an optional query string.
+    """
+    tails = "|".join(
+        re.escape(r.split("{version}/", 1)[1]).replace("\\/", "/") for r in LIVENESS_ROUTES)
+    return rf"^[A-Z]+ /face/{VERSION_PATTERN}/(?:{tails})(?:\?[^ ]*)? HTTP/1\.[01]$"
+
+
+def allowed_methods(settings: ProxySettings) -> tuple[str, ...]:
+    return ("POST", "OPTIONS") if settings.allow_options else ("POST",)
+
+
+_LOG_FORMAT_FIELDS: tuple[tuple[str, str, bool], ...] = (
+    # (json key, nginx variable, quoted). Never headers with credentials, cookies or bodies.
+    ("time", "$time_iso8601", True),
+    ("request_id", "$request_id", True),
+    ("ingress_request_id", "$http_x_request_id", True),
+    ("client_ip", "$remote_addr", True),
+    ("peer_ip", "$realip_remote_addr", True),
+    ("method", "$request_method", True),
+    ("target", "$request_uri", True),
+    ("protocol", "$server_protocol", True),
+    ("status", "$status", False),
+    ("request_length", "$request_length", False),
+    ("bytes_sent", "$bytes_sent", False),
+    ("body_bytes_sent", "$body_bytes_sent", False),
+    ("request_time", "$request_time", False),
+    ("upstream_addr", "$upstream_addr", True),
+    ("upstream_status", "$upstream_status", True),
+    ("upstream_connect_time", "$upstream_connect_time", True),
+    ("upstream_response_time", "$upstream_response_time", True),
+    ("rate_limit", "$limit_req_status", True),
+)
+
+
+def _log_format() -> str:
+    parts = [f'"{key}":' + (f'"{var}"' if quoted else var) for key, var, quoted in _LOG_FORMAT_FIELDS]
+    return "{" + ",".join(parts) + "}"
+
+
+def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) -> str:
+    """The complete nginx.conf for ``settings``.
+
+    Without ``local`` this is exactly what ships. With ``local`` (``proxy serve``) only the lines
+    :class:`LocalRun` names differ: listen addresses, the address the Face hostname connects to,
+    the upstream CA bundle, the resolver and the pid/temp paths.
+    """
+    validate(settings)
+    if local is not None:
+        _validate_local(local)
+    s = settings
+    runtime = local.runtime_dir.rstrip("/") if local else DEFAULT_RUNTIME_DIR
+    listen = local.listen if local else str(s.listen_port)
+    health_listen = local.health_listen if local else str(s.health_port)
+    face_address = local.face_address if local else f"{s.face_host}:{UPSTREAM_TLS_PORT}"
+    ca_bundle = local.ca_bundle if local else s.ca_bundle
+    resolver = _check_resolver("resolver", local.resolver) if local and local.resolver else \
+        _check_resolver("dns_resolver", s.dns_resolver)
+    connect_timeout = min(10, s.upstream_timeout_seconds)
+    methods = allowed_methods(s)
+
+    lines: list[str] = []
+    add = lines.append
+    add("# nginx.conf of the Face liveness reverse proxy, rendered by components/proxy_config.py.")
+    add(f"# Forwards only {' and '.join(methods)} on the four liveness routes to https://{s.face_host};")
+    add("# everything else gets 404 from the proxy. See docs/proxy.md. Do not edit by hand.")
+    add("worker_processes auto;")
+    add(f"pid {runtime}/nginx-liveness.pid;")
+    add("error_log stderr warn;")
+    add("")
+    add("events {")
+    add("    worker_connections 4096;")
+    add("}")
+    add("")
+    add("http {")
+    add("    server_tokens off;")
+    add("    default_type text/plain;")
+    add("    charset off;")
+    add("    gzip off;")
+    add(f"    client_body_temp_path {runtime}/nginx-liveness-client-body;")
+    add(f"    proxy_temp_path {runtime}/nginx-liveness-proxy;")
+    add(f"    fastcgi_temp_path {runtime}/nginx-liveness-fastcgi;")
+    add(f"    uwsgi_temp_path {runtime}/nginx-liveness-uwsgi;")
+    add(f"    scgi_temp_path {runtime}/nginx-liveness-scgi;")
+    add("")
+    add("    # JSON access log on stdout: no Authorization, cookies or bodies, ever.")
+    add(f"    log_format liveness_json escape=json '{_log_format()}';")
+    add("")
+    add("    # Clients (through the Container Apps ingress).")
+    add(f"    client_header_timeout {s.client_timeout_seconds}s;")
+    add(f"    client_body_timeout {s.client_timeout_seconds}s;")
+    add(f"    send_timeout {s.client_timeout_seconds}s;")
+    add("    keepalive_timeout 300s;")
+    add(f"    client_max_body_size {s.max_body_bytes};")
+    add("    client_body_buffer_size 64k;")
+    add("    underscores_in_headers on;")
+    add("    max_ranges 0;")
+    add("    if_modified_since off;")
+    add("")
+    if s.trusted_proxy_cidrs:
+        add("    # The client IP is taken from X-Forwarded-For only when the peer is the ingress.")
+        for cidr in _check_cidrs("trusted_proxy_cidrs", s.trusted_proxy_cidrs):
+            add(f"    set_real_ip_from {cidr};")
+        add("    real_ip_header X-Forwarded-For;")
+        add("    real_ip_recursive on;")
+    else:
+        add("    # No trusted proxy ranges: the client IP is the TCP peer.")
+    add(f"    limit_req_zone $binary_remote_addr zone=liveness_per_client:10m "
+        f"rate={s.rate_limit_per_second}r/s;")
+    add("    limit_req_status 429;")
+    add("    limit_req_log_level warn;")
+    add("")
+    add("    # The Face hostname is resolved at request time and cached for at most valid=.")
+    add(f"    resolver {resolver} valid={s.dns_valid_seconds}s ipv6=off;")
+    add("    resolver_timeout 5s;")
+    add("")
+    add("    # The allowlist, checked on the raw request line (see route_regex()).")
+    add("    map $request $liveness_route {")
+    add("        default 0;")
+    add(f'        "~*{route_regex()}" 1;')
+    add("    }")
+    add("    map $request_method $liveness_method {")
+    add("        default 0;")
+    for method in methods:
+        add(f"        {method} 1;")
+    add("    }")
+    add("")
+    add("    server {")
+    add(f"        listen {listen} default_server;")
+    add("        server_name _;")
+    add("        access_log /dev/stdout liveness_json;")
+    add(f'        set $liveness_face_address "{face_address}";')
+    add("")
+    add("        location / {")
+    add("            if ($liveness_route = 0) {")
+    add("                return 404;")
+    add("            }")
+    add("            if ($liveness_method = 0) {")
+    add(f'                add_header Allow "{", ".join(methods)}" always;')
+    add("                return 405;")
+    add("            }")
+    add("            if ($http_transfer_encoding) {")
+    add("                return 411;")
+    add("            }")
+    burst = f" burst={s.rate_limit_burst}" if s.rate_limit_burst else ""
+    add(f"            limit_req zone=liveness_per_client{burst} nodelay;")
+    add("")
+    add("            proxy_pass https://$liveness_face_address$request_uri;")
+    add("            proxy_http_version 1.1;")
+    add(f"            proxy_set_header Host {s.face_host};")
+    add('            proxy_set_header Connection "close";')
+    for header in DROPPED_REQUEST_HEADERS:
+        add(f'            proxy_set_header {header} "";')
+    add("            proxy_pass_request_headers on;")
+    add("            proxy_pass_request_body on;")
+    add("            proxy_request_buffering off;")
+    add("            proxy_buffering on;")
+    add("            proxy_buffer_size 16k;")
+    add("            proxy_buffers 8 16k;")
+    add("            proxy_max_temp_file_size 0;")
+    add("            proxy_next_upstream off;")
+    add("            proxy_intercept_errors off;")
+    add("            proxy_redirect off;")
+    for header in PASSED_RESPONSE_HEADERS:
+        add(f"            proxy_pass_header {header};")
+    add(f"            proxy_ignore_headers {' '.join(IGNORED_RESPONSE_HEADERS)};")
+    add(f"            proxy_connect_timeout {connect_timeout}s;")
+    add(f"            proxy_send_timeout {s.upstream_timeout_seconds}s;")
+    add(f"            proxy_read_timeout {s.upstream_timeout_seconds}s;")
+    add("")
+    add("            proxy_ssl_server_name on;")
+    add(f"            proxy_ssl_name {s.face_host};")
+    add("            proxy_ssl_verify on;")
+    add("            proxy_ssl_verify_depth 4;")
+    add(f"            proxy_ssl_trusted_certificate {ca_bundle};")
+    add("            proxy_ssl_protocols TLSv1.2 TLSv1.3;")
+    add("            proxy_ssl_session_reuse on;")
+    add("        }")
+    add("    }")
+    add("")
+    add("    # Health probes only; the ingress does not expose this port.")
+    add("    server {")
+    add(f"        listen {health_listen};")
+    add("        server_name _;")
+    add("        access_log off;")
+    add(f"        location = {HEALTH_PATH} {{")
+    add('            return 200 "ok\\n";')
+    add("        }")
+    add("        location / {")
+    add("            return 404;")
+    add("        }")
+    add("    }")
+    add("}")
+    return "\n".join(lines) + "\n"

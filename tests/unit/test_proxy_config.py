@@ -1,0 +1,231 @@
+"""Pure tests of the nginx configuration renderer (components/proxy_config.py).
+
+The behaviour of the rendered file on a real nginx is proven in tests/proxy/; these tests pin the
+renderer's own logic: the allowlist pattern, validation, and which lines a local run may change.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from components.proxy_config import (
+    DEFAULT_CA_BUNDLE,
+    LIVENESS_ROUTES,
+    LocalRun,
+    ProxyConfigError,
+    ProxySettings,
+    render_nginx_config,
+    route_regex,
+)
+
+FACE = "fl-unit-face.cognitiveservices.azure.com"
+BASE = ProxySettings(face_host=FACE, trusted_proxy_cidrs=("10.0.0.0/23",))
+LOCAL = LocalRun(listen="127.0.0.1:18080", health_listen="127.0.0.1:18081",
+                 face_address="127.0.0.1:18443", ca_bundle="/tmp/x/upstream-ca.pem",
+                 runtime_dir="/tmp/x", resolver="127.0.0.1:5353")
+
+
+def directives(text: str) -> list[str]:
+    """Non-comment, non-blank lines, stripped."""
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.strip().startswith("#")]
+
+
+def allowed(request_line: str) -> bool:
+    return re.match(route_regex(), request_line, re.IGNORECASE) is not None
+
+
+# -- the allowlist ------------------------------------------------------------------------------
+
+ROUTE_TAILS = [r.split("{version}", 1)[1] for r in LIVENESS_ROUTES]
+
+
+@pytest.mark.parametrize("version", ["v1.2", "v1.1-preview.1", "v1.2-preview.12", "v10.0"])
+@pytest.mark.parametrize("tail", ROUTE_TAILS)
+def test_every_route_and_version_shape_is_allowed(version: str, tail: str) -> None:
+    target = f"/face/{version}{tail}"
+    assert allowed(f"POST {target} HTTP/1.1")
+    assert allowed(f"POST {target.lower()} HTTP/1.1"), "clients send lower case"
+    assert allowed(f"POST {target}?a=b&c=%20 HTTP/1.0")
+
+
+@pytest.mark.parametrize("request_line", [
+    "POST /face/v1.2/detectLiveness-sessions HTTP/1.1",          # session creation: app server only
+    "POST /face/v1.2/detect HTTP/1.1",
+    "POST /face/v1.2/session/start/ HTTP/1.1",                  # trailing slash
+    "POST /face/v1.2/session/start;x=1 HTTP/1.1",               # ;params
+    "POST /face/v1.2/session%2Fstart HTTP/1.1",                 # encoded slash
+    "POST /face/v1.2/%73ession/start HTTP/1.1",                 # encoded letter
+    "POST /face/v1.2//session/start HTTP/1.1",                  # doubled slash
+    "POST //face/v1.2/session/start HTTP/1.1",
+    "POST /face/v1.2/./session/start HTTP/1.1",                 # dot-segment
+    "POST /x/../face/v1.2/session/start HTTP/1.1",              # normalises to an allowed path
+    "POST /face/v1.2/session/start/../../detect HTTP/1.1",
+    "POST /face/v1.2/session/start#x HTTP/1.1",
+    "POST http://evil/face/v1.2/session/start HTTP/1.1",       # absolute-form
+    "POST /face/v1/session/start HTTP/1.1",                     # version shapes
+    "POST /face/1.2/session/start HTTP/1.1",
+    "POST /face/v1.2-beta.1/session/start HTTP/1.1",
+    "POST /face/v1.2-preview/session/start HTTP/1.1",
+    "POST /face/v1.2/session/start HTTP/2.0",
+    "POST /face/v1.2/session/start",                             # HTTP/0.9 shape
+    "POST /face/v1.2/session/start  HTTP/1.1",
+    "POST /face/v1.2/session/start HTTP/1.1 x",
+    "POST /face/v1.2/session/startx HTTP/1.1",
+    "POST /face/v1.2/session/attempt HTTP/1.1",
+    "POST /face/v1.2/detectLiveness/singleModal/x HTTP/1.1",
+    "POST /Face/v1.2/session/start\n HTTP/1.1",
+])
+def test_anything_else_is_refused(request_line: str) -> None:
+    assert not allowed(request_line)
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+
+def test_upstream_is_the_account_hostname_verified_against_the_ca_bundle() -> None:
+    lines = directives(render_nginx_config(BASE))
+    assert f"proxy_set_header Host {FACE};" in lines
+    assert f"proxy_ssl_name {FACE};" in lines
+    assert "proxy_ssl_server_name on;" in lines
+    assert "proxy_ssl_verify on;" in lines
+    assert f"proxy_ssl_trusted_certificate {DEFAULT_CA_BUNDLE};" in lines
+    assert f'set $liveness_face_address "{FACE}:443";' in lines
+    assert "proxy_pass https://$liveness_face_address$request_uri;" in lines
+
+
+def test_never_retries_streams_bodies_and_hides_the_version() -> None:
+    lines = directives(render_nginx_config(BASE))
+    for expected in ("proxy_next_upstream off;", "proxy_request_buffering off;",
+                     "server_tokens off;", "proxy_http_version 1.1;",
+                     f"client_max_body_size {BASE.max_body_bytes};",
+                     "resolver 168.63.129.16 valid=10s ipv6=off;", "limit_req_status 429;"):
+        assert expected in lines
+
+
+def test_options_only_when_enabled() -> None:
+    off = directives(render_nginx_config(BASE))
+    on = directives(render_nginx_config(replace(BASE, allow_options=True)))
+    assert "OPTIONS 1;" not in off and 'add_header Allow "POST" always;' in off
+    assert "OPTIONS 1;" in on and 'add_header Allow "POST, OPTIONS" always;' in on
+
+
+def test_settings_reach_the_directives() -> None:
+    s = replace(BASE, rate_limit_per_second=7, rate_limit_burst=3, max_body_bytes=2048,
+                client_timeout_seconds=33, upstream_timeout_seconds=44, listen_port=9000,
+                health_port=9001, dns_resolver="10.1.2.3", dns_valid_seconds=5,
+                ca_bundle="/etc/ssl/cert.pem", trusted_proxy_cidrs=("10.0.0.0/23", "fd00::/64"))
+    lines = directives(render_nginx_config(s))
+    for expected in ("client_max_body_size 2048;", "client_header_timeout 33s;",
+                     "client_body_timeout 33s;", "proxy_read_timeout 44s;",
+                     "proxy_send_timeout 44s;", "listen 9000 default_server;", "listen 9001;",
+                     "resolver 10.1.2.3 valid=5s ipv6=off;",
+                     "proxy_ssl_trusted_certificate /etc/ssl/cert.pem;",
+                     "set_real_ip_from 10.0.0.0/23;", "set_real_ip_from fd00::/64;",
+                     "limit_req zone=liveness_per_client burst=3 nodelay;"):
+        assert expected in lines, expected
+    assert any(line.startswith("limit_req_zone ") and line.endswith("rate=7r/s;") for line in lines)
+
+
+def test_without_trusted_ranges_the_peer_is_the_client() -> None:
+    text = render_nginx_config(replace(BASE, trusted_proxy_cidrs=()))
+    assert "set_real_ip_from" not in text and "real_ip_header" not in text
+
+
+def test_access_log_never_names_credentials_cookies_or_bodies() -> None:
+    text = render_nginx_config(BASE)
+    log_format = next(line for line in text.splitlines() if "log_format" in line)
+    for secret in ("$http_authorization", "$http_cookie", "$request_body", "$cookie_", "$args",
+                   "$http_ocp_apim"):
+        assert secret not in log_format
+    assert "escape=json" in log_format and "access_log /dev/stdout liveness_json;" in text
+
+
+def test_the_file_is_a_complete_top_level_nginx_conf() -> None:
+    text = render_nginx_config(BASE)
+    assert text.count("{") == text.count("}")
+    top = [line for line in text.splitlines() if line and not line.startswith((" ", "#", "}"))]
+    assert "events {" in top and "http {" in top
+    assert "include" not in text, "must not depend on files that differ between images"
+
+
+def test_local_run_changes_only_what_serve_may_change() -> None:
+    shipped = directives(render_nginx_config(BASE))
+    local = directives(render_nginx_config(BASE, LOCAL))
+    assert len(shipped) == len(local)
+    changed = [(a, b) for a, b in zip(shipped, local) if a != b]
+    allowed_prefixes = ("listen ", "set $liveness_face_address ", "proxy_ssl_trusted_certificate ",
+                        "resolver ", "pid ", "client_body_temp_path ", "proxy_temp_path ",
+                        "fastcgi_temp_path ", "uwsgi_temp_path ", "scgi_temp_path ")
+    assert changed, "the local run must actually change the addresses"
+    for before, after in changed:
+        prefix = next((p for p in allowed_prefixes if before.startswith(p)), None)
+        assert prefix and after.startswith(prefix), (before, after)
+    assert "listen 127.0.0.1:18080 default_server;" in local
+    assert 'set $liveness_face_address "127.0.0.1:18443";' in local
+    assert "resolver 127.0.0.1:5353 valid=10s ipv6=off;" in local
+    assert f"proxy_ssl_name {FACE};" in local and f"proxy_set_header Host {FACE};" in local
+
+
+def test_ipv6_local_addresses_are_bracketed() -> None:
+    local = replace(LOCAL, listen="[::1]:18080", face_address="[::1]:18443", resolver="::1")
+    lines = directives(render_nginx_config(BASE, local))
+    assert "listen [::1]:18080 default_server;" in lines
+    assert 'set $liveness_face_address "[::1]:18443";' in lines
+    assert "resolver [::1] valid=10s ipv6=off;" in lines
+
+
+@pytest.mark.parametrize("field,value", [
+    ("face_host", "evil.com; include /etc/passwd"),
+    ("face_host", "UPPER.example.com"),
+    ("face_host", ""),
+    ("rate_limit_per_second", 0),
+    ("rate_limit_burst", -1),
+    ("max_body_bytes", 10),
+    ("max_body_bytes", True),
+    ("client_timeout_seconds", 240),
+    ("upstream_timeout_seconds", 300),
+    ("trusted_proxy_cidrs", ("0.0.0.0/0",)),
+    ("trusted_proxy_cidrs", ("10.0.0.0/33",)),
+    ("trusted_proxy_cidrs", "10.0.0.0/8"),
+    ("health_port", 8080),
+    ("listen_port", 70000),
+    ("dns_resolver", "dns.example.com"),
+    ("dns_valid_seconds", 0),
+    ("ca_bundle", "relative.pem"),
+    ("ca_bundle", "/etc/ssl/a b.pem"),
+    ("ca_bundle", "/etc/ssl/x;y"),
+])
+def test_invalid_settings_are_refused_naming_the_field(field: str, value: object) -> None:
+    with pytest.raises(ProxyConfigError) as info:
+        render_nginx_config(replace(BASE, **{field: value}))
+    assert info.value.name == field
+    assert str(info.value).startswith(f"{field}: received ")
+
+
+@pytest.mark.parametrize("field,value", [
+    ("listen", "0.0.0.0"), ("listen", "localhost:80"), ("face_address", "127.0.0.1:0"),
+    ("face_address", "evil;:443"), ("resolver", "x:53"), ("runtime_dir", "/tmp/a b"),
+    ("health_listen", "127.0.0.1:18080"),
+])
+def test_invalid_local_run_is_refused(field: str, value: str) -> None:
+    with pytest.raises(ProxyConfigError) as info:
+        render_nginx_config(BASE, replace(LOCAL, **{field: value}))
+    assert info.value.name == field
+
+
+def test_every_stack_renders() -> None:
+    """Each stack in stacks/ renders (once infra/config.py provides load_stack_settings)."""
+    config = pytest.importorskip("infra.config", reason="infra/config.py not there yet")
+    from infra.stackfile import stack_names
+
+    names = stack_names()
+    assert names, "stacks/ holds no stack files"
+    for name in names:
+        settings = config.load_stack_settings(name).proxy_settings()
+        assert isinstance(settings, ProxySettings)
+        text = render_nginx_config(settings)
+        assert f"proxy_ssl_name {settings.face_host};" in text

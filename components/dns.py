@@ -65,7 +65,10 @@ class ProxyDns(pulumi.ComponentResource):
             )
             zone_name = self.zone.name
             self.name_servers = self.zone.name_servers
-        record_parent = self.zone or self
+        # Records are children of the component, not of the zone: a protected zone would
+        # otherwise make every record protected by inheritance.
+        record_parent = self
+        zone_dependency = [self.zone] if self.zone else []
 
         for r in planned:
             common = dict(
@@ -78,18 +81,18 @@ class ProxyDns(pulumi.ComponentResource):
             )
             if r.key == "cname":
                 record = dns.RecordSet(f"{name}-cname", cname_record=dns.CnameRecordArgs(cname=ingress_fqdn),
-                                       opts=pulumi.ResourceOptions(parent=record_parent), **common)
+                                       opts=pulumi.ResourceOptions(parent=record_parent, depends_on=zone_dependency), **common)
             elif r.key == "asuid":
                 record = dns.RecordSet(
                     f"{name}-asuid",
                     txt_records=[dns.TxtRecordArgs(value=pulumi.Output.from_input(verification_id).apply(split_txt))],
-                    opts=pulumi.ResourceOptions(parent=record_parent), **common)
+                    opts=pulumi.ResourceOptions(parent=record_parent, depends_on=zone_dependency), **common)
             else:
                 assert verification_code is not None
                 record = dns.RecordSet(
                     f"{name}-azaiverify",
                     txt_records=[dns.TxtRecordArgs(value=pulumi.Output.secret(verification_code.apply(split_txt)))],
-                    opts=pulumi.ResourceOptions(parent=record_parent, protect=settings.protect), **common)
+                    opts=pulumi.ResourceOptions(parent=record_parent, depends_on=zone_dependency, protect=settings.protect), **common)
                 self.verification_record = record
             self.record_sets.append(record)
 

@@ -389,7 +389,7 @@ def parse_settings(
 
     network = _parse_network(r)
     face = _parse_face(r, name_prefix, suffix, stack)
-    proxy = _parse_proxy(r, prod, network)
+    proxy = _parse_proxy(r, prod, network, stack)
     dns = _parse_dns(r, proxy.host)
     registration = _parse_registration(r, proxy.host, verification_code_is_secret)
 
@@ -473,8 +473,10 @@ def _parse_face(r: _Reader, name_prefix: str, suffix: Optional[str], stack: str)
     )
 
 
-def _parse_proxy(r: _Reader, prod: bool, network: NetworkSettings) -> ProxyAppSettings:
-    host = _hostname(r, "proxyHost", r.require("proxyHost", "the public hostname of the proxy, e.g. liveness.contoso.com"), min_labels=3)
+def _parse_proxy(r: _Reader, prod: bool, network: NetworkSettings, stack: str) -> ProxyAppSettings:
+    raw_host = r.require("proxyHost", "the public hostname of the proxy, e.g. liveness.contoso.com")
+    # `{stack}` lets one template (stacks/Pulumi.pr.yaml) give every ephemeral stack its own host.
+    host = _hostname(r, "proxyHost", raw_host.replace("{stack}", stack), min_labels=3)
     image = r.string("proxyImage", DEFAULT_PROXY_IMAGE)
     if "@sha256:" not in image:
         tag = image.rsplit("/", 1)[-1].partition(":")[2]

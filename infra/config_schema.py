@@ -74,7 +74,7 @@ KEYS: tuple[Key, ...] = (
     # --- proxy -------------------------------------------------------------------------------
     _k("proxy", "proxyHost", "string", "required",
        "Public hostname of the liveness proxy, e.g. `liveness.contoso.com`. This is what you register "
-       "with Microsoft."),
+       "with Microsoft. `{stack}` is replaced by the stack name (for the ephemeral template)."),
     _k("proxy", "proxyImage", "string", "`docker.io/library/nginx:1.28.0-alpine`",
        "Stock nginx image, pinned by tag or digest (`latest` or no tag is refused)."),
     _k("proxy", "proxyCpu", "number", "`0.5`", "vCPU per replica (0.25–4)."),

@@ -140,6 +140,10 @@ class _RecordingMocks(pulumi.runtime.Mocks):
             fields = {k: (v if isinstance(v, str) else "") for k, v in plain.items()}
             arm_id = f"/subscriptions/{MOCK_SUBSCRIPTION}/resourceGroups/{rg}/providers/" + path.format(own_name, **fields)
         state = {**inputs, "name": own_name, **_stand_ins(args.typ, own_name, plain)}
+        identity = plain.get("identity")
+        if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+            # Inputs list identity ids; the provider's output maps each id to its details.
+            state["identity"] = {**identity, "userAssignedIdentities": {i: {} for i in identity["userAssignedIdentities"]}}
         return arm_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs):

@@ -16,12 +16,14 @@ CONFIG_NAMESPACE = "liveness"
 SECRET_PLACEHOLDER = "offline-placeholder-secret"
 
 
-def stack_names(stacks_dir: Path = STACKS_DIR) -> list[str]:
+def stack_names(stacks_dir: Path | None = None) -> list[str]:
     """Stacks that have a config file, sorted."""
+    stacks_dir = stacks_dir or STACKS_DIR
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in stacks_dir.glob("Pulumi.*.yaml"))
 
 
-def stack_file(stack: str, stacks_dir: Path = STACKS_DIR) -> Path:
+def stack_file(stack: str, stacks_dir: Path | None = None) -> Path:
+    stacks_dir = stacks_dir or STACKS_DIR
     path = stacks_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         known = ", ".join(stack_names(stacks_dir)) or "none"
@@ -29,7 +31,7 @@ def stack_file(stack: str, stacks_dir: Path = STACKS_DIR) -> Path:
     return path
 
 
-def read_stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, Any]:
+def read_stack_config(stack: str, stacks_dir: Path | None = None) -> dict[str, Any]:
     """All `config:` entries of a stack file, keys as written (e.g. ``liveness:proxyHost``).
 
     Secure values (``{secure: ...}``) are replaced by :data:`SECRET_PLACEHOLDER`: they cannot be

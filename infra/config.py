@@ -54,6 +54,7 @@ class NetworkSettings:
     vnet_address_space: str
     apps_subnet_prefix: str
     endpoints_subnet_prefix: str
+    endpoint_client_cidrs: tuple[str, ...] = ()  # besides the apps subnet
 
 
 @dataclass(frozen=True)
@@ -424,7 +425,15 @@ def _parse_network(r: _Reader) -> NetworkSettings:
     if apps.overlaps(endpoints):
         raise ConfigError(r.full("endpointsSubnetPrefix"), str(endpoints),
                           f"a range that does not overlap {r.full('appsSubnetPrefix')} {apps}")
-    return NetworkSettings(str(vnet), str(apps), str(endpoints))
+    clients = r.string_list("faceAllowedClientCidrs")
+    for cidr in clients:
+        try:
+            ipaddress.IPv4Network(cidr, strict=True)
+        except ValueError:
+            raise ConfigError(r.full("faceAllowedClientCidrs"), cidr, "IPv4 CIDR ranges with no host bits set") from None
+        if ipaddress.IPv4Network(cidr).prefixlen == 0:
+            raise ConfigError(r.full("faceAllowedClientCidrs"), cidr, "a specific range (0.0.0.0/0 would open the endpoint to everything)")
+    return NetworkSettings(str(vnet), str(apps), str(endpoints), clients)
 
 
 def _parse_face(r: _Reader, name_prefix: str, suffix: Optional[str], stack: str) -> FaceSettings:

@@ -64,6 +64,9 @@ KEYS: tuple[Key, ...] = (
     _k("face", "faceIpRules", "list", "`[]`",
        "IP ranges allowed through the account firewall. Public network access stays Disabled; "
        "leave empty unless you know why you need them."),
+    _k("face", "faceAllowedClientCidrs", "list", "`[]`",
+       "Extra sources allowed to reach the private endpoint on 443, e.g. your app server's subnet in a "
+       "peered VNet (it creates the liveness sessions). By default only the proxy's subnet may."),
     _k("face", "privateDnsMode", "string", "`create`",
        "`create`: the stack creates `privatelink.cognitiveservices.azure.com` (plus the AI Services "
        "zones for `AIServices`), links it to the VNet and adds a zone group; `existing`: zone group "

@@ -135,3 +135,9 @@ def test_pr_template_under_a_pr_stack_name():
 def test_unknown_stack_is_a_user_error():
     with pytest.raises(UserError, match="stacks known: .*dev"):
         load_stack_settings("nope")
+
+
+@pytest.mark.parametrize("value, fragment", [(["0.0.0.0/0"], "specific range"), (["10.60.1.1/24"], "no host bits")])
+def test_endpoint_client_ranges_are_validated(value, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        parse(faceAllowedClientCidrs=value)

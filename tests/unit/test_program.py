@@ -298,3 +298,21 @@ def test_ephemeral_instance_suffix_changes_account_name():
     one = evaluate({**base, "liveness:instanceSuffix": "run1"}, stack="pr-7").settings.face.account_name
     two = evaluate({**base, "liveness:instanceSuffix": "run2"}, stack="pr-7").settings.face.account_name
     assert one != two and one.endswith("-run1")
+
+
+def _endpoint_rules(ev):
+    nsg = ev.named("network-endpoints-nsg")
+    return {r["name"]: r for r in nsg.inputs["securityRules"]}
+
+
+def test_private_endpoint_admits_only_the_proxy_by_default():
+    rules = _endpoint_rules(evaluate())
+    allows = [r for r in rules.values() if r["access"] == "Allow"]
+    assert [(r["sourceAddressPrefix"], r["destinationPortRanges"]) for r in allows] == [("10.40.0.0/23", ["443"])]
+    assert rules["deny-other-vnet-in"]["access"] == "Deny"
+
+
+def test_app_server_range_is_an_explicit_allowance():
+    rules = _endpoint_rules(evaluate({"liveness:faceAllowedClientCidrs": ["10.60.1.0/24"]}))
+    assert rules["allow-https-from-client-0"]["sourceAddressPrefix"] == "10.60.1.0/24"
+    assert rules["allow-https-from-client-0"]["priority"] < rules["deny-other-vnet-in"]["priority"]

@@ -144,10 +144,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                        help="port of the authoritative servers found by discovery (default 53; for test servers)")
     where.add_argument("--ipv6", action="store_true",
                        help="also ask discovered name servers over their IPv6 (AAAA) addresses")
-    where.add_argument("--public-resolver", action="append", default=None, metavar="IP[:PORT]",
-                       help="public resolver to ask as well (repeatable; default "
-                            f"{', '.join(DEFAULT_PUBLIC_RESOLVERS)})")
-    where.add_argument("--no-public", action="store_true", help="do not ask public resolvers")
+    public = where.add_mutually_exclusive_group()
+    public.add_argument("--public-resolver", action="append", default=None, metavar="IP[:PORT]",
+                        help="public resolver to ask as well (repeatable; default "
+                             f"{', '.join(DEFAULT_PUBLIC_RESOLVERS)})")
+    public.add_argument("--no-public", action="store_true", help="do not ask public resolvers")
     where.add_argument("--query-timeout", type=_seconds("--query-timeout", 0.05, MAX_QUERY_TIMEOUT),
                        default=DEFAULT_QUERY_TIMEOUT, metavar="SECONDS",
                        help=f"per-query timeout, UDP and the TCP retry each (default {DEFAULT_QUERY_TIMEOUT:g})")
@@ -367,6 +368,9 @@ def run_wait_command(args: argparse.Namespace, sleep: Callable[[float], None] = 
     progress = sys.stderr if args.json else sys.stdout
     started = clock()
     deadline = started + args.timeout
+    if opts.issued_at is not None:
+        window = window_finding(opts.issued_at, datetime.now(timezone.utc))
+        print(f"{window.level.value}: {window.check}: {window.message}", file=progress, flush=True)
     rounds = 0
     while True:
         rounds += 1

@@ -284,3 +284,23 @@ def test_help_lists_the_interface(cli):
                  "--resolver", "--public-resolver", "--no-public", "--stack", "--query-timeout"):
         assert flag in r.out
     assert "--timeout" in cli("dns", "wait", "--help").out
+
+
+def test_console_script_end_to_end(world):
+    """The installed `liveness-infra` entry point, as a user runs it: exit code and output."""
+    import os
+    import shutil
+    import subprocess
+
+    exe = shutil.which("liveness-infra") or os.path.join(os.path.dirname(sys.executable), "liveness-infra")
+    env = {**os.environ, "LIVENESS_VERIFICATION_CODE": world.code}
+    base = [exe, "dns", "check", *world.discovery()]
+    ok = subprocess.run([*base, "--host", "ok.contoso.test"], env=env, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "LIVE" in ok.stdout and world.code not in ok.stdout + ok.stderr
+    wrong = subprocess.run([*base, "--host", "wrong.contoso.test"], env=env, capture_output=True, text=True,
+                           timeout=60)
+    assert wrong.returncode == 1 and "differs at char 17" in wrong.stdout
+    mistake = subprocess.run([exe, "dns", "check", "--host", "ok.contoso.test", "--nameserver", "bogus"],
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert mistake.returncode == 2 and mistake.stderr.count("\n") == 1 and "Traceback" not in mistake.stderr

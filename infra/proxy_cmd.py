@@ -58,8 +58,8 @@ def _serve(args: argparse.Namespace) -> int:
     def request_stop(signum: int, _frame: object) -> None:
         stop_signals.append(signum)
 
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     proxy = ProxyProcess(settings, options, nginx=args.nginx)
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         try:
             proxy.start()

@@ -34,6 +34,20 @@ READY_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 10.0
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: on Linux, have the kernel send SIGTERM to nginx if the process
+    that started it dies without stopping it (e.g. SIGKILL), so no orphan keeps the ports.
+    The kernel ties this to the starting *thread*: start the proxy from a long-lived thread."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+
+
 class NginxNotFound(UserError):
     """No nginx binary on this machine."""
 
@@ -145,7 +159,7 @@ class ProxyProcess:
                 [self.nginx, "-p", str(runtime_dir), "-c", str(conf), "-e", "stderr",
                  "-g", "daemon off;"],
                 stdin=subprocess.DEVNULL, stdout=self.stdout, stderr=self.stderr,
-                start_new_session=True,
+                start_new_session=True, preexec_fn=_die_with_parent,
             )
             self._wait_ready(ready_timeout)
         except BaseException:

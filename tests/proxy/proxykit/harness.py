@@ -1,0 +1,53 @@
+"""Shared names of the proxy tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from components.proxy_config import ProxySettings
+from infra.proxy_runner import ProxyProcess
+
+FACE_HOST = "fl-test-face.cognitiveservices.azure.com"
+LOOPBACK = "127.0.0.1"
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RunningProxy:
+    process: ProxyProcess
+    host: str
+    port: int
+    health_port: int
+    stdout_path: Path
+    stderr_path: Path
+
+    def access_log(self) -> str:
+        return self.stdout_path.read_text(errors="replace")
+
+    def error_log(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+
+# The main proxy: generous rate limit (rate limiting has its own instances), short client
+# timeouts so slow-client cases finish quickly, OPTIONS enabled so its forwarding is tested.
+MAIN_SETTINGS = ProxySettings(
+    face_host=FACE_HOST,
+    allow_options=True,
+    rate_limit_per_second=10_000,
+    rate_limit_burst=10_000,
+    trusted_proxy_cidrs=("127.0.0.0/8",),
+    client_timeout_seconds=2,
+    upstream_timeout_seconds=3,
+    dns_valid_seconds=1,
+)
+
+
+def settings(**changes: object) -> ProxySettings:
+    return replace(MAIN_SETTINGS, **changes)

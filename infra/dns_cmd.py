@@ -334,8 +334,10 @@ def run_check(opts: CheckOptions, now: datetime | None = None) -> tuple[Report, 
             report.findings.extend(judge_delegation(found.zone, found.parent_zone, found.parent_ns,
                                                     found.apex_ns, found.soa_replies))
         if found.nxdomain:
-            notes.append(f"{record} does not exist in zone {found.zone}: is the zone of {opts.host} "
-                         f"delegated?")
+            note = f"{record} does not exist; the closest enclosing zone is {found.zone or '.'}"
+            if found.zone is not None and "." not in found.zone:
+                note += f": is the zone of {opts.host} delegated from it?"
+            notes.append(note)
     asked = servers + [s for s in opts.public if s not in servers]
     jobs = ([(s, record, "TXT") for s in asked]
             + [(s, opts.host, "A") for s in servers]

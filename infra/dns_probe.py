@@ -33,6 +33,8 @@ from infra.dns_verdicts import (
 EDNS_PAYLOAD = 1232  # the DNS flag day 2020 recommendation: avoids IP fragmentation
 MAX_CNAME_HOPS = 8
 MAX_PARALLEL = 16
+# The delegation is read from the first parent server that answers; a TLD has a dozen, few are needed.
+PARENT_SERVERS_ASKED = 3
 
 
 def _name(text: str) -> dns.name.Name:
@@ -280,7 +282,7 @@ def discover(host: str, resolvers: Sequence[Server], *, port: int = 53, timeout:
         if parent_cut is not None:
             found.parent_zone = parent_cut.zone
             parent_servers = _zone_servers(parent_cut, resolvers, port=port, timeout=timeout, ipv6=ipv6,
-                                           notes=found.notes)
+                                           notes=found.notes, limit=PARENT_SERVERS_ASKED)
             for server in parent_servers:
                 reply = query(server, zone, "NS", timeout=timeout)
                 if reply.status is Status.REFERRAL and _same(reply.referral_zone or "", zone):
@@ -334,8 +336,8 @@ def _servers_from(addresses: dict[str, list[str]], port: int) -> list[Server]:
 
 
 def _zone_servers(cut: ZoneCut, resolvers: Sequence[Server], *, port: int, timeout: float, ipv6: bool,
-                  notes: list[str]) -> list[Server]:
-    """Authoritative servers of a zone, as the resolver sees them."""
+                  notes: list[str], limit: int) -> list[Server]:
+    """Up to ``limit`` name servers' addresses of a zone, as the resolver sees them."""
     if cut.referral is not None:
         names, glue = list(cut.referral.referral_ns), list(cut.referral.glue)
     else:
@@ -344,7 +346,7 @@ def _zone_servers(cut: ZoneCut, resolvers: Sequence[Server], *, port: int, timeo
             notes.append(f"could not list the name servers of {cut.zone or 'the root'}")
             return []
         names, glue = sorted(str(r) for r in reply.records), list(reply.glue)
-    return _servers_from(resolve_addresses(names, glue, resolvers, timeout=timeout, ipv6=ipv6), port)
+    return _servers_from(resolve_addresses(names[:limit], glue, resolvers, timeout=timeout, ipv6=ipv6), port)
 
 
 # --------------------------------------------------------------------------------------------

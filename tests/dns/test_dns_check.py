@@ -85,7 +85,8 @@ def test_missing_zone(check, world):
     assert r.code == 1
     assert r.data["zone"] == "test"  # the closest zone that exists: the parent says NXDOMAIN
     assert [(s["address"], s["summary"].split(":")[0]) for s in r.data["servers"]] == [(PARENT, "NXDOMAIN")]
-    assert any("is the zone of liveness.nosuch.test delegated" in n for n in r.data["notes"])
+    assert any("closest enclosing zone is test: is the zone of liveness.nosuch.test delegated" in n
+               for n in r.data["notes"])
 
 
 def test_split_string_txt_is_joined(check):

@@ -310,7 +310,10 @@ def discover(host: str, resolvers: Sequence[Server], *, port: int = 53, timeout:
     for ns in delegated:
         if not addresses.get(normalize_name(ns)):
             found.notes.append(f"name server {ns} has no address: it cannot be asked")
-    ns_replies = query_many([(s, zone, "NS") for s in servers], timeout=timeout, recursion=lambda s: False)
+    # NS and SOA in one parallel batch: an unreachable server costs one timeout here, not two.
+    batch = query_many([(s, zone, kind) for kind in ("NS", "SOA") for s in servers], timeout=timeout,
+                       recursion=lambda s: False)
+    ns_replies, soa_replies = batch[:len(servers)], batch[len(servers):]
     apex: set[str] = set()
     for reply in ns_replies:
         if reply.status is Status.ANSWER and reply.authoritative:
@@ -320,10 +323,12 @@ def discover(host: str, resolvers: Sequence[Server], *, port: int = 53, timeout:
     extra = sorted(set(found.apex_ns) - {normalize_name(n) for n in delegated})
     if extra:
         more = resolve_addresses(extra, glue, resolvers, timeout=timeout, ipv6=ipv6)
-        servers.extend(s for s in _servers_from(more, port) if s not in servers)
+        added = [s for s in _servers_from(more, port) if s not in servers]
+        servers.extend(added)
+        soa_replies.extend(query_many([(s, zone, "SOA") for s in added], timeout=timeout,
+                                      recursion=lambda s: False))
     found.servers = servers
-    found.soa_replies = query_many([(s, zone, "SOA") for s in servers], timeout=timeout,
-                                   recursion=lambda s: False)
+    found.soa_replies = soa_replies
     if not servers:
         found.failed = True
         found.notes.append(f"no authoritative server of {zone or 'the root'} could be found")

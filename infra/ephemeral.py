@@ -1,0 +1,137 @@
+"""Ephemeral per-pull-request stacks: names, where their config comes from, and the sweeper's choice.
+
+A pull request labelled `preview-env` gets the stack `pr-<number>`, configured from the template
+stacks/Pulumi.pr.yaml (the workflow copies it to stacks/Pulumi.pr-<number>.yaml before `pulumi
+up`; later runs, e.g. teardown from a fresh checkout, read the template directly).
+
+`python -m infra.ephemeral expired --ttl-hours H < stacks.json` is what the sweeper workflow runs
+on `pulumi stack ls --json`: it prints the `pr-*` stacks whose last update is older than the TTL,
+as a JSON list. Whether their pull request is closed is checked by the workflow (GitHub API).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence
+
+from infra.errors import UserError
+from infra.stackfile import STACKS_DIR
+
+PR_TEMPLATE = "pr"
+PR_LABEL = "preview-env"
+DEFAULT_TTL_HOURS = 72
+_PR_STACK = re.compile(r"^pr-([1-9][0-9]{0,8})$")
+_STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def pr_stack_name(number: int) -> str:
+    """The ephemeral stack of pull request `number`."""
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        raise UserError(f"pull request number: received {number!r}; expected a positive whole number")
+    return f"pr-{number}"
+
+
+def pr_number(stack: str) -> Optional[int]:
+    """The pull request number of an ephemeral stack name, None for any other stack."""
+    m = _PR_STACK.match(stack)
+    return int(m.group(1)) if m else None
+
+
+def validate_stack_name(stack: str, flag: str = "--stack") -> str:
+    if not _STACK_NAME.match(stack or ""):
+        raise UserError(
+            f"{flag}: received {stack!r}; expected a stack name of letters, digits, '.', '_' or '-' "
+            "(the part after any org/ prefix), e.g. dev or pr-123"
+        )
+    return stack
+
+
+def config_template(stack: str, template: Optional[str] = None, stacks_dir: Path = STACKS_DIR) -> Optional[str]:
+    """Which stack file configures `stack`: None for its own file, else the template to read.
+
+    An explicit `template` wins. A `pr-<N>` stack without its own file uses the `pr` template.
+    """
+    validate_stack_name(stack)
+    if template is not None:
+        validate_stack_name(template, "--template")
+        if not (stacks_dir / f"Pulumi.{template}.yaml").is_file():
+            raise UserError(f"--template: received {template!r}; expected a stack with a file stacks/Pulumi.{template}.yaml")
+        return template
+    if (stacks_dir / f"Pulumi.{stack}.yaml").is_file():
+        return None
+    if pr_number(stack) is not None and (stacks_dir / f"Pulumi.{PR_TEMPLATE}.yaml").is_file():
+        return PR_TEMPLATE
+    return None  # let the stack-file reader explain what is missing
+
+
+# ---------------------------------------------------------------------------------------------
+# Sweeper
+# ---------------------------------------------------------------------------------------------
+
+
+def _parse_time(text: Any) -> Optional[datetime]:
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def expired_pr_stacks(stack_list: Iterable[dict[str, Any]], now: datetime, ttl: timedelta) -> list[str]:
+    """`pr-*` stacks of `pulumi stack ls --json` last updated more than `ttl` before `now`.
+
+    A stack with no (or an unreadable) last-update time counts as expired: it was created but
+    never deployed, or its history is gone, so it holds nothing worth waiting for.
+    Names may be qualified (`org/project/pr-12`); the result has the plain stack names, sorted.
+    """
+    out: set[str] = set()
+    for entry in stack_list:
+        name = str(entry.get("name", "")).rsplit("/", 1)[-1]
+        if pr_number(name) is None:
+            continue
+        updated = _parse_time(entry.get("lastUpdate"))
+        if updated is None or now - updated > ttl:
+            out.add(name)
+    return sorted(out, key=lambda n: pr_number(n) or 0)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.ephemeral",
+        description="Helpers for the preview-env and sweeper workflows.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    exp = sub.add_parser("expired", help="print (JSON) the pr-* stacks older than the TTL, reading `pulumi stack ls --json` on stdin")
+    exp.add_argument("--ttl-hours", type=float, default=DEFAULT_TTL_HOURS, help=f"age after the last update (default {DEFAULT_TTL_HOURS})")
+    name = sub.add_parser("stack-name", help="print the ephemeral stack name of a pull request number")
+    name.add_argument("number", type=int)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "stack-name":
+            print(pr_stack_name(args.number))
+            return 0
+        if not 0 < args.ttl_hours <= 24 * 365:
+            raise UserError(f"--ttl-hours: received {args.ttl_hours}; expected more than 0 and at most 8760")
+        try:
+            listing = json.load(sys.stdin)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"stdin: expected the JSON of `pulumi stack ls --json`: {exc}") from None
+        if not isinstance(listing, list):
+            raise UserError("stdin: expected a JSON list (the output of `pulumi stack ls --json`)")
+        now = datetime.now(timezone.utc)
+        print(json.dumps(expired_pr_stacks(listing, now, timedelta(hours=args.ttl_hours))))
+        return 0
+    except UserError as exc:
+        print(f"infra.ephemeral: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

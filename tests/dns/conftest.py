@@ -96,6 +96,8 @@ def _contoso(code: str, old_code: str) -> str:
         spaces CNAME {INGRESS}.
         azaiverify.spaces TXT "{code}  "
         missing CNAME {INGRESS}.
+        nodata CNAME {INGRESS}.
+        azaiverify.nodata A 127.0.0.95
         extra CNAME {INGRESS}.
         azaiverify.extra TXT "{code}"
         azaiverify.extra TXT "{old_code}"

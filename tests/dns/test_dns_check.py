@@ -80,6 +80,12 @@ def test_missing_record(check):
     assert all(s["summary"].startswith("NXDOMAIN") for s in r.data["servers"])
 
 
+def test_name_without_txt_is_nodata(check):
+    r = check("nodata.contoso.test")
+    assert r.code == 1
+    assert all(s["state"] == "missing" and s["summary"].startswith("NODATA") for s in r.data["servers"])
+
+
 def test_missing_zone(check, world):
     r = check("liveness.nosuch.test")
     assert r.code == 1

@@ -1,0 +1,139 @@
+"""Pure plan formatting and diffing, on hand-made plans."""
+
+from __future__ import annotations
+
+import json
+
+from infra import plan_render as pr
+
+ACCOUNT = "azure-native:cognitiveservices:Account"
+ENDPOINT = "azure-native:network:PrivateEndpoint"
+ZONE = "azure-native:privatedns:PrivateZone"
+APP = "azure-native:app:ContainerApp"
+
+
+def res(type_, name, parent=None, protect=False, **inputs):
+    return {"type": type_, "name": name, "parent": parent, "inputs": inputs, "protect": protect}
+
+
+def base_plan():
+    return [
+        res("liveness:face:FaceAccount", "face"),
+        res(ACCOUNT, "face-account", "face", accountName="fl-dev-face",
+            properties={"publicNetworkAccess": "Disabled", "networkAcls": {"defaultAction": "Deny", "ipRules": []}}),
+        res(ENDPOINT, "face-pe", "face", groupIds=["account"]),
+        res(ZONE, "face-zone", "face", privateZoneName="privatelink.cognitiveservices.azure.com"),
+        res(APP, "proxy-app", "proxy", template={"scale": {"minReplicas": 1, "maxReplicas": 3}},
+            configuration={"secrets": [{"name": "nginx-conf", "value": "[secret]"}]}),
+    ]
+
+
+def test_flatten_names_every_leaf_with_a_path():
+    flat = pr.flatten({"a": {"b": [1, {"c": "x"}], "e": {}}, "tags": {"managed-by": "pulumi", "odd key": 1}, "l": []})
+    assert flat == {"a.b[0]": 1, "a.b[1].c": "x", "a.e": {}, "tags.managed-by": "pulumi", 'tags["odd key"]': 1, "l": []}
+
+
+def test_identical_plans_have_no_diff():
+    d = pr.diff_plans(base_plan(), base_plan())
+    assert d.empty and d.unchanged == 5 and d.counts() == "0 to add, 0 to change, 0 to remove"
+
+
+def test_diff_names_added_removed_and_changed_inputs():
+    head = base_plan()
+    head[1]["inputs"]["properties"]["networkAcls"]["ipRules"] = [{"value": "203.0.113.0/24"}]
+    head[1]["inputs"]["properties"]["publicNetworkAccess"] = "Enabled"
+    head[4]["inputs"]["template"]["scale"]["maxReplicas"] = 5
+    del head[3]  # the private zone goes (e.g. privateDnsMode existing)
+    head.append(res("azure-native:dns:RecordSet", "dns-verification", "dns", ttl=60, txtRecords=[{"value": ["[secret]"]}]))
+
+    d = pr.diff_plans(base_plan(), head)
+    assert [(r.type, r.name) for r in d.added] == [("azure-native:dns:RecordSet", "dns-verification")]
+    assert [(r.type, r.name) for r in d.removed] == [(ZONE, "face-zone")]
+    changed = {(c.type, c.name): c for c in d.changed}
+    assert set(changed) == {(ACCOUNT, "face-account"), (APP, "proxy-app")}
+    account = changed[(ACCOUNT, "face-account")]
+    assert set(account.paths) == {"properties.publicNetworkAccess", "properties.networkAcls.ipRules", "properties.networkAcls.ipRules[0].value"}
+    by_path = {c.path: c for c in account.changes}
+    assert (by_path["properties.publicNetworkAccess"].before, by_path["properties.publicNetworkAccess"].after) == ("Disabled", "Enabled")
+    assert by_path["properties.networkAcls.ipRules[0].value"].before is pr.ABSENT
+    assert changed[(APP, "proxy-app")].paths == ["template.scale.maxReplicas"]
+    assert d.unchanged == 2 and d.counts() == "1 to add, 2 to change, 1 to remove"
+
+
+def test_type_changes_parent_moves_and_protection_are_changes():
+    head = base_plan()
+    head[2]["parent"] = "network"
+    head[1]["protect"] = True
+    head[4]["inputs"]["template"]["scale"]["minReplicas"] = True  # 1 == True in Python, not in JSON
+    d = pr.diff_plans(base_plan(), head)
+    paths = {(c.name, p) for c in d.changed for p in c.paths}
+    assert paths == {("face-pe", "(parent)"), ("face-account", "(protect)"), ("proxy-app", "template.scale.minReplicas")}
+
+
+def test_a_resource_renamed_is_a_remove_and_an_add():
+    head = base_plan()
+    head[2]["name"] = "face-private-endpoint"
+    d = pr.diff_plans(base_plan(), head)
+    assert [r.name for r in d.added] == ["face-private-endpoint"] and [r.name for r in d.removed] == ["face-pe"]
+
+
+def test_repeated_type_and_name_are_told_apart_by_parent():
+    base = [res(ZONE, "zone", "a", x=1), res(ZONE, "zone", "b", x=1)]
+    head = [res(ZONE, "zone", "a", x=1), res(ZONE, "zone", "b", x=2)]
+    d = pr.diff_plans(base, head)
+    assert [(c.name, c.paths) for c in d.changed] == [("zone (in b)", ["x"])]
+
+
+def test_json_is_the_design_shape_and_drops_extra_fields():
+    doc = pr.plan_json(base_plan())
+    assert all(set(item) == {"type", "name", "parent", "inputs"} for item in doc)
+    assert json.loads(json.dumps(doc))[1]["inputs"]["accountName"] == "fl-dev-face"
+
+
+def test_placeholder_of_a_secure_value_in_plain_inputs_is_an_error_finding():
+    plan = pr.as_resources(base_plan() + [res(APP, "leaky", secrets=[{"value": "code=offline-placeholder-secret"}])])
+    leaks = pr.placeholder_leaks(plan, "offline-placeholder-secret")
+    assert [(f.severity, f.resource, f.message) for f in leaks] == [
+        ("error", "leaky", "input secrets[0].value carries a secure config value as plain text")]
+    assert pr.placeholder_leaks(pr.as_resources(base_plan()), "offline-placeholder-secret") == []
+
+
+def test_markdown_diff_is_a_pr_comment_with_counts_rows_and_findings():
+    head = base_plan()
+    head[1]["inputs"]["properties"]["publicNetworkAccess"] = "Enabled"
+    head.append(res("azure-native:dns:RecordSet", "dns-verification", "dns"))
+    finding = pr.Finding("error", "account is private", "publicNetworkAccess is Enabled", "face-account")
+    md = pr.render_diff_markdown("dev", "origin/main (abc1234567)", pr.diff_plans(base_plan(), head), [finding], [])
+    lines = md.splitlines()
+    assert lines[0] == "<!-- liveness-offline-plan:dev -->"
+    assert "**1 to add, 1 to change, 0 to remove**" in md
+    assert "| ➕ add | `azure-native:dns:RecordSet` `dns-verification` | |" in lines
+    row = next(line for line in lines if line.startswith("| ✏️ change"))
+    assert '`properties.publicNetworkAccess`: `"Disabled"` → `"Enabled"`' in row
+    assert "- **error** account is private on `face-account`: publicNetworkAccess is Enabled *(new in this change)*" in lines
+
+
+def test_markdown_diff_reports_resolved_findings_and_no_changes():
+    old = pr.Finding("error", "account is private", "publicNetworkAccess is Enabled", "face-account")
+    md = pr.render_diff_markdown("prod", "main", pr.diff_plans(base_plan(), base_plan()), [], [old])
+    assert "No resource changes." in md and "resolved by this change: account is private" in md
+
+
+def test_markdown_code_spans_survive_pipes_and_backticks():
+    assert pr.md_code("a|b") == "`a\\|b`"
+    assert pr.md_code("x `y` z") == "``x `y` z``"
+    assert pr.md_code("`edge`") == "`` `edge` ``"
+
+
+def test_long_values_are_shortened_and_secrets_stay_as_marked():
+    assert pr.show("x" * 200).endswith("…") and len(pr.show("x" * 200)) == pr.MAX_VALUE_CHARS
+    assert pr.show("[secret]") == "[secret]" and pr.show(pr.ABSENT) == "(absent)" and pr.show("a\nb") == '"a\\nb"'
+
+
+def test_text_plan_lists_resources_inputs_and_findings():
+    text = pr.render_text("dev", base_plan(), [{"severity": "warning", "invariant": "i", "message": "m", "resource": None}],
+                          [("location", "westeurope")])
+    assert "Offline plan for stack 'dev': 5 resources" in text
+    assert "  + azure-native:cognitiveservices:Account  face-account  (parent face)" in text
+    assert '      properties.networkAcls.defaultAction = "Deny"' in text
+    assert "Security findings: 0 error(s), 1 warning(s)" in text and "WARNING: i: m" in text

@@ -9,20 +9,12 @@ import pytest
 import yaml
 
 from infra.stackfile import stack_names
-from tests.lifecycle.tools import ROOT, Actionlint, find_actionlint, missing_tool
+from tests.lifecycle.tools import ROOT, Actionlint
 
 WORKFLOWS_DIR = ROOT / ".github" / "workflows"
 WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml")) + sorted(WORKFLOWS_DIR.glob("*.yaml"))
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 MUTATING = re.compile(r"(\bteardown\b|pulumi (destroy|up)\b|stack rm\b)")
-
-
-@pytest.fixture(scope="session")
-def actionlint() -> Actionlint:
-    found = find_actionlint()
-    if isinstance(found, str):
-        missing_tool(found)
-    return found
 
 
 @pytest.fixture(scope="session")

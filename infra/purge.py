@@ -1,0 +1,170 @@
+"""Purging a soft-deleted Azure AI Face / Cognitive Services account.
+
+Deleting a Cognitive Services account only soft-deletes it: its name and custom subdomain stay
+reserved (for 48 hours) and re-creating an environment with the same names fails
+(pulumi-azure-native#2529, Azure/bicep#17663). `liveness-infra teardown` calls `purge_soft_deleted`
+after `pulumi destroy`; `purge_after_delete` is the same step as a Pulumi resource hook
+(`after_delete`) for programs that want it inside `pulumi destroy --run-program`.
+
+Permission: the purge is a subscription-scope operation,
+`Microsoft.CognitiveServices/locations/resourceGroups/deletedAccounts/delete` (and `.../read` to look
+the account up first). The built-in role *Cognitive Services Contributor* assigned at the
+subscription includes both; a role assigned on the resource group alone does not.
+
+The SDK client is injected (`client_factory`), so tests use a fake that records calls; only
+`default_client` imports azure-identity and azure-mgmt-cognitiveservices.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+REQUIRED_PERMISSION = "Microsoft.CognitiveServices/locations/resourceGroups/deletedAccounts/delete"
+_ACCOUNT_ID = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.CognitiveServices/accounts/(?P<name>[^/]+)/?$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class PurgeTarget:
+    subscription_id: str
+    location: str
+    resource_group_name: str
+    account_name: str
+
+    def describe(self) -> str:
+        return f"account {self.account_name!r} (resource group {self.resource_group_name}, location {self.location})"
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    outcome: str  # "purged" | "not-found"
+    target: PurgeTarget
+
+    @property
+    def purged(self) -> bool:
+        return self.outcome == "purged"
+
+
+class PurgeError(Exception):
+    """The purge was attempted and failed; the message says what to do."""
+
+
+def target_from_account_id(account_id: str, location: str) -> PurgeTarget:
+    """A PurgeTarget from an ARM account id (`/subscriptions/…/accounts/NAME`) and its location."""
+    m = _ACCOUNT_ID.match(account_id or "")
+    if not m:
+        raise ValueError(f"not a Cognitive Services account id: {account_id!r}")
+    return PurgeTarget(m.group("sub"), normalize_location(location), m.group("rg"), m.group("name"))
+
+
+def normalize_location(location: str) -> str:
+    """ARM wants the location name (westeurope), not the display name (West Europe)."""
+    return re.sub(r"\s+", "", location or "").lower()
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    if type(exc).__name__ == "ResourceNotFoundError":
+        return True
+    return getattr(exc, "status_code", None) == 404
+
+
+def _is_forbidden(exc: BaseException) -> bool:
+    return getattr(exc, "status_code", None) in (401, 403) or type(exc).__name__ == "ClientAuthenticationError"
+
+
+def find_soft_deleted(client: Any, target: PurgeTarget) -> Optional[Any]:
+    """The soft-deleted account, or None when there is none by that name in that location/group."""
+    try:
+        return client.deleted_accounts.get(target.location, target.resource_group_name, target.account_name)
+    except Exception as exc:  # the SDK raises azure.core.exceptions.*; matched by name/status
+        if _is_not_found(exc):
+            return None
+        if _is_forbidden(exc):
+            raise PurgeError(
+                f"not allowed to read soft-deleted accounts: the identity needs {REQUIRED_PERMISSION.rsplit('/', 1)[0]}/read "
+                f"and /delete at subscription scope (e.g. Cognitive Services Contributor on the subscription): {exc}"
+            ) from None
+        raise PurgeError(f"looking up the soft-deleted {target.describe()} failed: {exc}") from None
+
+
+def purge_soft_deleted(
+    client: Any,
+    target: PurgeTarget,
+    *,
+    wait_seconds: float = 0.0,
+    interval_seconds: float = 10.0,
+    poll_timeout_seconds: float = 600.0,
+    report: Callable[[str], None] = lambda _msg: None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> PurgeResult:
+    """Purge `target` if it is soft-deleted.
+
+    `wait_seconds` > 0 keeps looking for that long (every `interval_seconds`) when the account is
+    not listed yet: right after a delete it can take a moment to appear among deleted accounts.
+    Returns "not-found" when there is nothing to purge (not an error).
+    """
+    deadline = clock() + max(0.0, wait_seconds)
+    found = find_soft_deleted(client, target)
+    while found is None and clock() < deadline:
+        report(f"  not listed as soft-deleted yet; looking again in {interval_seconds:g} s")
+        sleep(interval_seconds)
+        found = find_soft_deleted(client, target)
+    if found is None:
+        return PurgeResult("not-found", target)
+    report(f"  purging soft-deleted {target.describe()}")
+    try:
+        poller = client.deleted_accounts.begin_purge(target.location, target.resource_group_name, target.account_name)
+        poller.result(timeout=poll_timeout_seconds)
+        if hasattr(poller, "done") and not poller.done():
+            raise PurgeError(f"the purge of {target.describe()} did not finish within {poll_timeout_seconds:g} s; run teardown again")
+    except PurgeError:
+        raise
+    except Exception as exc:
+        if _is_not_found(exc):
+            return PurgeResult("not-found", target)
+        if _is_forbidden(exc):
+            raise PurgeError(
+                f"not allowed to purge: the identity needs {REQUIRED_PERMISSION} at subscription scope "
+                f"(e.g. Cognitive Services Contributor on the subscription): {exc}"
+            ) from None
+        raise PurgeError(f"purging the soft-deleted {target.describe()} failed: {exc}") from None
+    return PurgeResult("purged", target)
+
+
+def default_client(subscription_id: str) -> Any:
+    """CognitiveServicesManagementClient with DefaultAzureCredential (env, workload identity, CLI…)."""
+    from azure.identity import DefaultAzureCredential
+    from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+
+    return CognitiveServicesManagementClient(DefaultAzureCredential(), subscription_id)
+
+
+def purge_after_delete(
+    client_factory: Callable[[str], Any] = default_client,
+    *,
+    wait_seconds: float = 60.0,
+    log: Optional[Callable[[str], None]] = None,
+) -> Callable[[Any], None]:
+    """A Pulumi `after_delete` hook function that purges the deleted account.
+
+    Attach it only on ephemeral/test stacks, e.g. in the account's ResourceOptions:
+    `hooks=pulumi.ResourceHookBinding(after_delete=[pulumi.ResourceHook("purge-soft-deleted", purge_after_delete())])`.
+    Hooks run on delete only under `pulumi destroy --run-program` (or an `up` that deletes).
+    """
+
+    def hook(args: Any) -> None:
+        outputs = getattr(args, "old_outputs", None) or {}
+        account_id = getattr(args, "id", None) or outputs.get("id", "")
+        location = outputs.get("location", "")
+        target = target_from_account_id(account_id, location)
+        say = log or (lambda _m: None)
+        result = purge_soft_deleted(client_factory(target.subscription_id), target, wait_seconds=wait_seconds, report=say)
+        say(f"{'purged' if result.purged else 'nothing soft-deleted to purge for'} {target.describe()}")
+
+    return hook

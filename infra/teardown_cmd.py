@@ -1,0 +1,297 @@
+"""`liveness-infra teardown`: destroy an ephemeral/test stack, purge its soft-deleted account, remove it.
+
+Order, each step printed:
+  1. look the stack up in the backend (`pulumi stack ls --json`, `pulumi stack output --json`);
+  2. `pulumi destroy --yes --non-interactive --stack NAME [--run-program]`;
+  3. purge the soft-deleted Face account (Azure SDK, infra/purge.py);
+  4. `pulumi stack rm --yes --stack NAME`.
+Before any of that it refuses — exit 2, nothing touched — a stack whose lifecycle is `prod` (by its
+config, or by the `lifecycle` output of what is deployed), a missing subscription id, and a run
+that is neither confirmed with --yes nor at a terminal where the stack name can be typed.
+
+Exit status: 0 done, 1 a step failed (the message says what state things are in), 2 refused or
+usage error. The Pulumi CLI and the Azure client are injected so tests record the calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+from infra import ephemeral
+from infra.errors import UserError
+from infra.purge import PurgeError, PurgeTarget, default_client, normalize_location, purge_soft_deleted, target_from_account_id
+from infra.stackfile import PROJECT_ROOT
+
+SUBSCRIPTION_ENV = ("ARM_SUBSCRIPTION_ID", "AZURE_SUBSCRIPTION_ID")
+DEFAULT_PURGE_WAIT_SECONDS = 90.0
+_SUBSCRIPTION = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class TeardownRefused(UserError):
+    """Teardown of this stack is not allowed; nothing was touched."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+
+
+# (pulumi arguments, capture output?) -> result. Streaming commands print straight to the terminal.
+PulumiRunner = Callable[[Sequence[str], bool], CommandResult]
+
+
+def subprocess_runner(args: Sequence[str], capture: bool) -> CommandResult:
+    """Runs the real Pulumi CLI in the project directory."""
+    done = subprocess.run(["pulumi", *args], cwd=PROJECT_ROOT, capture_output=capture, text=True, check=False)
+    return CommandResult(done.returncode, done.stdout or "", done.stderr or "")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "teardown",
+        help="destroy an ephemeral/test stack, purge its soft-deleted Face account, remove the stack",
+        description=(
+            "Destroy an ephemeral or test stack (pulumi destroy), purge the soft-deleted Face account so its "
+            "name and subdomain are free again, and remove the stack (pulumi stack rm). Stacks with lifecycle "
+            "prod are refused before anything is touched. Needs the Pulumi CLI logged in to the stack's "
+            "backend and Azure credentials (DefaultAzureCredential) allowed "
+            "Microsoft.CognitiveServices/locations/resourceGroups/deletedAccounts/delete on the subscription."
+        ),
+    )
+    p.add_argument("--stack", required=True, metavar="NAME", help="stack to tear down, e.g. pr-123 (pr-<N> stacks read the pr template)")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation (required when stdin is not a terminal)")
+    p.add_argument("--subscription-id", metavar="ID",
+                   help="Azure subscription of the stack (default: $ARM_SUBSCRIPTION_ID, then $AZURE_SUBSCRIPTION_ID)")
+    p.add_argument("--template", metavar="NAME", help="read the config from stacks/Pulumi.<NAME>.yaml instead of the stack's own file")
+    p.add_argument("--run-program", action="store_true",
+                   help="pass --run-program to pulumi destroy (runs the program, so delete hooks run too)")
+    p.add_argument("--purge-wait", type=float, default=DEFAULT_PURGE_WAIT_SECONDS, metavar="SECONDS",
+                   help=f"how long to wait for a just-deleted account to show as soft-deleted (default {DEFAULT_PURGE_WAIT_SECONDS:g})")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return Teardown(
+        stack=args.stack,
+        template=args.template,
+        yes=args.yes,
+        subscription_id=args.subscription_id,
+        run_program=args.run_program,
+        purge_wait=args.purge_wait,
+    ).execute()
+
+
+def resolve_subscription(flag: Optional[str], environ: Optional[dict[str, str]] = None) -> str:
+    env = os.environ if environ is None else environ
+    value, source = flag, "--subscription-id"
+    if not value:
+        for name in SUBSCRIPTION_ENV:
+            if env.get(name):
+                value, source = env[name], f"${name}"
+                break
+    if not value:
+        raise UserError(
+            "--subscription-id: received nothing (and $ARM_SUBSCRIPTION_ID / $AZURE_SUBSCRIPTION_ID are unset); "
+            "expected the id of the Azure subscription the stack deploys to"
+        )
+    value = value.strip()
+    if not _SUBSCRIPTION.match(value):
+        raise UserError(f"{source}: received {value!r}; expected a subscription id like 00000000-0000-0000-0000-000000000000")
+    return value.lower()
+
+
+class Teardown:
+    def __init__(
+        self,
+        stack: str,
+        *,
+        template: Optional[str] = None,
+        yes: bool = False,
+        subscription_id: Optional[str] = None,
+        run_program: bool = False,
+        purge_wait: float = DEFAULT_PURGE_WAIT_SECONDS,
+        runner: Optional[PulumiRunner] = None,
+        client_factory: Optional[Callable[[str], Any]] = None,
+        environ: Optional[dict[str, str]] = None,
+        is_tty: Callable[[], bool] = lambda: sys.stdin.isatty(),
+        ask: Callable[[str], str] = input,
+        out: Callable[[str], None] = print,
+        sleep: Optional[Callable[[float], None]] = None,
+        pulumi_available: Optional[Callable[[], bool]] = None,
+    ):
+        self.stack = stack
+        self.template = template
+        self.yes = yes
+        self.subscription_flag = subscription_id
+        self.run_program = run_program
+        self.purge_wait = purge_wait
+        # Looked up at call time so the module-level defaults can be swapped (tests, embedding).
+        self.runner = runner or subprocess_runner
+        self.client_factory = client_factory or default_client
+        self.environ = environ
+        self.is_tty = is_tty
+        self.ask = ask
+        self.out = out
+        self.sleep = sleep
+        if pulumi_available is None:
+            pulumi_available = (lambda: shutil.which("pulumi") is not None) if runner is None else (lambda: True)
+        self.pulumi_available = pulumi_available
+
+    # -- checks that happen before anything is touched ------------------------------------------
+
+    def preflight(self):
+        from infra.config import load_stack_settings
+
+        stack = ephemeral.validate_stack_name(self.stack)
+        template = ephemeral.config_template(stack, self.template)
+        settings = load_stack_settings(stack, template)
+        if not settings.may_tear_down:
+            raise TeardownRefused(
+                f"--stack: refusing to tear down {stack!r}: its liveness:lifecycle is {settings.lifecycle!r}; only "
+                "test and ephemeral stacks may be torn down. Nothing was touched, and the protection of its "
+                "account, zone and verification record stays on."
+            )
+        if not 0 <= self.purge_wait <= 3600:
+            raise UserError(f"--purge-wait: received {self.purge_wait:g}; expected 0 to 3600 seconds")
+        subscription = resolve_subscription(self.subscription_flag, self.environ)
+        if not self.pulumi_available():
+            raise UserError("teardown needs the Pulumi CLI on PATH (https://www.pulumi.com/docs/install/), logged in to the stack's backend")
+        self.confirm(stack)
+        return stack, template, settings, subscription
+
+    def confirm(self, stack: str) -> None:
+        if self.yes:
+            return
+        if not self.is_tty():
+            raise UserError("--yes: not given and stdin is not a terminal, so no confirmation is possible; pass --yes to tear down without asking")
+        answer = self.ask(f"This destroys every resource of stack {stack!r} and purges its Face account. Type the stack name to go on: ")
+        if answer.strip() != stack:
+            raise UserError(f"confirmation: received {answer.strip()!r}; expected the stack name {stack!r}. Nothing was touched.")
+
+    # -- the steps ----------------------------------------------------------------------------
+
+    def execute(self) -> int:
+        stack, template, settings, subscription = self.preflight()
+        say = self.out
+
+        say(f"[1/4] looking up stack {stack!r} in the Pulumi backend")
+        exists = self.stack_exists(stack)
+        if exists is None:
+            return 1
+        outputs: dict[str, Any] = {}
+        if exists:
+            outputs = self.stack_outputs(stack)
+            deployed = outputs.get("lifecycle")
+            if isinstance(deployed, str) and deployed not in ("test", "ephemeral"):
+                raise TeardownRefused(
+                    f"--stack: refusing to tear down {stack!r}: what is deployed reports lifecycle {deployed!r} "
+                    "(stack output 'lifecycle'); only test and ephemeral stacks may be torn down. Nothing was touched."
+                )
+        else:
+            say(f"  stack {stack!r} is not in the backend: nothing to destroy or remove")
+        target = self.purge_target(settings, outputs, subscription)
+        deployed_account = bool(outputs.get("faceAccountName") or outputs.get("faceAccountId"))
+        say(f"  Face {target.describe()}" + (" (from the stack outputs)" if deployed_account else " (from the stack config)"))
+
+        if exists:
+            say(f"[2/4] pulumi destroy --stack {stack}" + (" --run-program" if self.run_program else ""))
+            cmd = ["destroy", "--yes", "--non-interactive", "--stack", stack]
+            if self.run_program:
+                cmd.append("--run-program")
+            done = self.runner(cmd, False)
+            if done.returncode != 0:
+                say(f"error: pulumi destroy failed (exit {done.returncode}); nothing was purged and the stack is kept. "
+                    "Fix the cause and run teardown again.")
+                return 1
+        else:
+            say("[2/4] destroy: skipped (no such stack)")
+
+        say(f"[3/4] purging the soft-deleted Face {target.describe()}")
+        try:
+            result = purge_soft_deleted(
+                self.client_factory(subscription),
+                target,
+                wait_seconds=self.purge_wait if (exists and deployed_account) else 0.0,
+                report=say,
+                **({"sleep": self.sleep} if self.sleep else {}),
+            )
+        except PurgeError as exc:
+            say(f"error: {exc}")
+            say("  the stack is kept. To purge by hand: az cognitiveservices account purge "
+                f"--location {target.location} --resource-group {target.resource_group_name} --name {target.account_name}")
+            return 1
+        if result.purged:
+            say(f"  purged: {target.account_name!r} and its subdomain are free again")
+        else:
+            say(f"  nothing soft-deleted named {target.account_name!r} in {target.location}/{target.resource_group_name}: nothing to purge")
+
+        if exists:
+            say(f"[4/4] pulumi stack rm --stack {stack}")
+            cmd = ["stack", "rm", "--yes", "--stack", stack]
+            if settings.lifecycle == "test":
+                cmd.append("--preserve-config")  # a long-lived test stack's config file is kept in git
+            done = self.runner(cmd, False)
+            if done.returncode != 0:
+                say(f"error: pulumi stack rm failed (exit {done.returncode}); resources are destroyed and the account purged, "
+                    "only the empty stack is left. Run teardown again, or `pulumi stack rm` by hand.")
+                return 1
+        else:
+            say("[4/4] stack rm: skipped (no such stack)")
+        say(f"teardown of {stack!r} done")
+        return 0
+
+    def stack_exists(self, stack: str) -> Optional[bool]:
+        done = self.runner(["stack", "ls", "--json"], True)
+        if done.returncode != 0:
+            detail = (done.stderr.strip().splitlines() or ["no error output"])[-1]
+            self.out(f"error: pulumi stack ls failed (exit {done.returncode}): {detail}. Is the CLI logged in "
+                     "to the right backend (pulumi login / PULUMI_BACKEND_URL)? Nothing was touched.")
+            return None
+        try:
+            listing = json.loads(done.stdout or "[]")
+        except json.JSONDecodeError:
+            self.out("error: pulumi stack ls --json printed something that is not JSON. Nothing was touched.")
+            return None
+        names = {str(e.get("name", "")).rsplit("/", 1)[-1] for e in listing if isinstance(e, dict)}
+        return stack in names
+
+    def stack_outputs(self, stack: str) -> dict[str, Any]:
+        """Outputs of the deployed stack (secrets stay masked: no --show-secrets); {} if unreadable."""
+        done = self.runner(["stack", "output", "--json", "--stack", stack], True)
+        if done.returncode != 0:
+            return {}
+        try:
+            value = json.loads(done.stdout or "{}")
+        except json.JSONDecodeError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def purge_target(self, settings: Any, outputs: dict[str, Any], subscription: str) -> PurgeTarget:
+        """What to purge: the deployed account when the outputs name it, else the configured one."""
+        location = outputs.get("location") if isinstance(outputs.get("location"), str) else settings.location
+        account_id = outputs.get("faceAccountId")
+        if isinstance(account_id, str) and account_id.startswith("/subscriptions/"):
+            try:
+                target = target_from_account_id(account_id, location)
+            except ValueError:
+                target = None
+            if target is not None:
+                if target.subscription_id.lower() != subscription:
+                    raise UserError(
+                        f"--subscription-id: received {subscription}; the stack's Face account lives in subscription "
+                        f"{target.subscription_id}. Nothing was touched."
+                    )
+                return PurgeTarget(subscription, target.location, target.resource_group_name, target.account_name)
+        name = outputs.get("faceAccountName") if isinstance(outputs.get("faceAccountName"), str) else settings.face.account_name
+        group = outputs.get("resourceGroupName") if isinstance(outputs.get("resourceGroupName"), str) else settings.resource_group_name
+        return PurgeTarget(subscription, normalize_location(location), group, name)

@@ -1,0 +1,87 @@
+"""Stand-ins that record calls: the Pulumi CLI runner and the Azure Cognitive Services client."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+from infra.teardown_cmd import CommandResult
+
+SUBSCRIPTION = "3f2a6c1e-0b7d-4c55-9a1e-7d6b5c4a3f21"
+
+
+def account_id(name: str, group: str, subscription: str = SUBSCRIPTION) -> str:
+    return f"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.CognitiveServices/accounts/{name}"
+
+
+@dataclass
+class FakePulumi:
+    """Answers `pulumi` sub-commands from a table; records every call (shared `log`)."""
+
+    log: list
+    stacks: list[str] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    fail: dict[str, int] = field(default_factory=dict)  # verb ("destroy", "rm", "ls") -> exit code
+
+    def __call__(self, args, capture):
+        args = list(args)
+        self.log.append(("pulumi", tuple(args)))
+        verb = args[1] if args[0] == "stack" else args[0]
+        if verb in self.fail:
+            return CommandResult(self.fail[verb], "", f"error: {verb} failed for the test")
+        if args[:2] == ["stack", "ls"]:
+            return CommandResult(0, json.dumps([{"name": s, "current": False} for s in self.stacks]), "")
+        if args[:2] == ["stack", "output"]:
+            return CommandResult(0, json.dumps(self.outputs), "")
+        return CommandResult(0, "", "")
+
+
+class _Poller:
+    def __init__(self, log: list, error: Optional[Exception] = None):
+        self.log, self.error, self._done = log, error, False
+
+    def result(self, timeout=None):
+        self.log.append(("poller.result", timeout))
+        if self.error:
+            raise self.error
+        self._done = True
+
+    def done(self):
+        return self._done
+
+
+class FakeDeletedAccounts:
+    def __init__(self, log: list, soft_deleted: set, appear_after: int = 0, get_error=None, purge_error=None):
+        self.log = log
+        self.soft_deleted = soft_deleted  # {(location, group, name)}
+        self.appear_after = appear_after  # this many lookups say "not found" first
+        self.get_error, self.purge_error = get_error, purge_error
+        self.lookups = 0
+
+    def get(self, location, resource_group_name, account_name):
+        self.log.append(("deleted_accounts.get", location, resource_group_name, account_name))
+        self.lookups += 1
+        if self.get_error:
+            raise self.get_error
+        if (location, resource_group_name, account_name) in self.soft_deleted and self.lookups > self.appear_after:
+            return {"name": account_name, "location": location}
+        raise ResourceNotFoundError("The resource was not found.")
+
+    def begin_purge(self, location, resource_group_name, account_name):
+        self.log.append(("deleted_accounts.begin_purge", location, resource_group_name, account_name))
+        return _Poller(self.log, self.purge_error)
+
+
+class FakeCognitiveClient:
+    def __init__(self, log: list, subscription_id: str, **kwargs):
+        self.subscription_id = subscription_id
+        self.deleted_accounts = FakeDeletedAccounts(log, **kwargs)
+
+
+def forbidden(message: str = "AuthorizationFailed") -> HttpResponseError:
+    err = HttpResponseError(message=message)
+    err.status_code = 403
+    return err

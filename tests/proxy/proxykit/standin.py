@@ -203,3 +203,36 @@ class FaceStandin:
                 conn.close()
             except OSError:
                 pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the stand-in by hand: prints each request it receives, answers 200 JSON."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="A TLS stand-in for the Face account that prints every request it receives.")
+    parser.add_argument("--listen", default="127.0.0.1:8443", metavar="HOST:PORT")
+    parser.add_argument("--cert", required=True, help="PEM certificate for the account hostname")
+    parser.add_argument("--key", required=True, help="PEM private key of that certificate")
+    args = parser.parse_args(argv)
+    host, _, port = args.listen.rpartition(":")
+
+    def show(request: Recorded) -> bytes:
+        print(f"--- {len(request.raw)} bytes, SNI {request.sni}", flush=True)
+        print(request.raw[:2000].decode("latin-1"), flush=True)
+        return default_response(request)
+
+    server = FaceStandin(host.strip("[]"), int(port), args.cert, args.key, respond=show).start()
+    print(f"Face stand-in on {server.address}; Ctrl-C stops it", flush=True)
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -52,7 +52,7 @@ def test_upstream_timeout_is_a_504(main_proxy: RunningProxy, upstream: FaceStand
     upstream.respond = slow
     started = time.monotonic()
     assert post(main_proxy, timeout=timeout + 5) == 504
-    assert timeout - 0.5 <= time.monotonic() - started < timeout + 2
+    assert timeout - 0.5 <= time.monotonic() - started < timeout + 3
     assert len(upstream.records) == 1
 
 
@@ -92,13 +92,13 @@ def test_a_changed_private_endpoint_address_is_followed(proxy_factory, two_endpo
 
         dns.set_a(FACE_HOST, ["127.0.0.2"])
         changed_at = time.monotonic()
-        deadline = changed_at + 6
+        deadline = changed_at + 8
         while time.monotonic() < deadline and not new.records:
             assert post(proxy) == 200
             time.sleep(0.2)
         followed_after = time.monotonic() - changed_at
         assert new.records, "traffic never followed the new address"
-        assert followed_after < 1 + 2.5, followed_after  # valid=1s plus slack
+        assert followed_after < 1 + 4, followed_after  # valid=1s plus slack for a loaded machine
         before = len(old.records)
         for _ in range(3):
             assert post(proxy) == 200

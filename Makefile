@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help venv system-deps test up preview plan destroy-test
+.PHONY: help venv system-deps test bench up preview plan
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ system-deps: ## install what the tests run for real: nginx, Knot DNS, actionlint
 
 test: venv system-deps ## run every test (unit, real nginx, real DNS server, workflow lint)
 	LIVENESS_REQUIRE_TOOLS=1 $(BIN)/pytest
+
+bench: venv system-deps ## proxy benchmark: direct vs through the shipped nginx (wrk, loopback, ~80 s)
+	$(BIN)/python benchmarks/proxy_bench.py
 
 plan: venv ## offline plan of STACK (no credentials)
 	$(BIN)/liveness-infra plan --stack $(STACK)

@@ -10,6 +10,7 @@ from pulumi_azure_native import cognitiveservices, network, privatedns
 from infra.config import Settings
 
 PRIVATE_ENDPOINT_GROUP = "account"
+PURGE_HOOK_NAME = "purge-soft-deleted-account"
 
 
 class FaceAccount(pulumi.ComponentResource):
@@ -48,7 +49,7 @@ class FaceAccount(pulumi.ComponentResource):
                 restrict_outbound_network_access=face.restrict_outbound_network_access,
                 allowed_fqdn_list=list(face.allowed_fqdns),
             ),
-            opts=pulumi.ResourceOptions(parent=self, protect=settings.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=settings.protect, hooks=_purge_hooks(settings)),
         )
 
         self.private_endpoint = network.PrivateEndpoint(
@@ -126,6 +127,20 @@ class FaceAccount(pulumi.ComponentResource):
             "endpointHost": self.endpoint_host,
             "privateEndpointId": self.private_endpoint.id,
         })
+
+
+def _purge_hooks(settings: Settings) -> Optional[pulumi.ResourceHookBinding]:
+    """Test and ephemeral stacks purge the soft-deleted account after delete, freeing its name.
+
+    The hook runs under `pulumi destroy --run-program` (what `liveness-infra teardown` runs);
+    prod stacks never get it.
+    """
+    if not settings.may_tear_down:
+        return None
+    from infra.purge import purge_after_delete
+
+    return pulumi.ResourceHookBinding(
+        after_delete=[pulumi.ResourceHook(PURGE_HOOK_NAME, purge_after_delete(log=pulumi.log.info))])
 
 
 def _first_ip(configs) -> Optional[str]:

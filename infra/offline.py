@@ -53,6 +53,7 @@ class PlannedResource:
     inputs: dict[str, Any]
     custom: bool = True
     protect: bool = False
+    after_delete_hooks: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
@@ -94,6 +95,8 @@ def redact(value: Any) -> Any:
     """Inputs with every secret replaced by "[secret]" (the unwrapped value never leaves here)."""
     if rpc.is_rpc_secret(value):
         return SECRET
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire carries every number as a double
     if isinstance(value, dict):
         return {k: redact(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -172,6 +175,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 inputs=inputs,
                 custom=bool(request.custom),
                 protect=bool(getattr(request, "protect", False)),
+                after_delete_hooks=list(request.hooks.after_delete),
             ))
         return response
 

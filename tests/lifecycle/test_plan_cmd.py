@@ -95,20 +95,6 @@ def test_json_from_the_cli_matches_what_the_program_declares(stack, evaluations)
     print(f"plan --stack {stack} --format json: {elapsed:.2f} s")
 
 
-def test_plan_of_the_prod_stack_is_fast_enough():
-    """Target ≤ 3 s on the 2-core reference machine; allow headroom for a busy CI runner."""
-    best = min(_timed_plan("prod") for _ in range(2))
-    print(f"liveness-infra plan --stack prod: best of 2 = {best:.2f} s")
-    assert best < 6.0
-
-
-def _timed_plan(stack: str) -> float:
-    started = time.monotonic()
-    done = cli("plan", "--stack", stack)
-    assert done.returncode == 0, done.stderr
-    return time.monotonic() - started
-
-
 def test_unknown_stack_and_bad_ref_are_usage_errors():
     done = cli("plan", "--stack", "nope")
     assert done.returncode == 2 and "--stack" in done.stderr and "Traceback" not in done.stderr

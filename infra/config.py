@@ -614,15 +614,20 @@ def load_stack_settings(stack: str, template: Optional[str] = None) -> Settings:
     """Settings for a stack from stacks/Pulumi.<stack>.yaml (no Pulumi CLI, no credentials).
 
     `template` reads stacks/Pulumi.<template>.yaml instead while keeping `stack` as the stack
-    name, which is how ephemeral `pr-<N>` stacks are derived from the `pr` template.
+    name, which is how ephemeral `pr-<N>` stacks are derived from the `pr` template; a `pr-<N>`
+    stack without a file of its own uses that template without being told.
     """
-    from infra import stackfile
+    from infra import ephemeral, stackfile
 
-    config = stackfile.read_stack_config(template or stack)
+    source = ephemeral.config_template(stack, template, stackfile.STACKS_DIR) or stack
+    config, secure = stackfile.read_stack_config_and_secure_keys(source)
+    key = f"{NAMESPACE}:verificationCode"
     return parse_settings(
         stack,
         stackfile.namespaced(config, NAMESPACE),
         provider_location=config.get("azure-native:location"),
+        # A stack file can hold the code only encrypted (`pulumi config set --secret`).
+        verification_code_is_secret=(key in secure) if key in config else None,
     )
 
 

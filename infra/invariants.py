@@ -204,6 +204,16 @@ def check_proxy_config(ev: "Evaluation") -> Iterable["Finding"]:
             yield _finding(inv, f"route {route} missing from the allowlist")
     if "detectLiveness-sessions".lower() in conf.lower():
         yield _finding(inv, "session creation must never be forwarded by the proxy")
+    for line in re.findall(r"^\s*log_format\s.*$", conf, flags=re.MULTILINE):
+        leaked = [v for v in SECRET_LOG_VARIABLES if v in line.lower()]
+        if leaked:
+            yield _finding(inv, f"the access log must not record credentials or bodies: {', '.join(leaked)}")
+
+
+# Variables that would put credentials or bodies in the access log (Face keys travel in
+# Ocp-Apim-Subscription-Key, tokens in Authorization).
+SECRET_LOG_VARIABLES = ("$http_authorization", "$http_cookie", "$cookie_", "$request_body",
+                        "$http_ocp_apim_subscription_key", "$sent_http_set_cookie")
 
 
 def check_public_dns(ev: "Evaluation") -> Iterable["Finding"]:

@@ -37,6 +37,11 @@ def read_stack_config(stack: str, stacks_dir: Path | None = None) -> dict[str, A
     Secure values (``{secure: ...}``) are replaced by :data:`SECRET_PLACEHOLDER`: they cannot be
     decrypted offline, and offline evaluation never needs their real value.
     """
+    return read_stack_config_and_secure_keys(stack, stacks_dir)[0]
+
+
+def read_stack_config_and_secure_keys(stack: str, stacks_dir: Path | None = None) -> tuple[dict[str, Any], set[str]]:
+    """Like :func:`read_stack_config`, plus the keys whose values are `secure:` (encrypted)."""
     path = stack_file(stack, stacks_dir)
     try:
         document = yaml.safe_load(path.read_text()) or {}
@@ -48,11 +53,13 @@ def read_stack_config(stack: str, stacks_dir: Path | None = None) -> dict[str, A
     if not isinstance(config, dict):
         raise UserError(f"{path}: 'config:' must be a mapping, received {type(config).__name__}")
     out: dict[str, Any] = {}
+    secure: set[str] = set()
     for key, value in config.items():
         if isinstance(value, dict) and set(value) == {"secure"}:
             value = SECRET_PLACEHOLDER
+            secure.add(str(key))
         out[str(key)] = value
-    return out
+    return out, secure
 
 
 def namespaced(config: dict[str, Any], namespace: str = CONFIG_NAMESPACE) -> dict[str, Any]:

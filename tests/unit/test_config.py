@@ -141,3 +141,22 @@ def test_unknown_stack_is_a_user_error():
 def test_endpoint_client_ranges_are_validated(value, fragment):
     with pytest.raises(ConfigError, match=fragment):
         parse(faceAllowedClientCidrs=value)
+
+
+def test_stack_file_with_plain_text_code_is_refused(tmp_path, monkeypatch):
+    from infra import stackfile
+
+    body = ("config:\n  liveness:lifecycle: test\n  liveness:location: westeurope\n"
+            "  liveness:proxyHost: liveness.dev.contoso.com\n  liveness:dnsZoneName: dev.contoso.com\n")
+    (tmp_path / "Pulumi.plain.yaml").write_text(body + "  liveness:verificationCode: azv-PLAIN-123\n")
+    (tmp_path / "Pulumi.enc.yaml").write_text(body + "  liveness:verificationCode:\n    secure: v1:abc==\n")
+    monkeypatch.setattr(stackfile, "STACKS_DIR", tmp_path)
+    with pytest.raises(ConfigError, match="--secret") as info:
+        load_stack_settings("plain")
+    assert "azv-PLAIN-123" not in str(info.value)
+    assert load_stack_settings("enc").registration.verification_code_configured
+
+
+def test_pr_stack_without_its_own_file_uses_the_template():
+    s = load_stack_settings("pr-77")
+    assert s.lifecycle == "ephemeral" and s.proxy.host == "pr-77.liveness-preview.contoso.com"

@@ -90,3 +90,17 @@ def test_proxy_config_checks_catch_a_wrong_sni(monkeypatch):
                         lambda s: real(s).replace(s.face_host, "evil.example.com"))
     messages = [f.message for f in check_invariants(ev)]
     assert any("SNI" in m for m in messages) and any("Host header" in m for m in messages)
+
+
+@pytest.mark.parametrize("variable", ["$http_authorization", "$http_cookie", "$request_body",
+                                      "$http_ocp_apim_subscription_key"])
+def test_access_log_with_credentials_is_reported(monkeypatch, variable):
+    from components import proxy_config
+
+    ev = evaluate()
+    assert check_invariants(ev) == []
+    real = proxy_config.render_nginx_config
+    monkeypatch.setattr(proxy_config, "render_nginx_config",
+                        lambda s: real(s).replace('"status":$status', f'"status":$status,"x":"{variable}"'))
+    messages = [f.message for f in check_invariants(ev)]
+    assert any("access log" in m and variable in m for m in messages), messages

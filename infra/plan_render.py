@@ -269,6 +269,21 @@ def _keyed(resources: Sequence[Resource]) -> dict[tuple[str, str], Resource]:
     return out
 
 
+def same_value(a: Any, b: Any) -> bool:
+    """Whether two leaves are the same input.
+
+    Numbers compare by value (an older ref may render 300 as 300.0: no change), but a bool is
+    never a number (True == 1 in Python, not in the provider's JSON); otherwise types must match.
+    """
+    a_bool, b_bool = isinstance(a, bool), isinstance(b, bool)
+    if a_bool or b_bool:
+        return a_bool and b_bool and a == b
+    numbers = (int, float)
+    if isinstance(a, numbers) and isinstance(b, numbers):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
 def resource_changes(before: Resource, after: Resource) -> list[Change]:
     changes: list[Change] = []
     if before.parent != after.parent:
@@ -278,7 +293,7 @@ def resource_changes(before: Resource, after: Resource) -> list[Change]:
     old, new = flatten(before.inputs), flatten(after.inputs)
     for path in list(old) + [p for p in new if p not in old]:
         a, b = old.get(path, ABSENT), new.get(path, ABSENT)
-        if a != b or type(a) is not type(b):
+        if not same_value(a, b):
             changes.append(Change(path, a, b))
     return changes
 

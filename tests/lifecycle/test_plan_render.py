@@ -137,3 +137,17 @@ def test_text_plan_lists_resources_inputs_and_findings():
     assert "  + azure-native:cognitiveservices:Account  face-account  (parent face)" in text
     assert '      properties.networkAcls.defaultAction = "Deny"' in text
     assert "Security findings: 0 error(s), 1 warning(s)" in text and "WARNING: i: m" in text
+
+
+def test_numbers_that_are_equal_are_no_change_but_bools_are_not_numbers():
+    base = [res(APP, "app", ttl=300.0, ratio=0.5, n=1, flag=True, size=0)]
+    same = [res(APP, "app", ttl=300, ratio=0.5, n=1.0, flag=True, size=0.0)]
+    assert pr.diff_plans(base, same).empty
+    # An old ref rendering whole numbers as floats is not a change; a real change still is.
+    moved = [res(APP, "app", ttl=60, ratio=0.5, n=1, flag=True, size=0)]
+    assert [c.paths for c in pr.diff_plans(base, moved).changed] == [["ttl"]]
+    # True == 1 and False == 0 in Python, but a bool turning into a number is a change.
+    flipped = [res(APP, "app", ttl=300, ratio=0.5, n=True, flag=1, size=False)]
+    assert sorted(pr.diff_plans(base, flipped).changed[0].paths) == ["flag", "n", "size"]
+    # A number turning into its string is a change too.
+    assert pr.diff_plans(base, [res(APP, "app", ttl="300", ratio=0.5, n=1, flag=True, size=0)]).changed[0].paths == ["ttl"]

@@ -11,6 +11,8 @@ decides what the output says lives here so it can be tested on hand-made plans.
 
 from __future__ import annotations
 
+import difflib
+import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -198,6 +200,34 @@ def show(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
+
+
+def _multi_line_text(value: Any) -> bool:
+    return isinstance(value, str) and value != SECRET and "\n" in value
+
+
+def text_diff(before: Any, after: Any, context: int = 3) -> list[str]:
+    """A unified diff (lines without newlines) of a multi-line string input, else [].
+
+    Shortened one-line values hide a change deep inside e.g. the rendered nginx.conf; this shows
+    the changed lines themselves. Either side may be absent (diffed against nothing). A secret on
+    either side gives [] so that only `[secret]` is ever shown for it.
+    """
+    sides = (before, after)
+    if any(v == SECRET for v in sides) or not any(_multi_line_text(v) for v in sides):
+        return []
+    if not all(v is ABSENT or isinstance(v, str) for v in sides):
+        return []
+    old = [] if before is ABSENT else before.splitlines()
+    new = [] if after is ABSENT else after.splitlines()
+    return list(difflib.unified_diff(old, new, fromfile="base", tofile="head", n=context, lineterm=""))
+
+
+def _diff_summary(hunk: Sequence[str]) -> str:
+    body = hunk[2:]  # past the ---/+++ header
+    added = sum(1 for line in body if line.startswith("+"))
+    removed = sum(1 for line in body if line.startswith("-"))
+    return f"multi-line text, {added} line(s) added, {removed} removed"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,7 +433,12 @@ def render_diff_text(stack: str, base_label: str, diff: PlanDiff, head_findings:
     for c in diff.changed:
         lines.append(f"  ~ {c.type}  {c.name}")
         for x in c.changes:
-            lines.append(f"      {x.path}: {show(x.before)} -> {show(x.after)}")
+            hunk = text_diff(x.before, x.after)
+            if hunk:
+                lines.append(f"      {x.path}: {_diff_summary(hunk)}")
+                lines += [f"          {line}" for line in hunk]
+            else:
+                lines.append(f"      {x.path}: {show(x.before)} -> {show(x.after)}")
     for r in diff.removed:
         lines.append(f"  - {r.type}  {r.name}")
     if diff.empty:
@@ -429,6 +464,17 @@ def md_code(text: str) -> str:
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def md_fenced(body: Sequence[str], info: str = "") -> list[str]:
+    """`body` as a fenced code block whose fence is longer than any backtick run inside it."""
+    longest = max((len(m) for line in body for m in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + info, *body, fence]
+
+
+def _md_details(summary_html: str, body: Sequence[str]) -> list[str]:
+    return [f"<details><summary>{summary_html}</summary>", "", *body, "", "</details>"]
 
 
 def _md_findings(findings: Sequence[Finding], introduced: Sequence[Finding] = (), resolved: Sequence[Finding] = ()) -> list[str]:
@@ -496,12 +542,22 @@ def render_diff_markdown(
     lines += ["", "| | Resource | What changes |", "|---|---|---|"]
     for r in diff.added:
         lines.append(f"| ➕ add | {md_code(r.type)} {md_code(r.name)} | |")
+    blocks: list[str] = []
     for c in diff.changed:
-        shown = [f"{md_code(x.path)}: {md_code(show(x.before))} → {md_code(show(x.after))}" for x in c.changes[:max_changes_per_resource]]
+        shown = []
+        for x in c.changes[:max_changes_per_resource]:
+            hunk = text_diff(x.before, x.after)
+            if hunk:
+                shown.append(f"{md_code(x.path)}: {_diff_summary(hunk)} (diff below)")
+                summary = f"✏️ <code>{html.escape(c.name)}</code> <code>{html.escape(x.path)}</code>"
+                blocks += ["", *_md_details(summary, md_fenced(hunk, "diff"))]
+            else:
+                shown.append(f"{md_code(x.path)}: {md_code(show(x.before))} → {md_code(show(x.after))}")
         more = len(c.changes) - len(shown)
         if more > 0:
             shown.append(f"… and {more} more")
         lines.append(f"| ✏️ change | {md_code(c.type)} {md_code(c.name)} | {'<br>'.join(shown)} |")
     for r in diff.removed:
         lines.append(f"| ➖ remove | {md_code(r.type)} {md_code(r.name)} | |")
+    lines += blocks
     return "\n".join(lines) + "\n"

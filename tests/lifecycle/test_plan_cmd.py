@@ -209,3 +209,63 @@ def test_broken_invariant_exits_1_and_reports_the_finding(monkeypatch, capsys, e
 def test_template_flag_must_name_an_existing_stack_file(monkeypatch, capsys):
     with pytest.raises(UserError, match="--template: received 'nope'"):
         run_plan(["--stack", "pr-1", "--template", "nope"], monkeypatch, capsys)
+
+
+# ---------------------------------------------------------------------------------------------
+# --base: a change deep inside the rendered nginx.conf must be visible line by line
+# ---------------------------------------------------------------------------------------------
+
+EDITED = "  # edited in the head commit"
+# Appended to components/proxy_config.py in the head commit: whatever the renderer looks like, one
+# line in the middle of its output changes, far past the first 80 characters of the file.
+WRAP_RENDERER = f'''
+
+_render_of_the_base = render_nginx_config
+
+
+def render_nginx_config(settings, local=None):
+    lines = _render_of_the_base(settings, local).split("\\n")
+    lines[len(lines) // 2] += {EDITED!r}
+    return "\\n".join(lines)
+'''
+
+
+@pytest.fixture(scope="module")
+def nginx_edit(tmp_path_factory):
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path_factory.mktemp("nginx-repo")
+    for part in ("infra", "components", "stacks"):
+        shutil.copytree(ROOT / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "Pulumi.yaml", repo / "Pulumi.yaml")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    renderer = repo / "components" / "proxy_config.py"
+    assert "def render_nginx_config(" in renderer.read_text()
+    renderer.write_text(renderer.read_text() + WRAP_RENDERER)
+    git(repo, "commit", "-qam", "head: one nginx.conf line changes")
+    from components.proxy_config import render_nginx_config
+
+    lines = render_nginx_config(load_stack_settings("dev").proxy_settings()).split("\n")
+    old = lines[len(lines) // 2]
+    assert len("\n".join(lines[: len(lines) // 2])) > 80, "the change must sit past the shortened one-line form"
+    return repo, old, old + EDITED
+
+
+def test_base_diff_shows_a_changed_nginx_conf_line(nginx_edit):
+    repo, old, new = nginx_edit
+    md = plan_in(repo, "--stack", "dev", "--base", "HEAD~1", "--format", "markdown")
+    assert md.returncode == 0, md.stderr
+    assert "**0 to add, 1 to change, 0 to remove**" in md.stdout
+    row = next(line for line in md.stdout.splitlines() if line.startswith("| ✏️ change"))
+    assert "proxy-app" in row and "multi-line text, 1 line(s) added, 1 removed (diff below)" in row
+    details = md.stdout[md.stdout.index("<details><summary>✏️"):]
+    assert "<code>proxy-app</code>" in details.splitlines()[0]
+    assert f"\n-{old}\n+{new}\n" in details and details.rstrip().endswith("</details>")
+
+    text = plan_in(repo, "--stack", "dev", "--base", "HEAD~1", "--format", "text")
+    assert text.returncode == 0, text.stderr
+    assert f"\n          -{old}\n          +{new}\n" in text.stdout
+    for out in (md.stdout, text.stdout):
+        assert SECRET_PLACEHOLDER not in out

@@ -151,3 +151,73 @@ def test_numbers_that_are_equal_are_no_change_but_bools_are_not_numbers():
     assert sorted(pr.diff_plans(base, flipped).changed[0].paths) == ["flag", "n", "size"]
     # A number turning into its string is a change too.
     assert pr.diff_plans(base, [res(APP, "app", ttl="300", ratio=0.5, n=1, flag=True, size=0)]).changed[0].paths == ["ttl"]
+
+
+NGINX = "\n".join(
+    ["# nginx.conf of the Face liveness reverse proxy, rendered by components/proxy_config.py; do not edit by hand."]
+    + [f"directive_{i} value_{i};" for i in range(20)]
+    + ["log_format liveness_json escape=json '{\"method\":\"$request_method\"}';"]
+    + [f"other_{i} on;" for i in range(20)]
+) + "\n"
+
+
+def nginx_plans(new_log_format: str):
+    def plan(conf):
+        return [res(APP, "proxy-app", "proxy", configuration={"secrets": [
+            {"name": "nginx-conf", "value": conf}, {"name": "registry-password", "value": "[secret]"}]})]
+    head_conf = NGINX.replace("log_format liveness_json escape=json '{\"method\":\"$request_method\"}';", new_log_format)
+    return plan(NGINX), plan(head_conf)
+
+
+def test_a_changed_line_deep_in_a_multi_line_input_is_shown_as_a_unified_diff():
+    new = "log_format liveness_json escape=json '{\"method\":\"$request_method\",\"auth\":\"$http_authorization\"}';"
+    base, head = nginx_plans(new)
+    d = pr.diff_plans(base, head)
+    (change,) = d.changed[0].changes
+    assert change.path == "configuration.secrets[0].value"
+    # The one-line form cannot tell the two apart (both shortened to the same first 80 characters) ...
+    assert pr.show(change.before) == pr.show(change.after)
+    hunk = pr.text_diff(change.before, change.after)
+    assert "-log_format liveness_json escape=json '{\"method\":\"$request_method\"}';" in hunk
+    assert f"+{new}" in hunk
+    assert hunk[0].startswith("--- ") and hunk[1].startswith("+++ ") and hunk[2].startswith("@@ ")
+    assert sum(line.startswith(("-", "+")) and not line.startswith(("---", "+++")) for line in hunk) == 2
+
+    text = pr.render_diff_text("dev", "HEAD~1", d, [])
+    assert "      configuration.secrets[0].value: multi-line text, 1 line(s) added, 1 removed" in text
+    assert f"\n          +{new}\n" in text and "\n          -log_format liveness_json" in text
+    assert "directive_0" not in text  # context stays near the change: three lines around it
+
+    md = pr.render_diff_markdown("dev", "HEAD~1", d, [])
+    row = next(line for line in md.splitlines() if line.startswith("| ✏️ change"))
+    assert "`configuration.secrets[0].value`: multi-line text, 1 line(s) added, 1 removed (diff below)" in row
+    block = md[md.index("<details><summary>"):]
+    assert block.startswith("<details><summary>✏️ <code>proxy-app</code> <code>configuration.secrets[0].value</code></summary>\n\n")
+    body = block[block.index("```diff\n") + len("```diff\n"): block.index("\n```\n")]
+    assert body.splitlines() == hunk
+    assert block.rstrip().endswith("</details>")
+    # Deterministic: the same inputs give the same bytes.
+    assert pr.render_diff_markdown("dev", "HEAD~1", pr.diff_plans(*nginx_plans(new)), []) == md
+
+
+def test_multi_line_diffs_never_show_secret_values():
+    base, head = nginx_plans("log_format liveness_json escape=json '{}';")
+    head[0]["inputs"]["configuration"]["secrets"][1]["value"] = "[secret]"  # rotated: still only [secret]
+    head[0]["inputs"]["configuration"]["secrets"].append({"name": "new", "value": "[secret]"})
+    d = pr.diff_plans(base, head)
+    md, text = pr.render_diff_markdown("dev", "b", d, []), pr.render_diff_text("dev", "b", d, [])
+    for out in (md, text):
+        assert "configuration.secrets[2].value" in out and "[secret]" in out
+    # A multi-line value that turns secret is not diffed line by line: only [secret] is shown for it.
+    head2 = nginx_plans("x;")[1]
+    head2[0]["inputs"]["configuration"]["secrets"][0]["value"] = "[secret]"
+    d2 = pr.diff_plans(base, head2)
+    assert "```diff" not in pr.render_diff_markdown("dev", "b", d2, [])
+    assert pr.text_diff("[secret]", NGINX) == [] and pr.text_diff(NGINX, "[secret]") == []
+
+
+def test_multi_line_code_fences_outgrow_backticks_in_the_text():
+    before, after = "a\n```\nb\n", "a\n```\nc\n"
+    d = pr.diff_plans([res(APP, "x", script=before)], [res(APP, "x", script=after)])
+    md = pr.render_diff_markdown("dev", "b", d, [])
+    assert "````diff\n" in md and "\n````\n" in md

@@ -191,13 +191,28 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def show(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
-    """A leaf as one line of JSON, shortened to `limit` characters."""
+def input_lines(inputs: Mapping[str, Any]) -> list[str]:
+    """Every input leaf as `path = value`, in full; a multi-line string as an indented block.
+
+    Secrets are already `[secret]` and print as exactly that.
+    """
+    lines: list[str] = []
+    for path, value in flatten(inputs).items():
+        if _multi_line_text(value):
+            lines.append(f"{path} = |")
+            lines += [f"    {line}" for line in value.splitlines()]
+        else:
+            lines.append(f"{path} = {show(value, limit=None)}")
+    return lines or ["(no inputs)"]
+
+
+def show(value: Any, limit: Optional[int] = MAX_VALUE_CHARS) -> str:
+    """A leaf as one line of JSON, shortened to `limit` characters (None: never shortened)."""
     if value is ABSENT:
         return "(absent)"
     text = value if value == SECRET else json.dumps(value, sort_keys=True, ensure_ascii=False)
     text = text.replace("\n", "\\n")
-    if len(text) > limit:
+    if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
 
@@ -513,6 +528,10 @@ def render_markdown(
     for r in res:
         name = md_code(r.name) + (" 🔒" if r.protect else "")
         lines.append(f"| {md_code(r.type)} | {name} | {md_code(r.parent) if r.parent else ''} |")
+    lines += ["", "Inputs of each resource (secrets shown as `[secret]`):"]
+    for r in res:
+        summary = f"<code>{html.escape(r.type)}</code> <code>{html.escape(r.name)}</code>"
+        lines += ["", *_md_details(summary, md_fenced(input_lines(r.inputs)))]
     lines += ["", "</details>", ""]
     return "\n".join(lines)
 

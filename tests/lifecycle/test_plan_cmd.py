@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import infra.offline
-from infra import plan_cmd
+from infra import plan_cmd, plan_render
 from infra.config import load_stack_settings
 from infra.errors import UserError
 from infra.stackfile import SECRET_PLACEHOLDER, stack_names
@@ -61,6 +61,15 @@ def test_plan_renders_for_every_stack_in_every_format(stack, evaluations, monkey
     rc, md, _ = run_plan(["--stack", stack, "--format", "markdown"], monkeypatch, capsys, evaluations)
     assert rc == 0 and md.startswith(f"<!-- liveness-offline-plan:{stack} -->\n### Offline plan: `{stack}`")
     assert f"<summary>Resources ({n})</summary>" in md and md.count("\n| `azure-native:") + md.count("\n| `liveness:") == n
+    # Each resource's inputs, collapsed; multi-line strings (the nginx.conf) in full, line by line.
+    assert md.count("\n<details><summary><code>") == n
+    multi_line = [v for r in ev.resources for v in plan_render.flatten(r.inputs).values() if isinstance(v, str) and "\n" in v]
+    assert multi_line, "expected the rendered nginx.conf among the inputs"
+    for value in multi_line:
+        middle = value.splitlines()[len(value.splitlines()) // 2]
+        assert f"\n    {middle}\n" in md
+    assert f'accountName = "{ev.settings.face.account_name}"' in md
+    assert len(md) < 65536, "GitHub refuses comments longer than 65536 characters"
     rc, js, err = run_plan(["--stack", stack, "--format", "json"], monkeypatch, capsys, evaluations)
     assert rc == 0 and err == ""
     assert len(json.loads(js)) == n

@@ -221,3 +221,30 @@ def test_multi_line_code_fences_outgrow_backticks_in_the_text():
     d = pr.diff_plans([res(APP, "x", script=before)], [res(APP, "x", script=after)])
     md = pr.render_diff_markdown("dev", "b", d, [])
     assert "````diff\n" in md and "\n````\n" in md
+
+
+def test_markdown_plan_shows_every_resources_inputs_in_a_collapsed_block():
+    plan = base_plan() + [res(APP, "proxy-<b>", "proxy", script="line one\n```\n")]
+    md = pr.render_markdown("dev", plan, [])
+    lines = md.splitlines()
+    summaries = [line for line in lines if line.startswith("<details><summary><code>")]
+    assert summaries[0] == "<details><summary><code>liveness:face:FaceAccount</code> <code>face</code></summary>"
+    assert summaries[-1] == f"<details><summary><code>{APP}</code> <code>proxy-&lt;b&gt;</code></summary>"
+    assert len(summaries) == len(plan) and md.count("</details>") == len(plan) + 1
+    block = md[md.index(summaries[1]):]
+    block = block[: block.index("</details>")]
+    assert block.splitlines()[2:] == [
+        "```",
+        'accountName = "fl-dev-face"',
+        'properties.networkAcls.defaultAction = "Deny"',
+        "properties.networkAcls.ipRules = []",
+        'properties.publicNetworkAccess = "Disabled"',
+        "```",
+        "",
+    ]
+    assert "configuration.secrets[0].value = [secret]" in md
+    # A multi-line string is shown in full, line by line, inside a fence longer than its backticks.
+    assert "````\nscript = |\n    line one\n    ```\n````" in md
+    # The face component has no inputs of its own; said so rather than left blank.
+    assert "```\n(no inputs)\n```" in md
+    assert pr.render_markdown("dev", plan, []) == md

@@ -74,7 +74,36 @@ def _is_not_found(exc: BaseException) -> bool:
 
 
 def _is_forbidden(exc: BaseException) -> bool:
-    return getattr(exc, "status_code", None) in (401, 403) or type(exc).__name__ == "ClientAuthenticationError"
+    """Azure knows who is asking and says no (403): a missing role assignment."""
+    return getattr(exc, "status_code", None) == 403
+
+
+def _is_unauthenticated(exc: BaseException) -> bool:
+    """No usable credentials (DefaultAzureCredential found none) or the token was rejected (401)."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if getattr(exc, "status_code", None) == 403:
+        return False
+    return bool(names & {"ClientAuthenticationError", "CredentialUnavailableError"}) or getattr(exc, "status_code", None) == 401
+
+
+def _credentials_error(exc: BaseException) -> "PurgeError":
+    return PurgeError(
+        "no usable Azure credentials: DefaultAzureCredential got no token (or Azure rejected it). Sign in "
+        "(`az login`, azure/login with OIDC, or AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_FEDERATED_TOKEN_FILE) "
+        f"and run teardown again: {_first_line(exc)}"
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _retries(wait_seconds: float, interval_seconds: float) -> int:
+    """How many more lookups fit in the wait: bounded in count as well as in time."""
+    if wait_seconds <= 0 or interval_seconds <= 0:
+        return 0
+    return int(wait_seconds // interval_seconds)
 
 
 def find_soft_deleted(client: Any, target: PurgeTarget) -> Optional[Any]:
@@ -84,6 +113,8 @@ def find_soft_deleted(client: Any, target: PurgeTarget) -> Optional[Any]:
     except Exception as exc:  # the SDK raises azure.core.exceptions.*; matched by name/status
         if _is_not_found(exc):
             return None
+        if _is_unauthenticated(exc):
+            raise _credentials_error(exc) from None
         if _is_forbidden(exc):
             raise PurgeError(
                 f"not allowed to read soft-deleted accounts: the identity needs {REQUIRED_PERMISSION.rsplit('/', 1)[0]}/read "
@@ -110,8 +141,10 @@ def purge_soft_deleted(
     Returns "not-found" when there is nothing to purge (not an error).
     """
     deadline = clock() + max(0.0, wait_seconds)
+    retries = _retries(wait_seconds, interval_seconds)
     found = find_soft_deleted(client, target)
-    while found is None and clock() < deadline:
+    while found is None and retries > 0 and clock() < deadline:
+        retries -= 1
         report(f"  not listed as soft-deleted yet; looking again in {interval_seconds:g} s")
         sleep(interval_seconds)
         found = find_soft_deleted(client, target)
@@ -128,6 +161,8 @@ def purge_soft_deleted(
     except Exception as exc:
         if _is_not_found(exc):
             return PurgeResult("not-found", target)
+        if _is_unauthenticated(exc):
+            raise _credentials_error(exc) from None
         if _is_forbidden(exc):
             raise PurgeError(
                 f"not allowed to purge: the identity needs {REQUIRED_PERMISSION} at subscription scope "
@@ -135,6 +170,74 @@ def purge_soft_deleted(
             ) from None
         raise PurgeError(f"purging the soft-deleted {target.describe()} failed: {exc}") from None
     return PurgeResult("purged", target)
+
+
+_DELETED_ACCOUNT_ID = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.CognitiveServices/locations/(?P<loc>[^/]+)"
+    r"/resourceGroups/(?P<rg>[^/]+)/deletedAccounts/(?P<name>[^/]+)/?$",
+    re.IGNORECASE,
+)
+
+
+def soft_deleted_with_prefix(client: Any, subscription_id: str, resource_group_name: str, name_prefix: str) -> list[PurgeTarget]:
+    """Soft-deleted accounts in `resource_group_name` whose name starts with `name_prefix`.
+
+    For a stack whose real account name is not known (its suffix came from a CI runner and no
+    output or stack tag recorded it): every account the stack could have made has that prefix.
+    Uses `deleted_accounts.list()` (subscription-wide) and keeps the matches, sorted by name.
+    """
+    if not name_prefix:
+        raise ValueError("an empty name prefix would match every soft-deleted account")
+    try:
+        listed = list(client.deleted_accounts.list())
+    except Exception as exc:
+        if _is_unauthenticated(exc):
+            raise _credentials_error(exc) from None
+        if _is_forbidden(exc):
+            raise PurgeError(
+                f"not allowed to list soft-deleted accounts: the identity needs {REQUIRED_PERMISSION.rsplit('/', 1)[0]}/read "
+                f"and /delete at subscription scope (e.g. Cognitive Services Contributor on the subscription): {_first_line(exc)}"
+            ) from None
+        raise PurgeError(f"listing the soft-deleted accounts of subscription {subscription_id} failed: {_first_line(exc)}") from None
+    found: dict[tuple[str, str], PurgeTarget] = {}
+    for account in listed:
+        m = _DELETED_ACCOUNT_ID.match(getattr(account, "id", None) or "")
+        if not m or m.group("rg").lower() != resource_group_name.lower():
+            continue
+        name = getattr(account, "name", None) or m.group("name")
+        if not name.lower().startswith(name_prefix.lower()):
+            continue
+        location = normalize_location(getattr(account, "location", None) or m.group("loc"))
+        found[(location, name.lower())] = PurgeTarget(subscription_id, location, m.group("rg"), name)
+    return [found[k] for k in sorted(found, key=lambda k: (k[1], k[0]))]
+
+
+def purge_by_prefix(
+    client: Any,
+    subscription_id: str,
+    resource_group_name: str,
+    name_prefix: str,
+    *,
+    wait_seconds: float = 0.0,
+    interval_seconds: float = 10.0,
+    report: Callable[[str], None] = lambda _msg: None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[PurgeResult]:
+    """Purge every soft-deleted account `soft_deleted_with_prefix` finds; [] when there is none.
+
+    `wait_seconds` > 0 keeps listing for that long while nothing matches (a just-deleted account
+    takes a moment to show as deleted).
+    """
+    deadline = clock() + max(0.0, wait_seconds)
+    retries = _retries(wait_seconds, interval_seconds)
+    targets = soft_deleted_with_prefix(client, subscription_id, resource_group_name, name_prefix)
+    while not targets and retries > 0 and clock() < deadline:
+        retries -= 1
+        report(f"  nothing soft-deleted named {name_prefix}* yet; looking again in {interval_seconds:g} s")
+        sleep(interval_seconds)
+        targets = soft_deleted_with_prefix(client, subscription_id, resource_group_name, name_prefix)
+    return [purge_soft_deleted(client, t, report=report, sleep=sleep, clock=clock) for t in targets]
 
 
 def default_client(subscription_id: str) -> Any:

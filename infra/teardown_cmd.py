@@ -1,13 +1,23 @@
 """`liveness-infra teardown`: destroy an ephemeral/test stack, purge its soft-deleted account, remove it.
 
 Order, each step printed:
-  1. look the stack up in the backend (`pulumi stack ls --json`, `pulumi stack output --json`);
+  1. look the stack up in the backend (`pulumi stack ls --json`, `pulumi stack output --json`,
+     `pulumi stack tag ls --json`) and decide which account to purge;
   2. `pulumi destroy --yes --non-interactive --stack NAME [--run-program]`;
   3. purge the soft-deleted Face account (Azure SDK, infra/purge.py);
   4. `pulumi stack rm --yes --stack NAME`.
-Before any of that it refuses — exit 2, nothing touched — a stack whose lifecycle is `prod` (by its
-config, or by the `lifecycle` output of what is deployed), a missing subscription id, and a run
-that is neither confirmed with --yes nor at a terminal where the stack name can be typed.
+Before any of that it refuses — exit 2, nothing touched — a stack whose lifecycle is not test or
+ephemeral by its own stack file (when it has one) or by the config it is read from; `--template`
+for anything but a `pr-<N>` stack; a deployed stack whose outputs cannot be read, or that says
+`prod`, or that holds resources without saying its lifecycle (output `lifecycle` or stack tag
+`liveness:lifecycle`); a missing subscription id; and a run that is neither confirmed with --yes
+nor at a terminal where the stack name can be typed.
+
+Which account is purged: the `faceAccountId` output, else the `liveness:faceAccountId` stack tag
+the preview-env workflow records at `up` time (tags survive destroy, so a re-run after a failed
+purge still knows), else for ephemeral stacks every soft-deleted account in the stack's resource
+group named `<namePrefix>-face-*` — never a name derived from config, whose suffix came from the
+CI run that created the stack.
 
 Exit status: 0 done, 1 a step failed (the message says what state things are in), 2 refused or
 usage error. The Pulumi CLI and the Azure client are injected so tests record the calls.
@@ -27,10 +37,24 @@ from typing import Any, Callable, Optional, Sequence
 
 from infra import ephemeral
 from infra.errors import UserError
-from infra.purge import PurgeError, PurgeTarget, default_client, normalize_location, purge_soft_deleted, target_from_account_id
+from infra.purge import (
+    PurgeError,
+    PurgeTarget,
+    default_client,
+    normalize_location,
+    purge_by_prefix,
+    purge_soft_deleted,
+    target_from_account_id,
+)
+from infra import stackfile
 from infra.stackfile import PROJECT_ROOT
 
 SUBSCRIPTION_ENV = ("ARM_SUBSCRIPTION_ID", "AZURE_SUBSCRIPTION_ID")
+# Stack tags the preview-env workflow sets (infra.ephemeral): they survive `pulumi destroy`.
+TAG_ACCOUNT_ID = "liveness:faceAccountId"
+TAG_LOCATION = "liveness:faceLocation"
+TAG_LIFECYCLE = "liveness:lifecycle"
+TEARABLE = ("test", "ephemeral")
 DEFAULT_PURGE_WAIT_SECONDS = 90.0
 _SUBSCRIPTION = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -72,7 +96,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation (required when stdin is not a terminal)")
     p.add_argument("--subscription-id", metavar="ID",
                    help="Azure subscription of the stack (default: $ARM_SUBSCRIPTION_ID, then $AZURE_SUBSCRIPTION_ID)")
-    p.add_argument("--template", metavar="NAME", help="read the config from stacks/Pulumi.<NAME>.yaml instead of the stack's own file")
+    p.add_argument("--template", metavar="NAME",
+                   help="pr-<N> stacks only: read the config from stacks/Pulumi.<NAME>.yaml (default: the pr template when "
+                        "the stack has no file of its own); a stack file of its own is checked too")
     p.add_argument("--run-program", action="store_true",
                    help="pass --run-program to pulumi destroy (runs the program, so delete hooks run too)")
     p.add_argument("--purge-wait", type=float, default=DEFAULT_PURGE_WAIT_SECONDS, metavar="SECONDS",
@@ -154,14 +180,17 @@ class Teardown:
         from infra.config import load_stack_settings
 
         stack = ephemeral.validate_stack_name(self.stack)
-        template = ephemeral.config_template(stack, self.template)
-        settings = load_stack_settings(stack, template)
-        if not settings.may_tear_down:
-            raise TeardownRefused(
-                f"--stack: refusing to tear down {stack!r}: its liveness:lifecycle is {settings.lifecycle!r}; only "
-                "test and ephemeral stacks may be torn down. Nothing was touched, and the protection of its "
-                "account, zone and verification record stays on."
+        if self.template is not None and ephemeral.pr_number(stack) is None:
+            raise UserError(
+                f"--template: received {self.template!r} for stack {stack!r}; --template is only accepted for "
+                "ephemeral pr-<N> stacks. Other stacks are judged by their own stacks/Pulumi.<stack>.yaml. Nothing was touched."
             )
+        # The stack's own file, when there is one, must allow it whatever --template says.
+        if (stackfile.STACKS_DIR / f"Pulumi.{stack}.yaml").is_file():
+            self._refuse_unless_tearable(stack, load_stack_settings(stack, None), f"stacks/Pulumi.{stack}.yaml")
+        template = ephemeral.config_template(stack, self.template, stackfile.STACKS_DIR)
+        settings = load_stack_settings(stack, template)
+        self._refuse_unless_tearable(stack, settings, f"stacks/Pulumi.{template or stack}.yaml")
         if not 0 <= self.purge_wait <= 3600:
             raise UserError(f"--purge-wait: received {self.purge_wait:g}; expected 0 to 3600 seconds")
         subscription = resolve_subscription(self.subscription_flag, self.environ)
@@ -169,6 +198,15 @@ class Teardown:
             raise UserError("teardown needs the Pulumi CLI on PATH (https://www.pulumi.com/docs/install/), logged in to the stack's backend")
         self.confirm(stack)
         return stack, template, settings, subscription
+
+    @staticmethod
+    def _refuse_unless_tearable(stack: str, settings: Any, source: str) -> None:
+        if not settings.may_tear_down:
+            raise TeardownRefused(
+                f"--stack: refusing to tear down {stack!r}: its liveness:lifecycle is {settings.lifecycle!r} ({source}); only "
+                "test and ephemeral stacks may be torn down. Nothing was touched, and the protection of its "
+                "account, zone and verification record stays on."
+            )
 
     def confirm(self, stack: str) -> None:
         if self.yes:
@@ -186,23 +224,33 @@ class Teardown:
         say = self.out
 
         say(f"[1/4] looking up stack {stack!r} in the Pulumi backend")
-        exists = self.stack_exists(stack)
-        if exists is None:
+        entry = self.stack_entry(stack)
+        if entry is None:
             return 1
+        exists = entry is not False
         outputs: dict[str, Any] = {}
+        tags: dict[str, str] = {}
         if exists:
-            outputs = self.stack_outputs(stack)
-            deployed = outputs.get("lifecycle")
-            if isinstance(deployed, str) and deployed not in ("test", "ephemeral"):
+            read = self.stack_outputs(stack)
+            if read is None:
                 raise TeardownRefused(
-                    f"--stack: refusing to tear down {stack!r}: what is deployed reports lifecycle {deployed!r} "
-                    "(stack output 'lifecycle'); only test and ephemeral stacks may be torn down. Nothing was touched."
+                    f"--stack: refusing to tear down {stack!r}: its outputs could not be read (pulumi stack output "
+                    "failed or printed no JSON object), so what is deployed cannot be checked. Nothing was touched."
                 )
+            outputs = read
+            tags = self.stack_tags(stack)
+            self.check_deployed_lifecycle(stack, outputs, tags, entry)
         else:
             say(f"  stack {stack!r} is not in the backend: nothing to destroy or remove")
-        target = self.purge_target(settings, outputs, subscription)
-        deployed_account = bool(outputs.get("faceAccountName") or outputs.get("faceAccountId"))
-        say(f"  Face {target.describe()}" + (" (from the stack outputs)" if deployed_account else " (from the stack config)"))
+        # Decided before destroy: destroy empties the outputs (tags stay).
+        target, source = self.purge_target(settings, outputs, tags, subscription)
+        deployed = exists and entry.get("resourceCount") != 0
+        if target is not None:
+            say(f"  Face {target.describe()} (from the {source})")
+        else:
+            prefix, group = self.account_prefix(settings), settings.resource_group_name
+            say(f"  Face account name not recorded (no output, no {TAG_ACCOUNT_ID} stack tag): will purge every "
+                f"soft-deleted account named {prefix}* in resource group {group}")
 
         if exists:
             say(f"[2/4] pulumi destroy --stack {stack}" + (" --run-program" if self.run_program else ""))
@@ -217,24 +265,37 @@ class Teardown:
         else:
             say("[2/4] destroy: skipped (no such stack)")
 
-        say(f"[3/4] purging the soft-deleted Face {target.describe()}")
-        try:
-            result = purge_soft_deleted(
-                self.client_factory(subscription),
-                target,
-                wait_seconds=self.purge_wait if (exists and deployed_account) else 0.0,
-                report=say,
-                **({"sleep": self.sleep} if self.sleep else {}),
-            )
-        except PurgeError as exc:
-            say(f"error: {exc}")
-            say("  the stack is kept. To purge by hand: az cognitiveservices account purge "
-                f"--location {target.location} --resource-group {target.resource_group_name} --name {target.account_name}")
-            return 1
-        if result.purged:
-            say(f"  purged: {target.account_name!r} and its subdomain are free again")
+        wait = self.purge_wait if deployed else 0.0
+        extra = {"sleep": self.sleep} if self.sleep else {}
+        if target is not None:
+            say(f"[3/4] purging the soft-deleted Face {target.describe()}")
+            try:
+                result = purge_soft_deleted(self.client_factory(subscription), target, wait_seconds=wait, report=say, **extra)
+            except PurgeError as exc:
+                say(f"error: {exc}")
+                say("  the stack is kept. To purge by hand: az cognitiveservices account purge "
+                    f"--location {target.location} --resource-group {target.resource_group_name} --name {target.account_name}")
+                return 1
+            if result.purged:
+                say(f"  purged: {target.account_name!r} and its subdomain are free again")
+            else:
+                say(f"  nothing soft-deleted named {target.account_name!r} in {target.location}/{target.resource_group_name}: nothing to purge")
         else:
-            say(f"  nothing soft-deleted named {target.account_name!r} in {target.location}/{target.resource_group_name}: nothing to purge")
+            prefix, group = self.account_prefix(settings), settings.resource_group_name
+            say(f"[3/4] purging soft-deleted Face accounts named {prefix}* in resource group {group}")
+            try:
+                results = purge_by_prefix(self.client_factory(subscription), subscription, group, prefix,
+                                          wait_seconds=wait, report=say, **extra)
+            except PurgeError as exc:
+                say(f"error: {exc}")
+                say("  the stack is kept. To find and purge by hand: az cognitiveservices account list-deleted, then "
+                    "az cognitiveservices account purge --location L --resource-group G --name N")
+                return 1
+            purged = [r.target.account_name for r in results if r.purged]
+            if purged:
+                say(f"  purged: {', '.join(repr(n) for n in purged)}; their names and subdomains are free again")
+            else:
+                say(f"  nothing soft-deleted named {prefix}* in resource group {group}: nothing to purge")
 
         if exists:
             say(f"[4/4] pulumi stack rm --stack {stack}")
@@ -251,7 +312,8 @@ class Teardown:
         say(f"teardown of {stack!r} done")
         return 0
 
-    def stack_exists(self, stack: str) -> Optional[bool]:
+    def stack_entry(self, stack: str) -> Any:
+        """The stack's `pulumi stack ls --json` entry, False when it is not listed, None on error (printed)."""
         done = self.runner(["stack", "ls", "--json"], True)
         if done.returncode != 0:
             detail = (done.stderr.strip().splitlines() or ["no error output"])[-1]
@@ -263,36 +325,91 @@ class Teardown:
         except json.JSONDecodeError:
             self.out("error: pulumi stack ls --json printed something that is not JSON. Nothing was touched.")
             return None
-        names = {str(e.get("name", "")).rsplit("/", 1)[-1] for e in listing if isinstance(e, dict)}
-        return stack in names
+        for e in listing if isinstance(listing, list) else []:
+            if isinstance(e, dict) and str(e.get("name", "")).rsplit("/", 1)[-1] == stack:
+                return e
+        return False
 
-    def stack_outputs(self, stack: str) -> dict[str, Any]:
-        """Outputs of the deployed stack (secrets stay masked: no --show-secrets); {} if unreadable."""
+    def stack_outputs(self, stack: str) -> Optional[dict[str, Any]]:
+        """Outputs of the deployed stack (secrets stay masked: no --show-secrets); None if unreadable."""
         done = self.runner(["stack", "output", "--json", "--stack", stack], True)
+        if done.returncode != 0:
+            return None
+        try:
+            value = json.loads(done.stdout or "")
+        except json.JSONDecodeError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    def stack_tags(self, stack: str) -> dict[str, str]:
+        """The stack's tags ({} when they cannot be read: older CLIs keep none on DIY backends)."""
+        done = self.runner(["stack", "tag", "ls", "--json", "--stack", stack], True)
         if done.returncode != 0:
             return {}
         try:
             value = json.loads(done.stdout or "{}")
         except json.JSONDecodeError:
             return {}
-        return value if isinstance(value, dict) else {}
+        if not isinstance(value, dict):
+            return {}
+        return {str(k): v for k, v in value.items() if isinstance(v, str)}
 
-    def purge_target(self, settings: Any, outputs: dict[str, Any], subscription: str) -> PurgeTarget:
-        """What to purge: the deployed account when the outputs name it, else the configured one."""
-        location = outputs.get("location") if isinstance(outputs.get("location"), str) else settings.location
-        account_id = outputs.get("faceAccountId")
-        if isinstance(account_id, str) and account_id.startswith("/subscriptions/"):
+    def check_deployed_lifecycle(self, stack: str, outputs: dict[str, Any], tags: dict[str, str], entry: dict) -> None:
+        """What is deployed must say test/ephemeral too; refuse when it cannot tell."""
+        deployed, source = outputs.get("lifecycle"), "stack output 'lifecycle'"
+        if deployed is None and isinstance(tags.get(TAG_LIFECYCLE), str):
+            deployed, source = tags[TAG_LIFECYCLE], f"stack tag {TAG_LIFECYCLE}"
+        if deployed is None:
+            if entry.get("resourceCount") == 0:
+                self.out("  the stack holds no resources (an earlier destroy ran): nothing deployed to check")
+                return
+            raise TeardownRefused(
+                f"--stack: refusing to tear down {stack!r}: what is deployed does not say its lifecycle (no 'lifecycle' "
+                f"output, no {TAG_LIFECYCLE} stack tag) and the stack holds resources, so it cannot be told apart from "
+                "a prod stack. Nothing was touched. Check it by hand (pulumi stack --stack NAME)."
+            )
+        if deployed not in TEARABLE:
+            raise TeardownRefused(
+                f"--stack: refusing to tear down {stack!r}: what is deployed reports lifecycle {deployed!r} "
+                f"({source}); only test and ephemeral stacks may be torn down. Nothing was touched."
+            )
+
+    @staticmethod
+    def account_prefix(settings: Any) -> str:
+        return f"{settings.name_prefix}-face-"
+
+    def purge_target(
+        self, settings: Any, outputs: dict[str, Any], tags: dict[str, str], subscription: str
+    ) -> tuple[Optional[PurgeTarget], str]:
+        """What to purge and where that came from; (None, "") when only a prefix scan is reliable.
+
+        In order: the `faceAccountId` output; the `liveness:faceAccountId` stack tag recorded at
+        `up` time; the `faceAccountName` output; for test stacks (names fixed by a committed file)
+        the configured name. An ephemeral stack's name carries a suffix chosen by the CI run that
+        created it, so its configured name is never trusted.
+        """
+        location = outputs.get("location") if isinstance(outputs.get("location"), str) else None
+        for account_id, source, loc in (
+            (outputs.get("faceAccountId"), "stack outputs", location),
+            (tags.get(TAG_ACCOUNT_ID), f"stack tag {TAG_ACCOUNT_ID}", tags.get(TAG_LOCATION) or location),
+        ):
+            if not (isinstance(account_id, str) and account_id.startswith("/subscriptions/")):
+                continue
             try:
-                target = target_from_account_id(account_id, location)
+                target = target_from_account_id(account_id, loc or settings.location)
             except ValueError:
-                target = None
-            if target is not None:
-                if target.subscription_id.lower() != subscription:
-                    raise UserError(
-                        f"--subscription-id: received {subscription}; the stack's Face account lives in subscription "
-                        f"{target.subscription_id}. Nothing was touched."
-                    )
-                return PurgeTarget(subscription, target.location, target.resource_group_name, target.account_name)
-        name = outputs.get("faceAccountName") if isinstance(outputs.get("faceAccountName"), str) else settings.face.account_name
-        group = outputs.get("resourceGroupName") if isinstance(outputs.get("resourceGroupName"), str) else settings.resource_group_name
-        return PurgeTarget(subscription, normalize_location(location), group, name)
+                continue
+            if target.subscription_id.lower() != subscription:
+                raise UserError(
+                    f"--subscription-id: received {subscription}; the stack's Face account lives in subscription "
+                    f"{target.subscription_id}. Nothing was touched."
+                )
+            return PurgeTarget(subscription, target.location, target.resource_group_name, target.account_name), source
+        name = outputs.get("faceAccountName")
+        if isinstance(name, str) and name:
+            group = outputs.get("resourceGroupName") if isinstance(outputs.get("resourceGroupName"), str) else settings.resource_group_name
+            return PurgeTarget(subscription, normalize_location(location or settings.location), group, name), "stack outputs"
+        if settings.lifecycle == "ephemeral":
+            return None, ""
+        return PurgeTarget(subscription, normalize_location(settings.location), settings.resource_group_name,
+                           settings.face.account_name), "stack config"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, Optional
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -23,8 +24,10 @@ class FakePulumi:
 
     log: list
     stacks: list[str] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    fail: dict[str, int] = field(default_factory=dict)  # verb ("destroy", "rm", "ls") -> exit code
+    outputs: Any = field(default_factory=dict)  # printed as JSON by `stack output --json`
+    tags: dict[str, str] = field(default_factory=dict)
+    resource_count: dict[str, int] = field(default_factory=dict)  # stack -> resourceCount in `stack ls`
+    fail: dict[str, int] = field(default_factory=dict)  # verb ("destroy", "rm", "ls", "output", "tag") -> exit code
 
     def __call__(self, args, capture):
         args = list(args)
@@ -33,9 +36,19 @@ class FakePulumi:
         if verb in self.fail:
             return CommandResult(self.fail[verb], "", f"error: {verb} failed for the test")
         if args[:2] == ["stack", "ls"]:
-            return CommandResult(0, json.dumps([{"name": s, "current": False} for s in self.stacks]), "")
+            listing = []
+            for s in self.stacks:
+                entry = {"name": s, "current": False}
+                if s.rsplit("/", 1)[-1] in self.resource_count:
+                    entry["resourceCount"] = self.resource_count[s.rsplit("/", 1)[-1]]
+                listing.append(entry)
+            return CommandResult(0, json.dumps(listing), "")
         if args[:2] == ["stack", "output"]:
             return CommandResult(0, json.dumps(self.outputs), "")
+        if args[:3] == ["stack", "tag", "ls"]:
+            return CommandResult(0, json.dumps(self.tags), "")
+        if args[:3] == ["stack", "tag", "set"]:
+            self.tags[args[3]] = args[4]
         return CommandResult(0, "", "")
 
 
@@ -54,8 +67,9 @@ class _Poller:
 
 
 class FakeDeletedAccounts:
-    def __init__(self, log: list, soft_deleted: set, appear_after: int = 0, get_error=None, purge_error=None):
-        self.log = log
+    def __init__(self, log: list, soft_deleted: set, appear_after: int = 0, get_error=None, purge_error=None,
+                 subscription_id: str = SUBSCRIPTION):
+        self.log, self.subscription_id = log, subscription_id
         self.soft_deleted = soft_deleted  # {(location, group, name)}
         self.appear_after = appear_after  # this many lookups say "not found" first
         self.get_error, self.purge_error = get_error, purge_error
@@ -70,6 +84,23 @@ class FakeDeletedAccounts:
             return {"name": account_name, "location": location}
         raise ResourceNotFoundError("The resource was not found.")
 
+    def list(self):
+        """Every soft-deleted account of the subscription, as the SDK's Account models (id, name, location)."""
+        self.log.append(("deleted_accounts.list",))
+        self.lookups += 1
+        if self.get_error:
+            raise self.get_error
+        if self.lookups <= self.appear_after:
+            return iter([])
+        return iter(
+            SimpleNamespace(
+                id=f"/subscriptions/{self.subscription_id}/providers/Microsoft.CognitiveServices/locations/{loc}"
+                   f"/resourceGroups/{group}/deletedAccounts/{name}",
+                name=name, location=loc, type="Microsoft.CognitiveServices/locations/resourceGroups/deletedAccounts",
+            )
+            for loc, group, name in sorted(self.soft_deleted)
+        )
+
     def begin_purge(self, location, resource_group_name, account_name):
         self.log.append(("deleted_accounts.begin_purge", location, resource_group_name, account_name))
         return _Poller(self.log, self.purge_error)
@@ -78,10 +109,17 @@ class FakeDeletedAccounts:
 class FakeCognitiveClient:
     def __init__(self, log: list, subscription_id: str, **kwargs):
         self.subscription_id = subscription_id
-        self.deleted_accounts = FakeDeletedAccounts(log, **kwargs)
+        self.deleted_accounts = FakeDeletedAccounts(log, subscription_id=subscription_id, **kwargs)
 
 
 def forbidden(message: str = "AuthorizationFailed") -> HttpResponseError:
     err = HttpResponseError(message=message)
     err.status_code = 403
     return err
+
+
+def no_credentials() -> Exception:
+    """What DefaultAzureCredential raises when no credential in its chain can get a token."""
+    from azure.identity import CredentialUnavailableError
+
+    return CredentialUnavailableError(message="DefaultAzureCredential failed to retrieve a token from the included credentials.")

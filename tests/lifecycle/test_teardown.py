@@ -17,7 +17,7 @@ from infra.config import load_stack_settings
 from infra.errors import UserError
 from infra.purge import PurgeTarget, purge_after_delete, purge_soft_deleted, target_from_account_id
 from infra.teardown_cmd import Teardown, TeardownRefused, resolve_subscription
-from tests.lifecycle.fakes import SUBSCRIPTION, FakeCognitiveClient, FakePulumi, account_id, forbidden
+from tests.lifecycle.fakes import SUBSCRIPTION, FakeCognitiveClient, FakePulumi, account_id, forbidden, no_credentials
 from tests.lifecycle.tools import ROOT
 
 PR = "pr-123"
@@ -33,7 +33,8 @@ class World:
     def __init__(self, stacks=(PR,), outputs=None, soft_deleted=None, **client_kwargs):
         self.log: list = []
         self.printed: list[str] = []
-        self.pulumi = FakePulumi(self.log, stacks=list(stacks), outputs=outputs or {})
+        outputs = {"lifecycle": "ephemeral"} if outputs is None else outputs
+        self.pulumi = FakePulumi(self.log, stacks=list(stacks), outputs=outputs)
         self.soft_deleted = set(soft_deleted or ())
         self.client_kwargs = client_kwargs
         self.clients: list[FakeCognitiveClient] = []
@@ -97,8 +98,92 @@ def test_a_deployed_stack_that_reports_prod_is_refused_before_destroy():
     world = World(outputs=deployed_outputs(settings, lifecycle="prod"), soft_deleted=set())
     with pytest.raises(TeardownRefused, match="what is deployed reports lifecycle 'prod'"):
         world.teardown().execute()
-    assert world.pulumi_calls() == [("stack", "ls", "--json"), ("stack", "output", "--json", "--stack", PR)]
+    assert world.pulumi_calls() == [("stack", "ls", "--json"), ("stack", "output", "--json", "--stack", PR),
+                                    ("stack", "tag", "ls", "--json", "--stack", PR)]
     assert world.azure_calls() == []
+
+
+def test_template_is_refused_for_anything_but_a_pr_stack():
+    """The reviewer's bypass: `--stack prod --template dev` read dev's lifecycle and went on."""
+    world = World(stacks=["prod"], outputs={})
+    with pytest.raises(UserError, match=r"--template: received 'dev' for stack 'prod'; --template is only accepted for ephemeral pr-<N>"):
+        world.teardown("prod", template="dev").execute()
+    assert world.log == []
+
+
+def test_template_bypass_through_the_cli_is_exit_2(capsys):
+    rc = cli.main(["teardown", "--stack", "prod", "--template", "dev", "--yes", "--subscription-id", SUBSCRIPTION])
+    _, err = capsys.readouterr()
+    assert rc == 2 and "--template" in err and err.count("\n") == 1
+
+
+def test_a_pr_stack_whose_own_file_says_prod_is_refused_whatever_the_template(tmp_path, monkeypatch):
+    import infra.stackfile as stackfile
+
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    template = (ROOT / "stacks" / "Pulumi.pr.yaml").read_text()
+    (stacks / "Pulumi.pr.yaml").write_text(template)
+    (stacks / "Pulumi.pr-5.yaml").write_text(template.replace("liveness:lifecycle: ephemeral", "liveness:lifecycle: prod")
+                                           .replace("liveness:proxyMinReplicas: 1", "liveness:proxyMinReplicas: 2"))
+    monkeypatch.setattr(stackfile, "STACKS_DIR", stacks)
+    world = World(stacks=["pr-5"], outputs={"lifecycle": "ephemeral"})
+    with pytest.raises(TeardownRefused, match=r"refusing to tear down 'pr-5': its liveness:lifecycle is 'prod' \(stacks/Pulumi.pr-5.yaml\)"):
+        world.teardown("pr-5", template="pr").execute()
+    assert world.log == []
+
+
+@pytest.mark.parametrize("case", ["output-fails", "output-not-json", "outputs-empty", "outputs-without-lifecycle"])
+def test_a_deployed_stack_whose_lifecycle_cannot_be_read_is_refused_before_destroy(case):
+    settings = pr_settings()
+    outputs = {"outputs-empty": {}, "outputs-without-lifecycle": {"faceAccountName": "x"}}.get(case, {})
+    world = World(outputs=outputs)
+    world.pulumi.resource_count[PR] = 14
+    if case == "output-fails":
+        world.pulumi.fail["output"] = 1
+    if case == "output-not-json":
+        world.pulumi.outputs = "not a mapping"
+    with pytest.raises(TeardownRefused) as refused:
+        world.teardown().execute()
+    assert "Nothing was touched" in str(refused.value)
+    assert not any(c[0] in ("destroy", "rm") or c[:2] == ("stack", "rm") for c in world.pulumi_calls())
+    assert world.azure_calls() == []
+    assert settings.lifecycle == "ephemeral"  # the config alone would have allowed it
+
+
+def test_refused_through_the_cli_when_outputs_cannot_be_read(tmp_path, monkeypatch, capsys):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "pulumi"
+    fake.write_text('#!/bin/sh\necho "$*" >> "$FAKE_PULUMI_LOG"\ncase "$1 $2" in\n'
+                    '  "stack ls") echo \'[{"name": "pr-77", "resourceCount": 9}]\' ;;\n'
+                    '  "stack output") exit 1 ;;\nesac\nexit 0\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    log_file = tmp_path / "pulumi.log"
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_PULUMI_LOG", str(log_file))
+    monkeypatch.setattr(teardown_cmd, "default_client", lambda sub: pytest.fail("no Azure call may happen"))
+    rc = cli.main(["teardown", "--stack", "pr-77", "--yes", "--subscription-id", SUBSCRIPTION])
+    _, err = capsys.readouterr()
+    assert rc == 2 and "outputs could not be read" in err
+    assert log_file.read_text().splitlines() == ["stack ls --json", "stack output --json --stack pr-77"]
+
+
+def test_the_lifecycle_stack_tag_vouches_for_a_stack_whose_first_up_failed():
+    """A first `up` that failed has resources but no outputs; the tag set before it says ephemeral."""
+    settings = pr_settings()
+    real = ("westeurope", settings.resource_group_name, "fl-pr-123-face-r555")
+    world = World(outputs={}, soft_deleted={real})
+    world.pulumi.resource_count[PR] = 7
+    world.pulumi.tags.update({"liveness:lifecycle": "ephemeral",
+                              "liveness:faceAccountId": account_id("fl-pr-123-face-r555", settings.resource_group_name),
+                              "liveness:faceLocation": "westeurope"})
+    assert world.teardown().execute() == 0
+    assert ("deleted_accounts.begin_purge", *real) in world.log
+    assert "(from the stack tag liveness:faceAccountId)" in "\n".join(world.printed)
+    world.pulumi.tags["liveness:lifecycle"] = "prod"
+    with pytest.raises(TeardownRefused, match="stack tag liveness:lifecycle"):
+        world.teardown().execute()
 
 
 def test_without_yes_and_without_a_terminal_it_refuses():
@@ -159,6 +244,7 @@ def test_destroys_then_purges_the_deployed_account_then_removes_the_stack():
     assert world.log == [
         ("pulumi", ("stack", "ls", "--json")),
         ("pulumi", ("stack", "output", "--json", "--stack", PR)),
+        ("pulumi", ("stack", "tag", "ls", "--json", "--stack", PR)),
         ("pulumi", ("destroy", "--yes", "--non-interactive", "--stack", PR)),
         ("client", SUBSCRIPTION),
         ("deleted_accounts.get", *target),
@@ -173,22 +259,64 @@ def test_destroys_then_purges_the_deployed_account_then_removes_the_stack():
     assert "[secret]" not in text
 
 
-def test_the_account_is_the_configured_one_when_the_outputs_do_not_name_it():
+def test_a_rerun_after_a_failed_purge_purges_the_account_recorded_in_the_stack_tag():
+    """Review finding 3: after destroy the outputs are gone; the tag set at `up` time is not."""
     settings = pr_settings()
-    target = (settings.location, settings.resource_group_name, settings.face.account_name)
-    world = World(outputs={"lifecycle": "ephemeral"}, soft_deleted={target})
+    real = ("westeurope", settings.resource_group_name, "fl-pr-123-face-r98765")
+    configured = (settings.location, settings.resource_group_name, settings.face.account_name)
+    assert real[2] != configured[2]
+    world = World(outputs={}, soft_deleted={real, configured})
+    world.pulumi.resource_count[PR] = 0  # destroyed by the first run
+    world.pulumi.tags["liveness:faceAccountId"] = account_id(real[2], real[1])
     assert world.teardown().execute() == 0
+    purged = [c[1:] for c in world.azure_calls() if c[0] == "deleted_accounts.begin_purge"]
+    assert purged == [real]
+    assert ("stack", "rm", "--yes", "--stack", PR) in world.pulumi_calls()
+    assert world.sleeps == []  # nothing was deployed, so nothing to wait for
+
+
+def test_an_ephemeral_stack_with_no_recorded_account_purges_by_prefix_never_the_configured_name():
+    settings = pr_settings()
+    group = settings.resource_group_name
+    mine = [("westeurope", group, "fl-pr-123-face-r111"), ("northeurope", group, "fl-pr-123-face-r222")]
+    others = [("westeurope", group, "fl-pr-1234-face-r1"),   # another PR's prefix
+              ("westeurope", "rg-elsewhere", "fl-pr-123-face-r333"),  # another resource group
+              ("westeurope", group, "fl-pr-123-proxy")]       # not a Face account name
+    world = World(outputs={}, soft_deleted={*mine, *others})
+    world.pulumi.resource_count[PR] = 0
+    assert world.teardown().execute() == 0
+    purged = sorted(c[1:] for c in world.azure_calls() if c[0] == "deleted_accounts.begin_purge")
+    assert purged == sorted(mine)
+    text = "\n".join(world.printed)
+    assert "will purge every soft-deleted account named fl-pr-123-face-*" in text
+    assert settings.face.account_name not in text  # the config-derived name is never offered as the answer
+
+
+def test_prefix_scan_with_nothing_soft_deleted_is_said_and_waits_only_after_a_real_destroy():
+    world = World(outputs={"lifecycle": "ephemeral"}, soft_deleted=set())
+    world.pulumi.resource_count[PR] = 12
+    assert world.teardown(purge_wait=25).execute() == 0
+    assert [c[0] for c in world.azure_calls()] == ["deleted_accounts.list"] * 3
+    assert world.sleeps == [10.0, 10.0]
+    assert "nothing soft-deleted named fl-pr-123-face-* in resource group" in "\n".join(world.printed)
+
+
+def test_a_test_stack_without_outputs_uses_its_committed_config_name():
+    settings = load_stack_settings("dev")
+    target = (settings.location, settings.resource_group_name, settings.face.account_name)
+    world = World(stacks=["dev"], outputs={"lifecycle": "test"}, soft_deleted={target})
+    assert world.teardown("dev").execute() == 0
     assert ("deleted_accounts.begin_purge", *target) in world.log
-    assert "from the stack config" in "\n".join(world.printed)
+    assert "(from the stack config)" in "\n".join(world.printed)
 
 
 def test_nothing_soft_deleted_is_said_and_is_not_an_error():
     world = World(stacks=[], soft_deleted=set())
     assert world.teardown().execute() == 0
-    assert [c[0] for c in world.azure_calls()] == ["deleted_accounts.get"]
+    assert [c[0] for c in world.azure_calls()] == ["deleted_accounts.list"]
     assert world.pulumi_calls() == [("stack", "ls", "--json")]  # no destroy, no rm: the stack is gone
     text = "\n".join(world.printed)
-    assert "nothing soft-deleted named" in text and "nothing to purge" in text and world.sleeps == []
+    assert "nothing soft-deleted named fl-pr-123-face-*" in text and "nothing to purge" in text and world.sleeps == []
 
 
 def test_waits_for_a_just_deleted_account_to_show_as_soft_deleted():
@@ -218,6 +346,24 @@ def test_a_purge_without_permission_says_which_permission_and_keeps_the_stack():
     assert "Microsoft.CognitiveServices/locations/resourceGroups/deletedAccounts/delete at subscription scope" in text
     assert "az cognitiveservices account purge --location westeurope" in text
     assert not any(c[:2] == ("stack", "rm") for c in world.pulumi_calls())
+
+
+def test_missing_credentials_are_not_reported_as_a_missing_permission():
+    settings = pr_settings()
+    world = World(outputs=deployed_outputs(settings), get_error=no_credentials())
+    assert world.teardown().execute() == 1
+    text = "\n".join(world.printed)
+    assert "no usable Azure credentials" in text and "az login" in text
+    assert "not allowed" not in text and "deletedAccounts/delete" not in text
+    assert not any(c[:2] == ("stack", "rm") for c in world.pulumi_calls())
+
+
+def test_a_403_is_reported_as_the_missing_permission_not_as_credentials():
+    settings = pr_settings()
+    world = World(outputs=deployed_outputs(settings), get_error=forbidden())
+    assert world.teardown().execute() == 1
+    text = "\n".join(world.printed)
+    assert "not allowed to read soft-deleted accounts" in text and "no usable Azure credentials" not in text
 
 
 def test_an_unreachable_backend_touches_nothing():
@@ -326,6 +472,7 @@ def test_the_cli_drives_the_pulumi_cli_and_the_sdk(tmp_path: Path, monkeypatch, 
     assert log_file.read_text().splitlines() == [
         "stack ls --json",
         "stack output --json --stack pr-77",
+        "stack tag ls --json --stack pr-77",
         "destroy --yes --non-interactive --stack pr-77",
         "stack rm --yes --stack pr-77",
     ]

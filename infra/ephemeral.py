@@ -4,6 +4,10 @@ A pull request labelled `preview-env` gets the stack `pr-<number>`, configured f
 stacks/Pulumi.pr.yaml (the workflow copies it to stacks/Pulumi.pr-<number>.yaml before `pulumi
 up`; later runs, e.g. teardown from a fresh checkout, read the template directly).
 
+`python -m infra.ephemeral stack-tags --stack pr-<N> --subscription-id ID` prints the stack tags
+the workflow records before `pulumi up` (lifecycle, the Face account id with the run's suffix, its
+location); `liveness-infra teardown` reads them back, also after a destroy emptied the outputs.
+
 `python -m infra.ephemeral expired --ttl-hours H < stacks.json` is what the sweeper workflow runs
 on `pulumi stack ls --json`: it prints the `pr-*` stacks whose last update is older than the TTL,
 as a JSON list. Whether their pull request is closed is checked by the workflow (GitHub API).
@@ -70,6 +74,36 @@ def config_template(stack: str, template: Optional[str] = None, stacks_dir: Path
 
 
 # ---------------------------------------------------------------------------------------------
+# Stack tags recorded at `up` time (read back by `liveness-infra teardown`)
+# ---------------------------------------------------------------------------------------------
+
+_SUBSCRIPTION_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def stack_tags(stack: str, subscription_id: str) -> dict[str, str]:
+    """The tags preview-env.yml sets on `stack` before `pulumi up`: lifecycle, Face account id, location.
+
+    Read from the stack's file as it is on the runner at that moment (the template copy plus the
+    `liveness:instanceSuffix` the run just set), so the account id carries the run's real suffix.
+    Stack tags survive `pulumi destroy`, so a later teardown still knows what to purge.
+    """
+    from infra.config import load_stack_settings
+
+    if not _SUBSCRIPTION_ID.match(subscription_id or ""):
+        raise UserError(f"--subscription-id: received {subscription_id!r}; expected a subscription id like 00000000-0000-0000-0000-000000000000")
+    settings = load_stack_settings(validate_stack_name(stack))
+    account_id = (
+        f"/subscriptions/{subscription_id.lower()}/resourceGroups/{settings.resource_group_name}"
+        f"/providers/Microsoft.CognitiveServices/accounts/{settings.face.account_name}"
+    )
+    return {
+        "liveness:lifecycle": settings.lifecycle,
+        "liveness:faceAccountId": account_id,
+        "liveness:faceLocation": settings.location,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
 # Sweeper
 # ---------------------------------------------------------------------------------------------
 
@@ -112,8 +146,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     exp.add_argument("--ttl-hours", type=float, default=DEFAULT_TTL_HOURS, help=f"age after the last update (default {DEFAULT_TTL_HOURS})")
     name = sub.add_parser("stack-name", help="print the ephemeral stack name of a pull request number")
     name.add_argument("number", type=int)
+    tags = sub.add_parser("stack-tags", help="print 'NAME VALUE' lines of the stack tags to set before `pulumi up`")
+    tags.add_argument("--stack", required=True)
+    tags.add_argument("--subscription-id", required=True)
     args = parser.parse_args(argv)
     try:
+        if args.command == "stack-tags":
+            for key, value in stack_tags(args.stack, args.subscription_id).items():
+                print(f"{key} {value}")
+            return 0
         if args.command == "stack-name":
             print(pr_stack_name(args.number))
             return 0

@@ -109,3 +109,38 @@ def test_the_sweeper_helper_reads_pulumi_stack_ls_json():
     assert done.returncode == 2 and "--ttl-hours: received 0.0" in done.stderr
     done = run("stack-name", "31", stdin="")
     assert done.returncode == 0 and done.stdout == "pr-31\n"
+
+
+def test_stack_tags_record_the_account_with_the_runner_suffix(tmp_path, monkeypatch):
+    """preview-env.yml tags the stack before `up`; the id must carry the suffix the run set."""
+    import infra.stackfile as stackfile
+
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    template = (ROOT / "stacks" / "Pulumi.pr.yaml").read_text()
+    (stacks / "Pulumi.pr.yaml").write_text(template)
+    # What `pulumi config set liveness:instanceSuffix r4242` leaves in the runner's copy.
+    (stacks / "Pulumi.pr-7.yaml").write_text(template + "  liveness:instanceSuffix: r4242\n")
+    monkeypatch.setattr(stackfile, "STACKS_DIR", stacks)
+    sub = "3F2A6C1E-0B7D-4C55-9A1E-7D6B5C4A3F21"
+    tags = ephemeral.stack_tags("pr-7", sub)
+    settings = load_stack_settings("pr-7")
+    assert settings.face.account_name.endswith("-r4242")
+    assert tags == {
+        "liveness:lifecycle": "ephemeral",
+        "liveness:faceAccountId": f"/subscriptions/{sub.lower()}/resourceGroups/{settings.resource_group_name}"
+                                  f"/providers/Microsoft.CognitiveServices/accounts/{settings.face.account_name}",
+        "liveness:faceLocation": settings.location,
+    }
+    with pytest.raises(UserError, match="--subscription-id: received 'nope'"):
+        ephemeral.stack_tags("pr-7", "nope")
+
+
+def test_stack_tags_command_prints_name_value_lines():
+    done = subprocess.run([sys.executable, "-m", "infra.ephemeral", "stack-tags", "--stack", "pr-31",
+                           "--subscription-id", "3f2a6c1e-0b7d-4c55-9a1e-7d6b5c4a3f21"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    assert lines["liveness:lifecycle"] == "ephemeral"
+    assert lines["liveness:faceAccountId"].endswith("/accounts/" + load_stack_settings("pr-31", "pr").face.account_name)

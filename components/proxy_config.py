@@ -86,6 +86,16 @@ class ProxySettings:
     dns_resolver: str = AZURE_DNS_RESOLVER
     dns_valid_seconds: int = 10
     ca_bundle: str = DEFAULT_CA_BUNDLE
+    # The private endpoint's fixed private IP (group `account`, the member that serves
+    # `face_host`): the proxy connects there, SNI and certificate name stay `face_host`.
+    # Empty until the renderer uses it (issue 8); then required.
+    upstream_address: str = ""
+    # Host header sent to Face: "client" (the Host the client sent, unchanged) or "account"
+    # (face_host).
+    upstream_host: str = "client"
+    # The replica's vCPUs and the scale rule's concurrency: worker count and pool size follow them.
+    cpu: float = 0.5
+    concurrent_requests: int = 50
 
 
 @dataclass(frozen=True)

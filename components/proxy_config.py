@@ -38,6 +38,10 @@ LIVENESS_ROUTES: tuple[str, ...] = (
 DEFAULT_LISTEN_PORT = 8080
 DEFAULT_HEALTH_PORT = 8081
 HEALTH_PATH = "/healthz"
+# The body of the proxy's own 404 for a route it does not forward. A fixed plain-text body (Face
+# answers errors in JSON with an `error.code`), so `liveness-infra smoke` and an operator reading
+# a response can tell "refused by the proxy" from "answered by Face".
+REFUSED_ROUTE_BODY = "not found: this proxy forwards only the Face liveness routes\n"
 # Azure-provided DNS, reachable from every VNet; it answers from private DNS zones linked to it.
 AZURE_DNS_RESOLVER = "168.63.129.16"
 # Where stock nginx images (Debian and Alpine based) keep the system CA bundle.
@@ -238,6 +242,13 @@ def _validate_local(local: LocalRun) -> None:
 # Rendering
 
 
+def _nginx_quoted(text: str) -> str:
+    """`text` for a double-quoted nginx string: only printable ASCII, newline as \\n."""
+    if not all(32 <= ord(c) < 127 and c not in '"\\$' or c == "\n" for c in text):
+        raise ProxyConfigError("text", text, "printable ASCII without quotes, backslashes or $")
+    return text.replace("\n", "\\n")
+
+
 def route_regex() -> str:
     """The anchored, case-insensitive pattern the raw request line must match to be forwarded.
 
@@ -376,7 +387,7 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     add("")
     add("        location / {")
     add("            if ($liveness_route = 0) {")
-    add("                return 404;")
+    add(f'                return 404 "{_nginx_quoted(REFUSED_ROUTE_BODY)}";')
     add("            }")
     add("            if ($liveness_method = 0) {")
     add(f'                add_header Allow "{", ".join(methods)}" always;')

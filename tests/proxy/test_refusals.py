@@ -12,6 +12,8 @@ from proxykit.harness import RunningProxy
 from proxykit.rawhttp import Exchange, build_request, exchange
 from proxykit.standin import FaceStandin
 
+from components.proxy_config import REFUSED_ROUTE_BODY
+
 # What "refused" may look like: a 4xx/5xx from nginx itself, or (for clients too slow to finish
 # their request head) the connection closed without an answer.
 REFUSAL_STATUSES = {400, 404, 405, 408, 411, 413, 414, 431, 494, 501, 505}
@@ -85,3 +87,15 @@ def test_refusals_are_logged_without_secrets(main_proxy: RunningProxy, upstream:
     logs = main_proxy.access_log() + main_proxy.error_log()
     for secret in ("REFUSED-SECRET-TOKEN", "REFUSED-COOKIE", "REFUSED-BODY"):
         assert secret not in logs
+
+
+def test_refused_route_answer_is_the_proxys_own(main_proxy: RunningProxy, upstream: FaceStandin) -> None:
+    """The 404 for a route outside the allowlist is the proxy's fixed plain-text body, so a caller
+    (and `liveness-infra smoke`) can tell it from an answer of Face, which is JSON."""
+    sent = build_request("POST", "/face/v1.2/detect", [("Content-Type", "application/json")], b"{}")
+    answer = exchange(main_proxy.host, main_proxy.port, sent)
+    assert answer.status == 404
+    response = answer.responses[0]
+    assert response.body == REFUSED_ROUTE_BODY.encode()
+    assert response.header("Content-Type") == [b"text/plain"]
+    assert upstream.records == []

@@ -167,7 +167,7 @@ def build_target(args: argparse.Namespace, outputs_reader: OutputsReader = autom
         host, port = _url(args.url)
     if args.preflight:
         allow = args.preflight == "allowed"
-    address = None
+    address, url_port = None, port
     if args.resolve:
         address, resolve_port = _resolve(args.resolve, host)
         port = resolve_port or port
@@ -192,7 +192,8 @@ def build_target(args: argparse.Namespace, outputs_reader: OutputsReader = autom
         ingress_fqdn=_host(str(expect), "--expect-target") if expect else None,
         asuid=outputs.get("customDomainVerificationId"), registration_state=state,
         verification_code=str(code) if code else None, allow_preflight=allow, api_version=args.api_version,
-        probes=args.probes, face_endpoint=face, session=args.session)
+        probes=args.probes, face_endpoint=face, session=args.session,
+        url=f"https://{host}" + ("" if url_port == 443 else f":{url_port}"))
 
 
 def run(args: argparse.Namespace, outputs_reader: OutputsReader = automation_outputs, **run_options: Any) -> int:

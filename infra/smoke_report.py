@@ -15,9 +15,8 @@ _MARK = {Outcome.PASS: "PASS", Outcome.WARN: "WARN", Outcome.FAIL: "FAIL", Outco
 
 def _where(target: SmokeTarget) -> str:
     e = target.endpoint
-    port = "" if e.port == 443 else f":{e.port}"
     via = f" via {e.address}:{e.port}" if e.address else ""
-    return f"https://{e.host}{port}{via}"
+    return f"{target.url or 'https://' + e.host}{via}"
 
 
 def result_line(verdicts: Sequence[Verdict], code: int) -> str:
@@ -45,7 +44,7 @@ def render_json(target: SmokeTarget, verdicts: Sequence[Verdict], code: int) -> 
     e = target.endpoint
     document = {
         "host": e.host,
-        "url": f"https://{e.host}" + ("" if e.port == 443 else f":{e.port}"),
+        "url": target.url or f"https://{e.host}",
         "connectedTo": f"{e.connect_host}:{e.port}",
         "apiVersion": target.api_version,
         "exitCode": code,

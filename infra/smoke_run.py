@@ -46,6 +46,7 @@ class SmokeTarget:
     probes: int = 10
     face_endpoint: str | None = None  # https://<account>.cognitiveservices.azure.com, for --session
     session: bool = False
+    url: str = ""  # as the user gave it (--url, or https://<proxyHost> of the stack)
 
 
 Progress = Callable[[str], None]

@@ -50,7 +50,10 @@ def automation_outputs(stack: str) -> dict[str, Any]:
     try:
         workspace = automation.LocalWorkspace(work_dir=str(PROJECT_ROOT))
         outputs = workspace.stack_outputs(stack)
-    except Exception as exc:  # noqa: BLE001 - missing CLI, not logged in, no such stack
+    except FileNotFoundError:
+        raise UserError(f"--stack {stack}: the Pulumi CLI ('pulumi') is not on PATH, so the stack outputs cannot "
+                        "be read; install it and `pulumi login`, or use --url with --expect-target") from None
+    except Exception as exc:  # noqa: BLE001 - not logged in, no such stack, CLI too old
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:160]
         raise UserError(f"--stack {stack}: the stack outputs cannot be read through the Pulumi CLI ({first}); "
                         "expected a deployed stack and `pulumi login` done, or use --url with --expect-target") from None

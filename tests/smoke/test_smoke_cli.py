@@ -93,3 +93,27 @@ def test_url_alone_knows_only_what_the_flags_say():
     assert (target.endpoint.host, target.endpoint.port) == ("liveness.contoso.com", 8443)
     assert target.ingress_fqdn is None and target.asuid is None and target.registration_state is None
     assert target.allow_preflight is None and target.url == "https://liveness.contoso.com:8443"
+
+
+FAKE_PULUMI = """#!/bin/sh
+echo "$@" >> "${0%/*}/calls.log"
+case "$*" in
+  version*) echo "v3.205.0";;
+  *"stack output --json --show-secrets --stack dev"*) echo '{"ingressFqdn": "app.env.io", "verificationCode": "azv-1"}';;
+  *"stack output --json --stack dev"*) echo '{"ingressFqdn": "app.env.io", "verificationCode": "[secret]"}';;
+  *) echo "error: no stack named '$5' found" >&2; exit 255;;
+esac
+"""
+
+
+def test_stack_outputs_come_through_the_automation_api(monkeypatch, tmp_path):
+    """A stand-in `pulumi` executable: what the Automation API runs, and that secrets arrive decrypted."""
+    fake = tmp_path / "pulumi"
+    fake.write_text(FAKE_PULUMI)
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert automation_outputs("dev") == {"ingressFqdn": "app.env.io", "verificationCode": "azv-1"}
+    calls = (tmp_path / "calls.log").read_text().splitlines()
+    assert not any("select" in c for c in calls)  # the workspace's current stack is left alone
+    with pytest.raises(cli.UserError, match=r"--stack gone: the stack outputs cannot be read.*no stack named"):
+        automation_outputs("gone")

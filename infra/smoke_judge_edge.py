@@ -112,6 +112,10 @@ def name_matches(host: str, pattern: str) -> bool:
 def judge_tls(host: str, tls: TlsObservation, now: datetime,
               warn_days: int = EXPIRY_WARN_DAYS) -> list[Verdict]:
     """Three verdicts: the name, the chain, the expiry (each with its own fix)."""
+    if not tls.connected and tls.reached:
+        return [Verdict("tls", Outcome.FAIL, f"{host} accepts connections but no TLS session: {tls.error}",
+                        "something other than the Container Apps ingress answers on 443, or it refuses this "
+                        "host name (SNI): check the custom domain binding", FailureClass.CONNECT)]
     if not tls.connected:
         return [Verdict("tls", Outcome.UNREACHABLE, f"no TLS session with {host}: {tls.error}",
                         "is the custom domain bound with a certificate? is the app running?", FailureClass.CONNECT)]

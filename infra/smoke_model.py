@@ -104,6 +104,7 @@ class TlsObservation:
 
     connected: bool
     error: str = ""  # why no TLS session could be made at all (even without verification)
+    reached: bool = False  # TCP connected, but the handshake itself failed (not TLS, alert, ...)
     names: tuple[str, ...] = ()  # subjectAltName DNS names (CN only when there is no SAN)
     subject: str = ""
     issuer: str = ""

@@ -84,7 +84,9 @@ def observe_tls(endpoint: Endpoint) -> TlsObservation:
         with _handshake(endpoint, unverified) as tls:
             der = tls.getpeercert(binary_form=True)
             protocol = tls.version() or ""
-    except (OSError, ssl.SSLError) as exc:
+    except ssl.SSLError as exc:  # before OSError: SSLError is one
+        return TlsObservation(connected=False, reached=True, error=_describe(exc))
+    except OSError as exc:
         return TlsObservation(connected=False, error=_describe(exc))
     if not der:
         return TlsObservation(connected=False, error="the server presented no certificate")

@@ -174,3 +174,13 @@ def test_stack_mode_compares_with_outputs_and_config(smoke, smoke_world):
     result = smoke(argv, outputs_reader=reader)
     assert result.code == 1
     assert result.outcome("dns azaiverify") == "fail" and result.outcome("dns asuid") == "fail"
+
+
+def test_plain_http_where_tls_is_expected_fails_not_unreachable(smoke, smoke_world):
+    """Something answers on the HTTPS port but does not speak TLS (here: the redirector)."""
+    argv = smoke_world.args()
+    argv[argv.index("--resolve") + 1] = f"{HOST}:{LOOPBACK}:{smoke_world.redirector.port}"
+    result = smoke(argv)
+    assert result.code == 1
+    tls = result.checks("tls")[0]
+    assert tls["outcome"] == "fail" and "no TLS session" in tls["summary"]

@@ -209,3 +209,5 @@ def test_tls_verdicts():
     assert untrusted.outcome is Outcome.FAIL and "self-signed" in untrusted.summary
     down = judge_tls("h.test", TlsObservation(connected=False, error="Connection refused"), NOW)
     assert [v.outcome for v in down] == [Outcome.UNREACHABLE]
+    not_tls = judge_tls("h.test", TlsObservation(connected=False, reached=True, error="wrong version number"), NOW)
+    assert [v.outcome for v in not_tls] == [Outcome.FAIL]

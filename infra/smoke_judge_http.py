@@ -189,7 +189,7 @@ def judge_options(route: str, attempt: HttpAttempt, allowed: bool | None) -> Ver
     if allowed and sig.face:
         return Verdict(check, Outcome.PASS, seen + ", as proxyAllowBrowserPreflight allows")
     if not allowed and not sig.face and a.status == 405:
-        return Verdict(check, Outcome.PASS, seen + " (405), as proxyAllowBrowserPreflight is false")
+        return Verdict(check, Outcome.PASS, seen + ", as proxyAllowBrowserPreflight is false")
     if allowed:
         return Verdict(check, Outcome.FAIL, seen + ", but proxyAllowBrowserPreflight is true: browsers' preflight fails",
                        "the deployed proxy config is older than the stack's: `pulumi up`", FailureClass.PARTIAL)

@@ -184,3 +184,22 @@ def test_plain_http_where_tls_is_expected_fails_not_unreachable(smoke, smoke_wor
     assert result.code == 1
     tls = result.checks("tls")[0]
     assert tls["outcome"] == "fail" and "no TLS session" in tls["summary"]
+
+
+def test_proxy_that_cannot_reach_the_private_endpoint(smoke, smoke_world, tmp_path):
+    """A second proxy whose Face address has nothing listening: the routes get nginx's own 502."""
+    from infra.proxy_runner import ProxyProcess, ServeOptions
+    from tests.dns.knot import free_port
+    from tests.smoke.conftest import PROXY_SETTINGS
+
+    port, health, dead = free_port([LOOPBACK]), free_port([LOOPBACK]), free_port([LOOPBACK])
+    options = ServeOptions(listen=f"{LOOPBACK}:{port}", health_listen=f"{LOOPBACK}:{health}",
+                           face_address=f"{LOOPBACK}:{dead}", trusted_ca=str(smoke_world.ca.cert_path))
+    with open(tmp_path / "nginx.log", "wb") as log, ProxyProcess(PROXY_SETTINGS, options, stdout=log, stderr=log):
+        smoke_world.front.backend = (LOOPBACK, port)
+        result = smoke(smoke_world.args(HOST, "--probes", "1"))
+    assert result.code == 1
+    for route in result.checks("route "):
+        assert route["outcome"] == "fail" and route["failureClass"] == "cannot connect"
+        assert "502" in route["summary"] and "private endpoint" in route["fix"]
+    assert all(c["outcome"] == "pass" for c in result.checks("refused route"))

@@ -10,7 +10,7 @@ from azure.ai.vision.face.models import CreateLivenessSessionContent
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 
 from infra.smoke_session import run_session_check, session_request
-from tests.smoke.conftest import HOST
+from tests.smoke.conftest import FACE_HOST, HOST
 from tests.smoke.rig import face_like
 
 pytestmark = [pytest.mark.proxy, pytest.mark.dns]
@@ -45,7 +45,7 @@ def factory(log: list, **errors):
 
 def session_args(world) -> list[str]:
     return [*world.args(HOST, "--preflight", "refused"), "--session",
-            "--face-endpoint", "https://fl-smoke-face.cognitiveservices.azure.com"]
+            "--face-endpoint", f"https://{FACE_HOST}"]
 
 
 def test_session_created_started_through_the_proxy_and_deleted(smoke, smoke_world):
@@ -55,7 +55,7 @@ def test_session_created_started_through_the_proxy_and_deleted(smoke, smoke_worl
     assert result.code == 0, result.out
     session = result.checks("session")[0]
     assert session["outcome"] == "pass" and session["details"]["status"] == 200
-    assert log[0] == ("client", "https://fl-smoke-face.cognitiveservices.azure.com", "v1.2")
+    assert log[0] == ("client", f"https://{FACE_HOST}", "v1.2")
     assert log[1][0] == "create" and log[-1] == ("delete", "sess-0001")
     # The token went through nginx to Face as a bearer token, and is never printed.
     starts = [r for r in smoke_world.standin.records if r.header("authorization") == [f"Bearer {TOKEN}".encode()]]
@@ -90,7 +90,7 @@ def test_no_credentials_fails_with_the_identity_fix(smoke, smoke_world):
 
 
 def test_private_endpoint_unreachable_from_here_exits_3(smoke, smoke_world):
-    error = ServiceRequestError("Failed to resolve 'fl-smoke-face.cognitiveservices.azure.com'")
+    error = ServiceRequestError(f"Failed to resolve '{FACE_HOST}'")
     result = smoke(session_args(smoke_world), session_client=factory([], create_error=error))
     assert result.code == 3
     assert result.checks("session")[0]["outcome"] == "unreachable"

@@ -8,15 +8,17 @@ outputs through Pulumi's Automation API; ``--url``: only what the flags say). Th
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from components.proxy_config import VERSION_PATTERN
 from infra.dns_verdicts import Role, Server, normalize_name, parse_server, validate_hostname
 from infra.errors import UserError
 from infra.smoke_model import exit_code
 from infra.smoke_report import render_json, render_text
-from infra.smoke_run import DEFAULT_API_VERSION, SmokeTarget, run_checks
+from infra.smoke_run import DEFAULT_API_VERSION, SESSION_API_VERSION, SmokeTarget, run_checks
 from infra.smoke_probe import Endpoint
 
 MAX_PROBES = 100
@@ -106,6 +108,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--session", action="store_true",
                    help="also create a real liveness session (DefaultAzureCredential, private path), start it "
                         "through the proxy and delete it")
+    p.add_argument("--session-api-version", default=SESSION_API_VERSION, metavar="VERSION",
+                   help=f"Face API version of the --session session and its session/start (default "
+                        f"{SESSION_API_VERSION}: what the installed Face SDK implements)")
     p.add_argument("--face-endpoint", metavar="https://ACCOUNT.cognitiveservices.azure.com",
                    help="the account endpoint for --session (default: stack output faceEndpointHost)")
     p.add_argument("--json", action="store_true", help="print the verdicts as JSON on stdout")
@@ -195,13 +200,14 @@ def build_target(args: argparse.Namespace, outputs_reader: OutputsReader = autom
         ingress_fqdn=_host(str(expect), "--expect-target") if expect else None,
         asuid=outputs.get("customDomainVerificationId"), registration_state=state,
         verification_code=str(code) if code else None, allow_preflight=allow, api_version=args.api_version,
-        probes=args.probes, face_endpoint=face, session=args.session,
+        probes=args.probes, face_endpoint=face, session=args.session, session_api_version=args.session_api_version,
         url=f"https://{host}" + ("" if url_port == 443 else f":{url_port}"))
 
 
 def run(args: argparse.Namespace, outputs_reader: OutputsReader = automation_outputs, **run_options: Any) -> int:
-    if not args.api_version.startswith("v") or " " in args.api_version or "/" in args.api_version:
-        raise UserError(f"--api-version: received {args.api_version[:40]!r}; expected a version like v1.2 or v1.2-preview.1")
+    for flag, value in (("--api-version", args.api_version), ("--session-api-version", args.session_api_version)):
+        if not re.fullmatch(VERSION_PATTERN, value):
+            raise UserError(f"{flag}: received {value[:40]!r}; expected a version like v1.2 or v1.2-preview.1")
     target = build_target(args, outputs_reader)
 
     def progress(line: str) -> None:

@@ -22,8 +22,13 @@ from infra.smoke_session import ClientFactory, face_session_client, run_session_
 
 DEFAULT_API_VERSION = "v1.2"
 # Routes the proxy must never forward: session creation belongs to the app server (private path),
-# and an arbitrary Face operation stands for everything else outside the allowlist.
-REFUSED_ROUTES: tuple[str, ...] = ("/face/{version}/detectLiveness-sessions", "/face/{version}/detect")
+# at the GA path and at the preview path (one segment longer than an allowed route), and an
+# arbitrary Face operation stands for everything else outside the allowlist.
+REFUSED_ROUTES: tuple[str, ...] = ("/face/{version}/detectLiveness-sessions",
+                                   "/face/{version}/detectLiveness/singleModal/sessions", "/face/{version}/detect")
+# The Face SDK (azure-ai-vision-face 1.0.0b2, the newest published) implements v1.2-preview.1 paths
+# (`/detectLiveness/singleModal/sessions`); --session uses that version unless told otherwise.
+SESSION_API_VERSION = "v1.2-preview.1"
 JSON_HEADERS: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
 PREFLIGHT_HEADERS: tuple[tuple[str, str], ...] = (
     ("Origin", "https://smoke.invalid"), ("Access-Control-Request-Method", "POST"),
@@ -46,6 +51,7 @@ class SmokeTarget:
     probes: int = 10
     face_endpoint: str | None = None  # https://<account>.cognitiveservices.azure.com, for --session
     session: bool = False
+    session_api_version: str = SESSION_API_VERSION
     url: str = ""  # as the user gave it (--url, or https://<proxyHost> of the stack)
 
 
@@ -120,7 +126,8 @@ def run_checks(target: SmokeTarget, progress: Progress = lambda _line: None,
 
     if target.session:
         step("session: create (private path), start through the proxy, delete")
-        verdicts.append(_session(target, session_client, first_route))
+        start_path = route_target(LIVENESS_ROUTES[0], target.session_api_version)
+        verdicts.append(_session(target, session_client, start_path))
     return verdicts
 
 
@@ -133,4 +140,4 @@ def _session(target: SmokeTarget, client: ClientFactory, start_path: str) -> Ver
     def start(token: str):
         return _post(target, start_path, headers=JSON_HEADERS + (("Authorization", f"Bearer {token}"),))
 
-    return run_session_check(target.face_endpoint, target.api_version, start, client)
+    return run_session_check(target.face_endpoint, target.session_api_version, start, client)

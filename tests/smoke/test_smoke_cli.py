@@ -32,6 +32,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     (["--url", "https://liveness.contoso.com", "--resolve", "liveness.contoso.com"], "--resolve"),
     (["--url", "https://liveness.contoso.com", "--ca-file", "/nonexistent/ca.pem"], "--ca-file"),
     (["--url", "https://liveness.contoso.com", "--api-version", "1.2/../x"], "--api-version"),
+    (["--url", "https://liveness.contoso.com", "--session-api-version", "v1"], "--session-api-version"),
     (["--url", "https://liveness.contoso.com", "--nameserver", "ns1.contoso.com"], "--nameserver"),
     (["--url", "https://liveness.contoso.com", "--probes", "0"], "--probes"),
     (["--url", "https://liveness.contoso.com", "--probes", "101"], "--probes"),

@@ -66,6 +66,9 @@ def _create_failure(endpoint: str, exc: Exception) -> Verdict:
                        "--session must run inside the network (where the app server runs): the account has public "
                        "network access disabled and resolves to its private endpoint only there",
                        FailureClass.CONNECT)
+    if isinstance(exc, HttpResponseError) and exc.status_code == 404:
+        return Verdict(CHECK, Outcome.FAIL, f"Face does not know the session route at this API version: {text}",
+                       "pass a version the account serves with --session-api-version (the SDK's paths must match)")
     if isinstance(exc, HttpResponseError):
         return Verdict(CHECK, Outcome.FAIL, f"Face refused to create a session ({exc.status_code}): {text}",
                        "check the account's networkAcls (this machine's network must be allowed through the private "

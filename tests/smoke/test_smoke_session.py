@@ -97,6 +97,16 @@ def test_private_endpoint_unreachable_from_here_exits_3(smoke, smoke_world):
     assert "inside the network" in result.checks("session")[0]["fix"]
 
 
+def test_retired_api_version_points_at_the_flag():
+    from azure.core.exceptions import ResourceNotFoundError
+
+    error = ResourceNotFoundError("(404) Resource not found")
+    error.status_code = 404
+    verdict = run_session_check("https://a.cognitiveservices.azure.com", "v1.2-preview.1",
+                                lambda token: None, factory([], create_error=error))
+    assert verdict.outcome.value == "fail" and "--session-api-version" in verdict.fix
+
+
 def test_delete_failure_turns_a_pass_into_a_warning():
     from infra.smoke_model import HttpAnswer, HttpAttempt
 

@@ -16,6 +16,11 @@ import pulumi
 from pulumi_azure_native import authorization, monitor
 
 LOCK_LEVEL = "CanNotDelete"
+# A zone is locked through its SOA record set: deleting the zone deletes the SOA, so the lock stops
+# it, while every other record set stays deletable (a lock on the zone itself is inherited by all
+# record sets). Microsoft's "How to protect DNS zones and records" (articles/dns/
+# dns-protect-zones-recordsets.md, "Protecting against zone deletion").
+ZONE_LOCK_PATH = "SOA/@"
 # Built-in role "Cognitive Services Face Recognizer": detect, verify, liveness and the
 # `accounts/Face/*/sessions/*` data actions (create/read/delete liveness sessions); no control
 # plane actions, no keys. "Cognitive Services User" would add every Cognitive Services data action
@@ -44,12 +49,14 @@ def role_assignment_name(scope_key: str, principal_id: str, role_id: str) -> str
     return str(uuid.uuid5(_NAMESPACE, f"{scope_key.lower()}|{principal_id.lower()}|{role_id.lower()}"))
 
 
-def lock(name: str, target: pulumi.CustomResource, notes: str, parent: pulumi.Resource) -> authorization.ManagementLockByScope:
-    """A CanNotDelete lock scoped to `target` (its id is a property dependency: the lock is created
-    after the target and deleted before it)."""
+def lock(name: str, target: pulumi.CustomResource, notes: str, parent: pulumi.Resource,
+         child_path: str = "") -> authorization.ManagementLockByScope:
+    """A CanNotDelete lock scoped to `target` (or to `target`'s child at `child_path`, e.g. a DNS
+    zone's `SOA/@`). The target's id is a property dependency: the lock is created after the target
+    and deleted before it."""
     return authorization.ManagementLockByScope(
         name,
-        scope=target.id,
+        scope=target.id.apply(lambda rid: f"{rid}/{child_path}" if child_path else rid),
         level=LOCK_LEVEL,
         lock_name=f"keep-{name}"[:90],
         notes=notes[:512],

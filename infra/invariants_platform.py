@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from components import nsg_rules
 from components.dns_records import VERIFICATION_LABEL
 from components.proxy import infrastructure_resource_group
-from components.shared_interfaces import ALL_METRICS, FACE_LOG_CATEGORIES, FACE_RECOGNIZER_ROLE_ID, LOCK_LEVEL
+from components.shared_interfaces import ALL_METRICS, FACE_LOG_CATEGORIES, FACE_RECOGNIZER_ROLE_ID, LOCK_LEVEL, ZONE_LOCK_PATH
 from infra import delete_order
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -189,7 +189,7 @@ def _lock_targets(ev: "Evaluation") -> dict[str, str]:
     for pe in ev.by_type(T_ENDPOINT):
         targets["the private endpoint"] = f"/privateEndpoints/{pe.inputs.get('privateEndpointName')}"
     for zone in ev.by_type(T_ZONE):
-        targets["the public zone"] = f"/dnszones/{zone.inputs.get('zoneName')}"
+        targets["the public zone"] = f"/dnszones/{zone.inputs.get('zoneName')}/{ZONE_LOCK_PATH}"
     for record in ev.by_type(T_RECORD):
         rel = str(record.inputs.get("relativeRecordSetName", ""))
         if record.inputs.get("recordType") == "TXT" and (rel == VERIFICATION_LABEL or rel.startswith(VERIFICATION_LABEL + ".")):

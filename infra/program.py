@@ -79,8 +79,9 @@ def declare_operations(settings: Settings, face: FaceAccount, proxy: LivenessPro
 
     - the account's Audit and RequestResponse logs and all metrics go to the stack's workspace;
     - prod stacks (unless `managementLocks: false`) lock the account, the private endpoint, the
-      created public zone and the verification record against deletion; test and ephemeral stacks
-      get no lock, so teardown never meets one;
+      created public zone (through its SOA record set, so its other record sets stay deletable) and
+      the verification record against deletion; test and ephemeral stacks get no lock, so teardown
+      never meets one;
     - each `faceAppServerPrincipalIds` entry gets Cognitive Services Face Recognizer on the account.
     """
     declared: dict[str, list] = {"diagnostics": [], "locks": [], "roles": []}
@@ -88,15 +89,16 @@ def declare_operations(settings: Settings, face: FaceAccount, proxy: LivenessPro
         "face-diagnostics", face.account, proxy.workspace.id, shared_interfaces.FACE_LOG_CATEGORIES, parent=face))
     if settings.operations.management_locks:
         note = f"liveness stack {settings.stack}: lift with `liveness:managementLocks false` and pulumi up"
-        targets: list[tuple[str, Any, Any]] = [
-            ("face-account-lock", face.account, face),
-            ("face-pe-lock", face.private_endpoint, face),
+        targets: list[tuple[str, Any, Any, str]] = [
+            ("face-account-lock", face.account, face, ""),
+            ("face-pe-lock", face.private_endpoint, face, ""),
         ]
         if public_dns.zone is not None:
-            targets.append(("dns-zone-lock", public_dns.zone, public_dns))
+            targets.append(("dns-zone-lock", public_dns.zone, public_dns, shared_interfaces.ZONE_LOCK_PATH))
         if public_dns.verification_record is not None:
-            targets.append(("dns-azaiverify-lock", public_dns.verification_record, public_dns))
-        declared["locks"] = [shared_interfaces.lock(name, target, note, parent) for name, target, parent in targets]
+            targets.append(("dns-azaiverify-lock", public_dns.verification_record, public_dns, ""))
+        declared["locks"] = [shared_interfaces.lock(name, target, note, parent, path)
+                             for name, target, parent, path in targets]
     principals = settings.operations.app_server_principal_ids
     if principals:
         declared["roles"] = shared_interfaces.role_assignments(

@@ -72,6 +72,8 @@ MUTATIONS = {
     "account unlocked": (lambda ev: _remove(ev, "face-account-lock"), "the Face account"),
     "endpoint unlocked": (lambda ev: _remove(ev, "face-pe-lock"), "the private endpoint"),
     "zone unlocked": (lambda ev: _remove(ev, "dns-zone-lock"), "the public zone"),
+    "whole zone locked instead of its SOA": (lambda ev: ev.named("dns-zone-lock").inputs.update(
+        scope=ev.named("dns-zone-lock").inputs["scope"].removesuffix("/SOA/@")), "the public zone"),
     "record unlocked": (lambda ev: _remove(ev, "dns-azaiverify-lock"), "the verification record"),
     "read-only is not the lock": (lambda ev: ev.named("face-pe-lock").inputs.update(level="NotSpecified"), "the private endpoint"),
     # roles

@@ -178,13 +178,18 @@ def test_prod_locks_account_endpoint_zone_and_verification_record():
     targets = {"face-account-lock": "face-account", "face-pe-lock": "face-pe",
                "dns-zone-lock": "dns-zone", "dns-azaiverify-lock": "dns-azaiverify"}
     assert set(locks) == set(targets)
+    for lock in locks.values():
+        assert lock.inputs["level"] == "CanNotDelete"
+    rg = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-fl-unit/providers/"
+    assert {n: lock.inputs["scope"] for n, lock in locks.items()} == {
+        "face-account-lock": rg + "Microsoft.CognitiveServices/accounts/fl-unit-face",
+        "face-pe-lock": rg + "Microsoft.Network/privateEndpoints/fl-unit-face-pe",
+        # The zone through its SOA: zone deletion stops there, the stack's own records stay deletable.
+        "dns-zone-lock": rg + "Microsoft.Network/dnszones/dev.contoso.com/SOA/@",
+        "dns-azaiverify-lock": rg + "Microsoft.Network/dnszones/dev.contoso.com/TXT/azaiverify.liveness",
+    }
     for name, target in targets.items():
         lock = locks[name]
-        assert lock.inputs["level"] == "CanNotDelete"
-        assert lock.inputs["scope"].endswith(ev.named(target).inputs.get("accountName")
-                                             or ev.named(target).inputs.get("privateEndpointName")
-                                             or ev.named(target).inputs.get("relativeRecordSetName")
-                                             or ev.named(target).inputs.get("zoneName"))
         # Scoped by the target's id: created after it, deleted before it (a record removed by config
         # loses its lock first); never the target's child, so it does not inherit `protect`.
         assert target in lock.dependencies and lock.parent != target and not lock.protect

@@ -7,31 +7,40 @@ from typing import Optional
 import pulumi
 from pulumi_azure_native import network
 
+from components import nsg_rules
 from infra.config import Settings
 
 APPS_DELEGATION = "Microsoft.App/environments"
 
 
-def _rule(name: str, priority: int, direction: str, access: str, protocol: str, source: str,
-          destination: str, ports: list[str]) -> network.SecurityRuleArgs:
+def _args(rule: nsg_rules.Rule) -> network.SecurityRuleArgs:
+    """The provider's typed rule for one planned rule. Several sources go in one prefix list, so any
+    number of CIDRs fits one priority; a single source (a service tag or `*`) uses the singular
+    field, as prefix lists take only addresses."""
+    several = len(rule.sources) > 1
     return network.SecurityRuleArgs(
-        name=name,
-        priority=priority,
-        direction=direction,
-        access=access,
-        protocol=protocol,
-        source_address_prefix=source,
+        name=rule.name,
+        priority=rule.priority,
+        direction=rule.direction,
+        access=rule.access,
+        protocol=rule.protocol,
+        source_address_prefixes=list(rule.sources) if several else None,
+        source_address_prefix=None if several else rule.sources[0],
         source_port_range="*",
-        destination_address_prefix=destination,
-        destination_port_ranges=ports,
+        destination_address_prefix=rule.destination,
+        destination_port_ranges=list(rule.ports) if len(rule.ports) > 1 else None,
+        destination_port_range=rule.ports[0] if len(rule.ports) == 1 else None,
+        description=rule.description,
     )
 
 
 class IsolatedNetwork(pulumi.ComponentResource):
     """VNet with a delegated subnet for the Container Apps environment and one for private endpoints.
 
-    The endpoints subnet admits HTTPS from the apps subnet (the proxy) and from the ranges named in
-    `faceAllowedClientCidrs` (the app server that creates sessions), nothing else.
+    The apps subnet's NSG states Microsoft's inbound rules for an external workload-profiles
+    environment; the endpoints subnet admits HTTPS from the apps subnet (the proxy) and from the
+    ranges named in `faceAllowedClientCidrs` (the app server that creates sessions), nothing else.
+    The rules themselves are planned in components/nsg_rules.py.
     """
 
     def __init__(self, name: str, settings: Settings, resource_group_name: pulumi.Input[str],
@@ -46,12 +55,7 @@ class IsolatedNetwork(pulumi.ComponentResource):
             network_security_group_name=settings.resource_name("apps-nsg"),
             location=settings.location,
             tags=settings.tags,
-            security_rules=[
-                _rule("allow-https-in", 100, "Inbound", "Allow", "Tcp", "Internet", net.apps_subnet_prefix, ["443"]),
-                # Port 80 only answers with a redirect to HTTPS (ingress allowInsecure is false).
-                _rule("allow-http-redirect-in", 110, "Inbound", "Allow", "Tcp", "Internet", net.apps_subnet_prefix, ["80"]),
-                _rule("allow-lb-probes-in", 120, "Inbound", "Allow", "*", "AzureLoadBalancer", net.apps_subnet_prefix, ["*"]),
-            ],
+            security_rules=[_args(r) for r in nsg_rules.apps_rules(net.apps_subnet_prefix)],
             opts=child,
         )
         self.endpoints_nsg = network.NetworkSecurityGroup(
@@ -60,14 +64,7 @@ class IsolatedNetwork(pulumi.ComponentResource):
             network_security_group_name=settings.resource_name("pe-nsg"),
             location=settings.location,
             tags=settings.tags,
-            security_rules=[
-                _rule("allow-https-from-apps", 100, "Inbound", "Allow", "Tcp", net.apps_subnet_prefix, net.endpoints_subnet_prefix, ["443"]),
-                *[
-                    _rule(f"allow-https-from-client-{i}", 110 + i, "Inbound", "Allow", "Tcp", cidr, net.endpoints_subnet_prefix, ["443"])
-                    for i, cidr in enumerate(net.endpoint_client_cidrs)
-                ],
-                _rule("deny-other-vnet-in", 4000, "Inbound", "Deny", "*", "VirtualNetwork", net.endpoints_subnet_prefix, ["*"]),
-            ],
+            security_rules=[_args(r) for r in nsg_rules.endpoint_rules(net.endpoints_subnet_prefix, net.apps_subnet_prefix, net.endpoint_client_cidrs)],
             opts=child,
         )
         self.vnet = network.VirtualNetwork(

@@ -47,6 +47,28 @@ def custom_domain(settings: Settings, environment_id: pulumi.Input[str],
     return app.CustomDomainArgs(name=host, binding_type="SniEnabled", certificate_id=cert_id)
 
 
+def infrastructure_resource_group(settings: Settings) -> str:
+    """The platform-managed resource group of the environment, named from the prefix (not ME_…)."""
+    return f"rg-{settings.name_prefix}-cae-infra"
+
+
+def environment_hardening(settings: Settings) -> dict:
+    """ManagedEnvironment arguments beyond the defaults:
+
+    - peer traffic encryption: ingress → proxy replica traffic inside the environment is TLS;
+    - the infrastructure resource group gets a name from the prefix (create-only: set it before
+      the environment first exists);
+    - public network access stated: Enabled, because the environment is external and the proxy is
+      the public door (Disabled would leave only private endpoints on the environment).
+    """
+    return dict(
+        peer_traffic_configuration=app.ManagedEnvironmentPeerTrafficConfigurationArgs(
+            encryption=app.ManagedEnvironmentEncryptionArgs(enabled=True)),
+        infrastructure_resource_group=infrastructure_resource_group(settings),
+        public_network_access="Enabled",
+    )
+
+
 class LivenessProxy(pulumi.ComponentResource):
     """The public door: a stock nginx container that forwards only the four liveness routes.
 
@@ -70,7 +92,7 @@ class LivenessProxy(pulumi.ComponentResource):
             workspace_name=settings.resource_name("logs"),
             location=settings.location,
             sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
-            retention_in_days=30,
+            retention_in_days=settings.operations.log_retention_days,
             tags=settings.tags,
             opts=child,
         )
@@ -98,6 +120,7 @@ class LivenessProxy(pulumi.ComponentResource):
                 internal=False,
             ),
             workload_profiles=[app.WorkloadProfileArgs(name=WORKLOAD_PROFILE, workload_profile_type=WORKLOAD_PROFILE)],
+            **environment_hardening(settings),
             app_logs_configuration=app.AppLogsConfigurationArgs(
                 destination="log-analytics",
                 log_analytics_configuration=app.LogAnalyticsConfigurationArgs(
@@ -122,7 +145,7 @@ class LivenessProxy(pulumi.ComponentResource):
                         key_vault_url=proxy.key_vault_certificate_url,
                     ),
                 ),
-                opts=pulumi.ResourceOptions(parent=self.environment),
+                opts=pulumi.ResourceOptions(parent=self.environment, deleted_with=self.environment),
             )
 
         self.app_name = settings.resource_name("proxy")
@@ -224,7 +247,12 @@ class LivenessProxy(pulumi.ComponentResource):
                     domain_control_validation="CNAME",
                 ),
                 tags=settings.tags,
-                opts=pulumi.ResourceOptions(parent=self.environment, depends_on=[self.app]),
+                # Teardown: deleting this certificate while the hostname is still bound to it fails
+                # (CertificateInUse, hashicorp/terraform-provider-azurerm#21866), and its
+                # dependency on the app makes Pulumi delete it first. Deleting the environment
+                # deletes its certificates, so skip the certificate's own delete then.
+                opts=pulumi.ResourceOptions(parent=self.environment, depends_on=[self.app],
+                                            deleted_with=self.environment),
             )
 
         self.register_outputs({

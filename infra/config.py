@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Optional
 
 from components.proxy_config import ProxySettings
+from infra.config_operations import OperationsSettings, parse_operations
 from infra.config_schema import KEYS_BY_NAME, NAMESPACE
 from infra.errors import ConfigError
 
@@ -140,6 +141,7 @@ class Settings:
     proxy: ProxyAppSettings
     dns: DnsSettings
     registration: RegistrationSettings
+    operations: OperationsSettings = OperationsSettings()
 
     @property
     def prod_like(self) -> bool:
@@ -406,6 +408,7 @@ def parse_settings(
         proxy=proxy,
         dns=dns,
         registration=registration,
+        operations=parse_operations(r, lifecycle),
     )
 
 

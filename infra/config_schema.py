@@ -113,6 +113,18 @@ KEYS: tuple[Key, ...] = (
     _k("proxy", "proxyKeyVaultIdentity", "string", "none",
        "Resource id of the user-assigned identity the environment uses to read that secret "
        "(needs `Key Vault Secrets User`)."),
+    # --- operations: diagnostics, locks, access (issue 10) ------------------------------------
+    _k("operations", "logRetentionDays", "int", "`90` (prod), `30` otherwise",
+       "Retention of the Log Analytics workspace (30–730 days): the proxy's access log and the Face "
+       "account's Audit and RequestResponse logs and metrics."),
+    _k("operations", "managementLocks", "bool", "`true` (prod), `false` otherwise",
+       "Prod only: a `CanNotDelete` management lock on the Face account, the private endpoint, the "
+       "created public zone (on its SOA record set) and the verification record. Set `false` (and `pulumi up`) to lift them "
+       "before a deliberate delete; `true` is refused for test and ephemeral stacks, which teardown removes."),
+    _k("operations", "faceAppServerPrincipalIds", "list", "`[]`",
+       "Object ids of the service principals (managed identities, app registrations) of your app server: "
+       "each gets *Cognitive Services Face Recognizer* on this account only, enough to create liveness "
+       "sessions with a Microsoft Entra token (local auth is disabled)."),
     # --- public dns --------------------------------------------------------------------------
     _k("dns", "dnsMode", "string", "`create`",
        "`create`: a public Azure DNS zone `dnsZoneName` (delegate it from the parent using the "
@@ -150,6 +162,7 @@ GROUP_TITLES: dict[str, str] = {
     "face": "Face account",
     "proxy": "Proxy",
     "dns": "Public DNS",
+    "operations": "Operations: diagnostics, locks, access",
     "registration": "Microsoft registration",
 }
 

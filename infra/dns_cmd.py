@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from infra import dns_probe
+from infra.dns_caa import judge_caa, lookup_caa
 from infra.dns_report import progress_line, render_json, render_text
 from infra.dns_verdicts import (
     EXIT_OK,
@@ -352,6 +353,8 @@ def run_check(opts: CheckOptions, now: datetime | None = None) -> tuple[Report, 
     if opts.face_host:
         chain = dns_probe.follow_chain(opts.face_host, opts.resolvers, timeout=opts.timeout)
         report.findings.extend(judge_face_privatelink(opts.face_host, chain))
+    # A CAA record that leaves out DigiCert blocks the managed certificate and its renewals.
+    report.findings.append(judge_caa(lookup_caa(opts.host, opts.resolvers, port=opts.port, timeout=opts.timeout)))
     if opts.issued_at is not None:
         report.findings.append(window_finding(opts.issued_at, now or datetime.now(timezone.utc)))
     return report, notes

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from components import proxy_config
 from components.dns_records import ASUID_LABEL, VERIFICATION_LABEL
 from infra.config import COGNITIVE_ZONE
+from infra.invariants_platform import PLATFORM_CHECKS
 
 if TYPE_CHECKING:  # pragma: no cover
     from infra.offline import Evaluation, Finding, PlannedResource
@@ -262,4 +263,5 @@ CHECKS: tuple[Callable[["Evaluation"], Iterable["Finding"]], ...] = (
     check_proxy_config,
     check_public_dns,
     check_outputs,
+    *PLATFORM_CHECKS,
 )

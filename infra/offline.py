@@ -44,6 +44,13 @@ _ARM: dict[str, tuple[str, str]] = {
     "azure-native:dns:RecordSet": ("relativeRecordSetName", "Microsoft.Network/dnszones/{zoneName}/{recordType}/{}"),
 }
 
+# Extension resources: type token → (input holding the scope's id, input holding the name, path after it)
+_EXTENSION_ARM: dict[str, tuple[str, str, str]] = {
+    "azure-native:monitor:DiagnosticSetting": ("resourceUri", "name", "providers/Microsoft.Insights/diagnosticSettings/{}"),
+    "azure-native:authorization:ManagementLockByScope": ("scope", "lockName", "providers/Microsoft.Authorization/locks/{}"),
+    "azure-native:authorization:RoleAssignment": ("scope", "roleAssignmentName", "providers/Microsoft.Authorization/roleAssignments/{}"),
+}
+
 
 @dataclass
 class PlannedResource:
@@ -54,6 +61,10 @@ class PlannedResource:
     custom: bool = True
     protect: bool = False
     after_delete_hooks: list[str] = field(default_factory=list)
+    # Logical names of what this resource depends on (depends_on and input dependencies), and of
+    # the resource whose deletion makes Pulumi skip this one's (deleted_with): the delete order.
+    dependencies: list[str] = field(default_factory=list)
+    deleted_with: Optional[str] = None
 
     def as_json(self) -> dict[str, Any]:
         return {"type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
@@ -135,7 +146,12 @@ class _RecordingMocks(pulumi.runtime.Mocks):
         own_name = plain.get(name_key) if name_key else None
         own_name = own_name or args.name
         rg = plain.get("resourceGroupName", own_name)
-        if path is None:
+        extension = _EXTENSION_ARM.get(args.typ)
+        if extension is not None:
+            scope_key, ext_name_key, ext_path = extension
+            own_name = plain.get(ext_name_key) or args.name
+            arm_id = f"{str(plain.get(scope_key) or '/mock').rstrip('/')}/" + ext_path.format(own_name)
+        elif path is None:
             arm_id = f"/mock/{args.typ}/{args.name}"
         elif path == "":
             arm_id = f"/subscriptions/{MOCK_SUBSCRIPTION}/resourceGroups/{own_name}"
@@ -176,8 +192,17 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 custom=bool(request.custom),
                 protect=bool(getattr(request, "protect", False)),
                 after_delete_hooks=list(request.hooks.after_delete),
+                dependencies=self._dependency_names(request),
+                deleted_with=self._names_by_urn.get(request.deletedWith) if request.deletedWith else None,
             ))
         return response
+
+
+    def _dependency_names(self, request) -> list[str]:
+        urns = set(request.dependencies)
+        for deps in request.propertyDependencies.values():
+            urns.update(deps.urns)
+        return sorted({self._names_by_urn[u] for u in urns if u in self._names_by_urn})
 
 
 def _reset_runtime() -> None:

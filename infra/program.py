@@ -11,6 +11,7 @@ from components.dns import ProxyDns
 from components.face import FaceAccount
 from components.network import IsolatedNetwork
 from components.proxy import LivenessProxy
+from components import shared_interfaces
 from infra.config import NAMESPACE, Settings, load_runtime_settings
 
 
@@ -45,6 +46,7 @@ def build(settings: Settings) -> dict[str, Any]:
     public_dns = ProxyDns("dns", settings, group.name, proxy.ingress_fqdn, proxy.verification_id, code)
     # The custom domain is validated against the CNAME and asuid records: create them first.
     proxy.add_app(public_dns.record_sets)
+    declare_operations(settings, face, proxy, public_dns)
 
     outputs: dict[str, Any] = {
         "proxyHost": settings.proxy.host,
@@ -70,6 +72,40 @@ def build(settings: Settings) -> dict[str, Any]:
     if issued is not None:
         outputs["verificationCodeIssuedAt"] = issued.isoformat().replace("+00:00", "Z")
     return outputs
+
+
+def declare_operations(settings: Settings, face: FaceAccount, proxy: LivenessProxy, public_dns: ProxyDns) -> dict[str, list]:
+    """Diagnostics, locks and app-server access on the stack's resources (AVM-style interfaces).
+
+    - the account's Audit and RequestResponse logs and all metrics go to the stack's workspace;
+    - prod stacks (unless `managementLocks: false`) lock the account, the private endpoint, the
+      created public zone (through its SOA record set, so its other record sets stay deletable) and
+      the verification record against deletion; test and ephemeral stacks get no lock, so teardown
+      never meets one;
+    - each `faceAppServerPrincipalIds` entry gets Cognitive Services Face Recognizer on the account.
+    """
+    declared: dict[str, list] = {"diagnostics": [], "locks": [], "roles": []}
+    declared["diagnostics"].append(shared_interfaces.diagnostic_setting(
+        "face-diagnostics", face.account, proxy.workspace.id, shared_interfaces.FACE_LOG_CATEGORIES, parent=face))
+    if settings.operations.management_locks:
+        note = f"liveness stack {settings.stack}: lift with `liveness:managementLocks false` and pulumi up"
+        targets: list[tuple[str, Any, Any, str]] = [
+            ("face-account-lock", face.account, face, ""),
+            ("face-pe-lock", face.private_endpoint, face, ""),
+        ]
+        if public_dns.zone is not None:
+            targets.append(("dns-zone-lock", public_dns.zone, public_dns, shared_interfaces.ZONE_LOCK_PATH))
+        if public_dns.verification_record is not None:
+            targets.append(("dns-azaiverify-lock", public_dns.verification_record, public_dns, ""))
+        declared["locks"] = [shared_interfaces.lock(name, target, note, parent, path)
+                             for name, target, parent, path in targets]
+    principals = settings.operations.app_server_principal_ids
+    if principals:
+        declared["roles"] = shared_interfaces.role_assignments(
+            "face-app-server", face.account, settings.face.account_name, principals,
+            shared_interfaces.FACE_RECOGNIZER_ROLE_ID,
+            "liveness app server: create liveness sessions (Entra ID token)", parent=face)
+    return declared
 
 
 def main() -> None:

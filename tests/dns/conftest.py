@@ -114,6 +114,28 @@ def _contoso(code: str, old_code: str) -> str:
     """)
 
 
+def _caa_records(code: str) -> str:
+    """caa.test (issue 10): CAA at the apex allows only Let's Encrypt; closer sets override it."""
+    hosts = ("blocked", "allowed.sub", "wild", "crit.crit", "alias", "nobody.none", "params")
+    # CAA cannot sit beside a CNAME: hosts that carry their own CAA get an A record instead.
+    target = {h: "A 127.0.0.96" for h in ("wild", "params")}
+    lines = [f"{h} {target.get(h, f'CNAME {INGRESS}.')}\nazaiverify.{h} TXT \"{code}\""
+             for h in hosts if h != "alias"]
+    return "\n".join([
+        '@ CAA 0 issue "letsencrypt.org"',
+        '@ CAA 0 iodef "mailto:security@caa.test"',
+        'sub CAA 0 issue "digicert.com"',
+        'wild CAA 0 issuewild "letsencrypt.org"',
+        'crit CAA 128 tbs "unknown"',
+        'crit CAA 0 issue "digicert.com"',
+        'none CAA 0 issue ";"',
+        'params CAA 0 issue "digicert.com; account=12345"',
+        "alias CNAME caa-target.caa-elsewhere.test.",
+        f'azaiverify.alias TXT "{code}"',
+        *lines,
+    ])
+
+
 @pytest.fixture(scope="session")
 def world(knot_available, tmp_path_factory) -> World:
     code = "azv-" + secrets.token_hex(16)
@@ -133,8 +155,10 @@ def world(knot_available, tmp_path_factory) -> World:
         glue("partial", {"ns1": NS1}),
         glue("slow", {"ns1": NS1, "ns9": SILENT}),
         glue("pending", {"ns1": NS1}),
+        glue("caa", {"ns1": NS1}),
         "app-123.env.azurecontainerapps A 127.0.0.99",
         "westeurope.prod.cognitive A 127.0.0.98",
+        'caa-target.caa-elsewhere CAA 0 issue "digicert.com"',
     ]))
     cognitive_zone = zone_text("cognitiveservices.azure.com", 1, ["ns.test."], """
         fl-dev-face CNAME fl-dev-face.privatelink
@@ -158,6 +182,7 @@ def world(knot_available, tmp_path_factory) -> World:
         "slow.test": simple("slow.test", 1, {"ns1": NS1, "ns9": SILENT},
                             f'liveness A 127.0.0.96\nazaiverify.liveness TXT "{code}"'),
         "pending.test": simple("pending.test", 1, {"ns1": NS1}, "liveness A 127.0.0.96"),
+        "caa.test": simple("caa.test", 1, {"ns1": NS1}, _caa_records(code)),
     }
     ns2_zones: dict[str, str | None] = {
         "contoso.test": _contoso(code, old_code),

@@ -308,14 +308,19 @@ def _endpoint_rules(ev):
 def test_private_endpoint_admits_only_the_proxy_by_default():
     rules = _endpoint_rules(evaluate())
     allows = [r for r in rules.values() if r["access"] == "Allow"]
-    assert [(r["sourceAddressPrefix"], r["destinationPortRanges"]) for r in allows] == [("10.40.0.0/23", ["443"])]
-    assert rules["deny-other-vnet-in"]["access"] == "Deny"
+    assert [(r["sourceAddressPrefix"], r["destinationPortRange"]) for r in allows] == [("10.40.0.0/23", "443")]
+    deny = rules["deny-all-in"]
+    assert (deny["access"], deny["sourceAddressPrefix"], deny["destinationPortRange"], deny["protocol"]) == ("Deny", "*", "*", "*")
 
 
-def test_app_server_range_is_an_explicit_allowance():
-    rules = _endpoint_rules(evaluate({"liveness:faceAllowedClientCidrs": ["10.60.1.0/24"]}))
-    assert rules["allow-https-from-client-0"]["sourceAddressPrefix"] == "10.60.1.0/24"
-    assert rules["allow-https-from-client-0"]["priority"] < rules["deny-other-vnet-in"]["priority"]
+def test_app_server_ranges_join_the_one_allow_rule_in_a_prefix_list():
+    cidrs = [f"10.{60 + i}.1.0/24" for i in range(40)]
+    rules = _endpoint_rules(evaluate({"liveness:faceAllowedClientCidrs": cidrs}))
+    allow = rules["allow-https-from-clients"]
+    assert allow["sourceAddressPrefixes"] == ["10.40.0.0/23", *cidrs]
+    assert "sourceAddressPrefix" not in allow
+    assert allow["priority"] < rules["deny-all-in"]["priority"]
+    assert all(100 <= r["priority"] <= 4096 for r in rules.values())
 
 
 def test_test_and_ephemeral_accounts_purge_after_delete_prod_never():

@@ -11,18 +11,19 @@ Design of the rendered configuration (docs/proxy.md explains it for operators):
   line exactly as the client sent it, so nothing nginx normalises (percent-decoding, dot-segments,
   merged slashes, ``;params``) can turn a refused target into an allowed one. The same raw target
   (``$request_uri``) is what is forwarded.
-* ``proxy_pass`` takes the Face address from a variable, so nginx resolves the account hostname
-  through ``resolver`` at request time and re-resolves every ``dns_valid_seconds``: a replaced
-  private endpoint IP is followed without a restart. The price is no upstream keep-alive pool
-  (nginx only pools connections for ``upstream{}`` blocks, which 1.22 resolves once at start).
-* Request bodies stream (no buffering), are never retried, and are capped by
-  ``client_max_body_size``; chunked request bodies are refused with 411 because a streamed
-  chunked body cannot be capped before part of it has reached Face.
+* Face is one ``upstream {}`` server: the private endpoint's fixed IP address on port 443, with
+  TLS SNI and certificate verification for the account hostname, a keep-alive pool and TLS
+  session reuse. No ``resolver``: nothing in the data path asks DNS.
+* Content-Length request bodies stream (no buffering); chunked bodies are read whole into memory
+  (never a temp file) so the cap is enforced before Face sees a byte; nothing is retried.
+* The client IP (rate-limit key, access log) is the right-most X-Forwarded-For entry, taken only
+  from peers in the trusted ranges (the ingress), never recursively.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -42,8 +43,6 @@ HEALTH_PATH = "/healthz"
 # answers errors in JSON with an `error.code`), so `liveness-infra smoke` and an operator reading
 # a response can tell "refused by the proxy" from "answered by Face".
 REFUSED_ROUTE_BODY = "not found: this proxy forwards only the Face liveness routes\n"
-# Azure-provided DNS, reachable from every VNet; it answers from private DNS zones linked to it.
-AZURE_DNS_RESOLVER = "168.63.129.16"
 # Where stock nginx images (Debian and Alpine based) keep the system CA bundle.
 DEFAULT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
@@ -54,6 +53,29 @@ INGRESS_TIMEOUT_SECONDS = 240
 # Where pid and temp files go in the container (the stock images all have a writable /tmp).
 DEFAULT_RUNTIME_DIR = "/tmp"
 UPSTREAM_TLS_PORT = 443
+UPSTREAM_NAME = "liveness_face"
+# Ranges a workload-profiles Container Apps environment reserves for its own infrastructure; its
+# ingress may connect to the app from them rather than from the apps subnet (learn.microsoft.com/
+# azure/container-apps/custom-virtual-networks, "Subnet address range restrictions").
+CONTAINER_APPS_PLATFORM_CIDRS: tuple[str, ...] = (
+    "100.100.0.0/17", "100.100.128.0/19", "100.100.160.0/19", "100.100.192.0/19",
+)
+# Trusted ranges may together cover at most this many addresses per family (a /8): anything wider
+# would let clients outside the platform choose their own rate-limit key.
+MAX_TRUSTED_PREFIXLEN = 8
+# Idle time after which the proxy closes a pooled connection to Face itself. Face's front end
+# does not document its own idle timeout; the proxy stays well below the common front-end values
+# (60 s and up; Azure Load Balancer 4 min) and inside the 15-30 s Microsoft suggests for clients
+# of private endpoints, so Face never closes a connection the pool is about to reuse.
+DEFAULT_UPSTREAM_IDLE_MS = 30_000
+MAX_UPSTREAM_IDLE_MS = 59_000
+# Requests per pooled connection before nginx retires it (0.1 new connections per 1,000).
+UPSTREAM_KEEPALIVE_REQUESTS = 10_000
+# Chunked bodies are read whole into one memory buffer of this many bytes per allowed body byte:
+# chunk framing (size lines, CRLFs) takes room too, and a body that does not fit the buffer would
+# be spooled to disk. Twice the cap holds any framing a real client or the ingress produces.
+CHUNKED_BUFFER_FACTOR = 2
+UPSTREAM_HOST_MODES: tuple[str, ...] = ("client", "account")
 # Hop-by-hop request headers the proxy does not forward (RFC 9110 §7.6.1 plus legacy ones).
 # nginx itself already replaces Connection, Keep-Alive, TE, Upgrade, Expect and Transfer-Encoding.
 DROPPED_REQUEST_HEADERS: tuple[str, ...] = ("Proxy-Connection", "Proxy-Authorization")
@@ -87,12 +109,9 @@ class ProxySettings:
     upstream_timeout_seconds: int = 120
     listen_port: int = DEFAULT_LISTEN_PORT
     health_port: int = DEFAULT_HEALTH_PORT
-    dns_resolver: str = AZURE_DNS_RESOLVER
-    dns_valid_seconds: int = 10
     ca_bundle: str = DEFAULT_CA_BUNDLE
-    # The private endpoint's fixed private IP (group `account`, the member that serves
-    # `face_host`): the proxy connects there, SNI and certificate name stay `face_host`.
-    # Empty until the renderer uses it (issue 8); then required.
+    # The private endpoint's fixed private IPv4 address (group `account`, the member that serves
+    # `face_host`): the proxy connects there, SNI and certificate name stay `face_host`. Required.
     upstream_address: str = ""
     # Host header sent to Face: "client" (the Host the client sent, unchanged) or "account"
     # (face_host).
@@ -100,15 +119,18 @@ class ProxySettings:
     # The replica's vCPUs and the scale rule's concurrency: worker count and pool size follow them.
     cpu: float = 0.5
     concurrent_requests: int = 50
+    # How long a pooled connection to Face may stay idle (not a config key; tests shorten it).
+    upstream_idle_ms: int = DEFAULT_UPSTREAM_IDLE_MS
 
 
 @dataclass(frozen=True)
 class LocalRun:
     """What ``liveness-infra proxy serve`` may change in the shipped configuration.
 
-    Only where nginx listens, where the Face hostname connects (SNI and Host stay the account
-    hostname), which CA bundle verifies the upstream, which resolver answers for the hostname,
-    and where the pid and temp files go. Addresses are ``HOST:PORT`` (``[v6]:PORT`` for IPv6).
+    Only where nginx listens, the upstream address (``face_address`` replaces the private
+    endpoint's IP; SNI and certificate name stay the account hostname, Host follows the mode),
+    which CA bundle verifies the upstream, and where the pid and temp files go. Addresses are
+    ``IP:PORT`` (``[v6]:PORT`` for IPv6).
     """
 
     listen: str
@@ -116,7 +138,6 @@ class LocalRun:
     face_address: str
     ca_bundle: str
     runtime_dir: str
-    resolver: str | None = None
 
 
 class ProxyConfigError(ValueError):
@@ -124,6 +145,7 @@ class ProxyConfigError(ValueError):
 
     def __init__(self, name: str, received: object, expected: str):
         self.name = name
+        self.expected = expected
         super().__init__(f"{name}: received {received!r}; expected {expected}")
 
 
@@ -176,22 +198,12 @@ def _format_host_port(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _check_resolver(name: str, value: object) -> str:
-    """An IP address, optionally with a port: what nginx's ``resolver`` takes."""
-    if isinstance(value, str):
-        try:
-            ipaddress.ip_address(value)
-            return f"[{value}]" if ":" in value else value
-        except ValueError:
-            pass
-    host, port = split_host_port(name, value, allow_hostname=False)
-    return _format_host_port(host, port)
-
-
 def _check_cidrs(name: str, values: object) -> list[str]:
+    """CIDR ranges, each narrower than /0, together covering at most a /8 per address family."""
     if isinstance(values, str) or not isinstance(values, (tuple, list)):
         raise ProxyConfigError(name, values, "a list of CIDR ranges such as ['10.0.0.0/23']")
     out: list[str] = []
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
     for value in values:
         try:
             network = ipaddress.ip_network(str(value), strict=False)
@@ -201,17 +213,64 @@ def _check_cidrs(name: str, values: object) -> list[str]:
             # Trusting everyone would let any client pick its own rate-limit key.
             raise ProxyConfigError(name, value, "a CIDR range narrower than /0 (the ingress's subnet)")
         out.append(str(network))
+        networks.append(network)
+    for version, bits in ((4, 32), (6, 128)):
+        family = [n for n in networks if n.version == version]
+        covered = sum(n.num_addresses for n in ipaddress.collapse_addresses(family))  # type: ignore[arg-type]
+        if covered > 2 ** (bits - MAX_TRUSTED_PREFIXLEN):
+            raise ProxyConfigError(
+                name, list(values), f"ranges that together cover at most a /{MAX_TRUSTED_PREFIXLEN} "
+                "(the ingress's subnet and the platform ranges); wider lets clients pick their key")
     return out
+
+
+def check_trusted_proxy_cidrs(name: str, values: object) -> list[str]:
+    """Public for infra/config.py: the same rule, so a stack file fails before rendering."""
+    return _check_cidrs(name, values)
+
+
+def _check_upstream_address(name: str, value: object) -> str:
+    expected = "the private endpoint's IPv4 address, e.g. '10.40.2.4' (unicast, not loopback)"
+    try:
+        address = ipaddress.IPv4Address(value) if isinstance(value, str) else None
+    except ValueError:
+        address = None
+    if address is None or address.is_unspecified or address.is_multicast or \
+            address.is_loopback or address.is_link_local or address.is_reserved or \
+            str(address) == "255.255.255.255":
+        raise ProxyConfigError(name, value, expected)
+    return str(address)
+
+
+def worker_count(settings: ProxySettings) -> int:
+    """One nginx worker per vCPU of the replica (at least one): not `auto`, which counts the host's."""
+    return max(1, math.ceil(settings.cpu))
+
+
+def pool_size(settings: ProxySettings) -> int:
+    """Idle connections each worker keeps to Face. Twice the scale rule's concurrency: even if
+    every in-flight request of a replica (and the overshoot before it scales out) lands on one
+    worker, no connection is closed for want of room in the pool."""
+    return max(32, 2 * settings.concurrent_requests)
 
 
 def validate(settings: ProxySettings) -> None:
     """Raise :class:`ProxyConfigError` for the first setting that cannot be rendered safely."""
     check_hostname("face_host", settings.face_host)
+    _check_upstream_address("upstream_address", settings.upstream_address)
+    if settings.upstream_host not in UPSTREAM_HOST_MODES:
+        raise ProxyConfigError("upstream_host", settings.upstream_host,
+                               "'client' (the Host the client sent) or 'account' (face_host)")
+    if isinstance(settings.cpu, bool) or not isinstance(settings.cpu, (int, float)) or \
+            not 0.25 <= settings.cpu <= 16:
+        raise ProxyConfigError("cpu", settings.cpu, "the replica's vCPUs, from 0.25 to 16")
+    _check_int("concurrent_requests", settings.concurrent_requests, 1, 10_000)
+    _check_int("upstream_idle_ms", settings.upstream_idle_ms, 100, MAX_UPSTREAM_IDLE_MS)
     if not isinstance(settings.allow_options, bool):
         raise ProxyConfigError("allow_options", settings.allow_options, "true or false")
     _check_int("rate_limit_per_second", settings.rate_limit_per_second, 1, 100_000)
     _check_int("rate_limit_burst", settings.rate_limit_burst, 0, 100_000)
-    _check_int("max_body_bytes", settings.max_body_bytes, 1024, 1024 * 1024 * 1024)
+    _check_int("max_body_bytes", settings.max_body_bytes, 1024, 256 * 1024 * 1024)
     _check_cidrs("trusted_proxy_cidrs", settings.trusted_proxy_cidrs)
     below = INGRESS_TIMEOUT_SECONDS - 1
     _check_int("client_timeout_seconds", settings.client_timeout_seconds, 1, below)
@@ -221,8 +280,6 @@ def validate(settings: ProxySettings) -> None:
     if settings.listen_port == settings.health_port:
         raise ProxyConfigError("health_port", settings.health_port,
                                f"a port other than listen_port ({settings.listen_port})")
-    _check_resolver("dns_resolver", settings.dns_resolver)
-    _check_int("dns_valid_seconds", settings.dns_valid_seconds, 1, 3600)
     _check_path("ca_bundle", settings.ca_bundle)
 
 
@@ -231,11 +288,9 @@ def _validate_local(local: LocalRun) -> None:
     split_host_port("health_listen", local.health_listen, allow_hostname=False)
     if local.listen == local.health_listen:
         raise ProxyConfigError("health_listen", local.health_listen, "an address other than listen")
-    split_host_port("face_address", local.face_address, allow_hostname=True)
+    split_host_port("face_address", local.face_address, allow_hostname=False)
     _check_path("ca_bundle", local.ca_bundle)
     _check_path("runtime_dir", local.runtime_dir)
-    if local.resolver is not None:
-        _check_resolver("resolver", local.resolver)
 
 
 # --------------------------------------------------------------------------------------------
@@ -296,8 +351,8 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     """The complete nginx.conf for ``settings``.
 
     Without ``local`` this is exactly what ships. With ``local`` (``proxy serve``) only the lines
-    :class:`LocalRun` names differ: listen addresses, the address the Face hostname connects to,
-    the upstream CA bundle, the resolver and the pid/temp paths.
+    :class:`LocalRun` names differ: listen addresses, the upstream server address, the upstream
+    CA bundle and the pid/temp paths.
     """
     validate(settings)
     if local is not None:
@@ -306,24 +361,30 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     runtime = local.runtime_dir.rstrip("/") if local else DEFAULT_RUNTIME_DIR
     listen = local.listen if local else str(s.listen_port)
     health_listen = local.health_listen if local else str(s.health_port)
-    face_address = local.face_address if local else f"{s.face_host}:{UPSTREAM_TLS_PORT}"
+    upstream = local.face_address if local else \
+        f"{_check_upstream_address('upstream_address', s.upstream_address)}:{UPSTREAM_TLS_PORT}"
     ca_bundle = local.ca_bundle if local else s.ca_bundle
-    resolver = _check_resolver("resolver", local.resolver) if local and local.resolver else \
-        _check_resolver("dns_resolver", s.dns_resolver)
     connect_timeout = min(10, s.upstream_timeout_seconds)
     methods = allowed_methods(s)
+    pool = pool_size(s)
+    connections = max(4096, 4 * pool)
+    burst = f" burst={s.rate_limit_burst}" if s.rate_limit_burst else ""
+    limit = f"limit_req zone=liveness_per_client{burst} nodelay;"
+    forward = f"proxy_pass https://{UPSTREAM_NAME}$request_uri;"
+    chunked_buffer = CHUNKED_BUFFER_FACTOR * s.max_body_bytes
 
     lines: list[str] = []
     add = lines.append
     add("# nginx.conf of the Face liveness reverse proxy, rendered by components/proxy_config.py.")
     add(f"# Forwards only {' and '.join(methods)} on the four liveness routes to https://{s.face_host};")
     add("# everything else gets 404 from the proxy. See docs/proxy.md. Do not edit by hand.")
-    add("worker_processes auto;")
+    add(f"worker_processes {worker_count(s)};")
+    add(f"worker_rlimit_nofile {2 * connections};")
     add(f"pid {runtime}/nginx-liveness.pid;")
     add("error_log stderr warn;")
     add("")
     add("events {")
-    add("    worker_connections 4096;")
+    add(f"    worker_connections {connections};")
     add("}")
     add("")
     add("http {")
@@ -331,6 +392,7 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     add("    default_type text/plain;")
     add("    charset off;")
     add("    gzip off;")
+    add("    # Bodies never go to these directories (see the body settings below); nginx needs them set.")
     add(f"    client_body_temp_path {runtime}/nginx-liveness-client-body;")
     add(f"    proxy_temp_path {runtime}/nginx-liveness-proxy;")
     add(f"    fastcgi_temp_path {runtime}/nginx-liveness-fastcgi;")
@@ -347,16 +409,18 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     add("    keepalive_timeout 300s;")
     add(f"    client_max_body_size {s.max_body_bytes};")
     add("    client_body_buffer_size 64k;")
+    add("    client_body_in_file_only off;")
     add("    underscores_in_headers on;")
     add("    max_ranges 0;")
     add("    if_modified_since off;")
     add("")
     if s.trusted_proxy_cidrs:
-        add("    # The client IP is taken from X-Forwarded-For only when the peer is the ingress.")
+        add("    # From a trusted peer (the ingress) the client IP is the right-most X-Forwarded-For")
+        add("    # entry, the one the ingress appended; entries a client wrote are never used.")
         for cidr in _check_cidrs("trusted_proxy_cidrs", s.trusted_proxy_cidrs):
             add(f"    set_real_ip_from {cidr};")
         add("    real_ip_header X-Forwarded-For;")
-        add("    real_ip_recursive on;")
+        add("    real_ip_recursive off;")
     else:
         add("    # No trusted proxy ranges: the client IP is the TCP peer.")
     add(f"    limit_req_zone $binary_remote_addr zone=liveness_per_client:10m "
@@ -364,9 +428,16 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     add("    limit_req_status 429;")
     add("    limit_req_log_level warn;")
     add("")
-    add("    # The Face hostname is resolved at request time and cached for at most valid=.")
-    add(f"    resolver {resolver} valid={s.dns_valid_seconds}s ipv6=off;")
-    add("    resolver_timeout 5s;")
+    add("    # Face: the private endpoint's fixed address, no DNS. Pooled connections are closed by")
+    add("    # the proxy when idle, before Face's front end would close them.")
+    add(f"    upstream {UPSTREAM_NAME} {{")
+    add(f"        server {upstream} max_fails=0;")
+    add(f"        keepalive {pool};")
+    add(f"        keepalive_requests {UPSTREAM_KEEPALIVE_REQUESTS};")
+    idle = f"{s.upstream_idle_ms // 1000}s" if s.upstream_idle_ms % 1000 == 0 else f"{s.upstream_idle_ms}ms"
+    add(f"        keepalive_timeout {idle};")
+    add("        keepalive_time 1h;")
+    add("    }")
     add("")
     add("    # The allowlist, checked on the raw request line (see route_regex()).")
     add("    map $request $liveness_route {")
@@ -378,12 +449,52 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     for method in methods:
         add(f"        {method} 1;")
     add("    }")
+    add("    # nginx itself answers 400/501 to any Transfer-Encoding but a lone `chunked`, and to")
+    add("    # Transfer-Encoding with Content-Length; what is left here is a chunked body.")
+    add("    map $http_transfer_encoding $liveness_chunked {")
+    add("        default 1;")
+    add('        "" 0;')
+    add("    }")
+    if s.upstream_host == "client":
+        add("    # Host sent to Face: the one the client sent, unchanged.")
+        add("    map $http_host $liveness_upstream_host {")
+        add(f"        default $http_host;")
+        add(f'        "" {s.face_host};')
+        add("    }")
     add("")
     add("    server {")
     add(f"        listen {listen} default_server;")
     add("        server_name _;")
     add("        access_log /dev/stdout liveness_json;")
-    add(f'        set $liveness_face_address "{face_address}";')
+    add("")
+    add("        proxy_http_version 1.1;")
+    host_value = "$liveness_upstream_host" if s.upstream_host == "client" else s.face_host
+    add(f"        proxy_set_header Host {host_value};")
+    add('        proxy_set_header Connection "";')
+    for header in DROPPED_REQUEST_HEADERS:
+        add(f'        proxy_set_header {header} "";')
+    add("        proxy_pass_request_headers on;")
+    add("        proxy_pass_request_body on;")
+    add("        proxy_buffering on;")
+    add("        proxy_buffer_size 16k;")
+    add("        proxy_buffers 8 16k;")
+    add("        proxy_max_temp_file_size 0;")
+    add("        proxy_next_upstream off;")
+    add("        proxy_intercept_errors off;")
+    add("        proxy_redirect off;")
+    for header in PASSED_RESPONSE_HEADERS:
+        add(f"        proxy_pass_header {header};")
+    add(f"        proxy_ignore_headers {' '.join(IGNORED_RESPONSE_HEADERS)};")
+    add(f"        proxy_connect_timeout {connect_timeout}s;")
+    add(f"        proxy_send_timeout {s.upstream_timeout_seconds}s;")
+    add(f"        proxy_read_timeout {s.upstream_timeout_seconds}s;")
+    add("        proxy_ssl_server_name on;")
+    add(f"        proxy_ssl_name {s.face_host};")
+    add("        proxy_ssl_verify on;")
+    add("        proxy_ssl_verify_depth 4;")
+    add(f"        proxy_ssl_trusted_certificate {ca_bundle};")
+    add("        proxy_ssl_protocols TLSv1.2 TLSv1.3;")
+    add("        proxy_ssl_session_reuse on;")
     add("")
     add("        location / {")
     add("            if ($liveness_route = 0) {")
@@ -393,42 +504,23 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     add(f'                add_header Allow "{", ".join(methods)}" always;')
     add("                return 405;")
     add("            }")
-    add("            if ($http_transfer_encoding) {")
-    add("                return 411;")
+    add("            error_page 418 = @liveness_chunked;")
+    add("            if ($liveness_chunked) {")
+    add("                return 418;")
     add("            }")
-    burst = f" burst={s.rate_limit_burst}" if s.rate_limit_burst else ""
-    add(f"            limit_req zone=liveness_per_client{burst} nodelay;")
-    add("")
-    add("            proxy_pass https://$liveness_face_address$request_uri;")
-    add("            proxy_http_version 1.1;")
-    add(f"            proxy_set_header Host {s.face_host};")
-    add('            proxy_set_header Connection "close";')
-    for header in DROPPED_REQUEST_HEADERS:
-        add(f'            proxy_set_header {header} "";')
-    add("            proxy_pass_request_headers on;")
-    add("            proxy_pass_request_body on;")
+    add(f"            {limit}")
+    add("            # Content-Length bodies stream to Face; the cap is judged on the header first.")
     add("            proxy_request_buffering off;")
-    add("            proxy_buffering on;")
-    add("            proxy_buffer_size 16k;")
-    add("            proxy_buffers 8 16k;")
-    add("            proxy_max_temp_file_size 0;")
-    add("            proxy_next_upstream off;")
-    add("            proxy_intercept_errors off;")
-    add("            proxy_redirect off;")
-    for header in PASSED_RESPONSE_HEADERS:
-        add(f"            proxy_pass_header {header};")
-    add(f"            proxy_ignore_headers {' '.join(IGNORED_RESPONSE_HEADERS)};")
-    add(f"            proxy_connect_timeout {connect_timeout}s;")
-    add(f"            proxy_send_timeout {s.upstream_timeout_seconds}s;")
-    add(f"            proxy_read_timeout {s.upstream_timeout_seconds}s;")
+    add(f"            {forward}")
+    add("        }")
     add("")
-    add("            proxy_ssl_server_name on;")
-    add(f"            proxy_ssl_name {s.face_host};")
-    add("            proxy_ssl_verify on;")
-    add("            proxy_ssl_verify_depth 4;")
-    add(f"            proxy_ssl_trusted_certificate {ca_bundle};")
-    add("            proxy_ssl_protocols TLSv1.2 TLSv1.3;")
-    add("            proxy_ssl_session_reuse on;")
+    add("        # Chunked bodies: read whole into memory (one buffer, never a temp file) so the cap")
+    add("        # is enforced before Face sees a byte; forwarded with Content-Length.")
+    add("        location @liveness_chunked {")
+    add(f"            {limit}")
+    add(f"            client_body_buffer_size {chunked_buffer};")
+    add("            proxy_request_buffering on;")
+    add(f"            {forward}")
     add("        }")
     add("    }")
     add("")

@@ -71,10 +71,13 @@ DEFAULT_UPSTREAM_IDLE_MS = 30_000
 MAX_UPSTREAM_IDLE_MS = 59_000
 # Requests per pooled connection before nginx retires it (0.1 new connections per 1,000).
 UPSTREAM_KEEPALIVE_REQUESTS = 10_000
-# Chunked bodies are read whole into one memory buffer of this many bytes per allowed body byte:
-# chunk framing (size lines, CRLFs) takes room too, and a body that does not fit the buffer would
-# be spooled to disk. Twice the cap holds any framing a real client or the ingress produces.
-CHUNKED_BUFFER_FACTOR = 2
+# Chunked bodies are read whole into one memory buffer of this many bytes per allowed body byte
+# (plus CHUNKED_BUFFER_SLACK): the buffer holds the chunk framing too, and a body that does not
+# fit would be spooled to disk. The ingress re-frames what it forwards as `SIZE CRLF DATA CRLF`
+# without extensions, at worst 6 bytes per byte (1-byte chunks), so nothing it sends spills.
+# Only pages a body actually fills count against memory.
+CHUNKED_BUFFER_FACTOR = 6
+CHUNKED_BUFFER_SLACK = 64 * 1024
 UPSTREAM_HOST_MODES: tuple[str, ...] = ("client", "account")
 # Hop-by-hop request headers the proxy does not forward (RFC 9110 §7.6.1 plus legacy ones).
 # nginx itself already replaces Connection, Keep-Alive, TE, Upgrade, Expect and Transfer-Encoding.
@@ -371,7 +374,7 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     burst = f" burst={s.rate_limit_burst}" if s.rate_limit_burst else ""
     limit = f"limit_req zone=liveness_per_client{burst} nodelay;"
     forward = f"proxy_pass https://{UPSTREAM_NAME}$request_uri;"
-    chunked_buffer = CHUNKED_BUFFER_FACTOR * s.max_body_bytes
+    chunked_buffer = CHUNKED_BUFFER_FACTOR * s.max_body_bytes + CHUNKED_BUFFER_SLACK
 
     lines: list[str] = []
     add = lines.append

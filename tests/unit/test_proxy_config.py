@@ -119,7 +119,7 @@ def test_chunked_bodies_are_buffered_whole_in_memory() -> None:
     text = render_nginx_config(replace(BASE, max_body_bytes=4096))
     named = text.split("location @liveness_chunked {", 1)[1].split("}", 1)[0]
     assert "proxy_request_buffering on;" in named
-    assert "client_body_buffer_size 8192;" in named
+    assert f"client_body_buffer_size {6 * 4096 + 64 * 1024};" in named
     assert "limit_req zone=liveness_per_client burst=20 nodelay;" in named
     assert "error_page 418 = @liveness_chunked;" in text
 

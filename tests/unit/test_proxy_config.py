@@ -299,3 +299,15 @@ def test_trusted_ranges_up_to_a_slash_8_are_accepted() -> None:
     for cidrs in (("10.0.0.0/8",), ("10.40.0.0/23", *CONTAINER_APPS_PLATFORM_CIDRS),
                   ("10.0.0.0/9", "10.128.0.0/9"), ("10.0.0.0/8", "10.1.0.0/16")):
         render_nginx_config(replace(BASE, trusted_proxy_cidrs=cidrs))
+
+
+def test_a_changed_endpoint_address_changes_only_the_server_line() -> None:
+    """The container's NGINX_CONFIG_SHA256 hashes the rendering, so a new private endpoint address
+    is a new revision; nothing else in the file moves."""
+    import hashlib
+
+    old = render_nginx_config(BASE)
+    new = render_nginx_config(replace(BASE, upstream_address="10.40.2.5"))
+    assert hashlib.sha256(old.encode()).hexdigest() != hashlib.sha256(new.encode()).hexdigest()
+    changed = [(a, b) for a, b in zip(directives(old), directives(new)) if a != b]
+    assert changed == [("server 10.40.2.4:443 max_fails=0;", "server 10.40.2.5:443 max_fails=0;")]

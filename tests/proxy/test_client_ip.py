@@ -21,10 +21,14 @@ ROUTE = "/face/v1.2/session/start"
 HERE = Path(__file__).resolve().parent
 
 
-def send(proxy: RunningProxy, headers: list[tuple[str, str]], source: str = "127.0.0.1") -> int:
+def send(proxy: RunningProxy, headers: list[tuple[str, str]], source: str = "127.0.0.1",
+         body: bytes | None = None) -> int:
+    """One request from ``source``; a given ``body`` is sent as is, without a Content-Length."""
+    request = build_request("POST", ROUTE, headers, b"{}") if body is None else \
+        build_request("POST", ROUTE, headers, content_length=False) + body
     with socket.create_connection((proxy.host, proxy.port), timeout=10,
                                   source_address=(source, 0)) as sock:
-        sock.sendall(build_request("POST", ROUTE, headers, b"{}"))
+        sock.sendall(request)
         data = b""
         while b"\r\n" not in data:
             chunk = sock.recv(4096)
@@ -117,3 +121,13 @@ def test_trusting_only_the_apps_subnet_puts_everyone_in_one_bucket() -> None:
     assert got["other"] == [429, 429]
     assert {e["client_ip"] for e in got["log"] if e["peer_ip"].startswith("100.100.")} == \
         {"100.100.0.5", "100.100.160.9"}
+
+
+def test_chunked_requests_count_against_the_same_allowance(limited: RunningProxy,
+                                                           upstream: FaceStandin) -> None:
+    """Chunked bodies take their own (named) location; the limit applies there too, and a 429
+    is answered before the body is read or Face is contacted."""
+    statuses = [send(limited, [("X-Forwarded-For", "203.0.113.53"), ("Transfer-Encoding", "chunked")],
+                     body=b"2\r\n{}\r\n0\r\n\r\n") for _ in range(8)]
+    assert statuses[:4] == [200] * 4 and statuses[-3:] == [429] * 3, statuses
+    assert len([r for r in upstream.records if r.body == b"{}"]) == statuses.count(200)

@@ -54,6 +54,7 @@ class PlannedResource:
     custom: bool = True
     protect: bool = False
     after_delete_hooks: list[str] = field(default_factory=list)
+    provider: Optional[str] = None  # explicit provider's logical name, None for the default provider
 
     def as_json(self) -> dict[str, Any]:
         return {"type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
@@ -120,6 +121,10 @@ def _stand_ins(type_token: str, name: str, inputs: dict[str, Any]) -> dict[str, 
         n = int(digest[:2], 16) % 9 + 1
         return {"nameServers": [f"ns{i}-0{n}.azure-dns.{tld}." for i, tld in ((1, "com"), (2, "net"), (3, "org"), (4, "info"))]}
     if type_token == "azure-native:network:PrivateEndpoint":
+        static = inputs.get("ipConfigurations") or []
+        if static:  # Azure gives each member its static address; the FQDNs here are placeholders
+            return {"customDnsConfigs": [{"fqdn": f"{c.get('memberName')}.offline-stand-in", "ipAddresses": [c.get("privateIPAddress")]}
+                                         for c in static]}
         return {"customDnsConfigs": [{"fqdn": "mock.cognitiveservices.azure.com", "ipAddresses": ["10.0.0.4"]}]}
     return {}
 
@@ -176,8 +181,18 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 custom=bool(request.custom),
                 protect=bool(getattr(request, "protect", False)),
                 after_delete_hooks=list(request.hooks.after_delete),
+                provider=_provider_name(request.provider),
             ))
         return response
+
+
+def _provider_name(reference: str) -> Optional[str]:
+    """`urn:pulumi:stack::project::pulumi:providers:azure-native::NAME::id` → NAME (default providers → None)."""
+    if not reference:
+        return None
+    urn = reference.split("::", 4)
+    name = urn[3] if len(urn) >= 4 else ""
+    return None if name.startswith("default") else name or None
 
 
 def _reset_runtime() -> None:

@@ -57,17 +57,21 @@ def reserved_addresses(subnet: ipaddress.IPv4Network) -> tuple[ipaddress.IPv4Add
     return (*(first + i for i in range(RESERVED_LEADING)), subnet.broadcast_address)
 
 
-def default_ips(kind: str, subnet: ipaddress.IPv4Network, taken: set[str] = frozenset()) -> dict[str, str]:
+def default_ips(kind: str, subnet: ipaddress.IPv4Network, taken: Mapping[str, str] | None = None) -> dict[str, str]:
     """Deterministic addresses for the members of `kind`, from the top of the subnet down.
 
     The top end: Azure hands out dynamic addresses from the bottom of a subnet, so another endpoint
-    added later to the same subnet does not race a fixed address of ours. `taken` are addresses
-    already configured for other members.
+    added later to the same subnet does not race a fixed address of ours. `taken` maps members
+    already configured to their addresses; they keep them and the others skip them.
     """
+    taken = dict(taken or {})
     out: dict[str, str] = {}
-    used = set(taken)
+    used = set(taken.values())
     candidate = subnet.broadcast_address - 1
     for member in members_for(kind):
+        if member in taken:
+            out[member] = taken[member]
+            continue
         while str(candidate) in used:
             candidate -= 1
         out[member] = str(candidate)
@@ -111,8 +115,8 @@ def parse_private_endpoint_ips(raw: Mapping[str, Any] | None, kind: str,
         if address in seen:
             raise ConfigError(KEY, {seen[address]: address, member: address}, "a different address for each member")
         seen[address] = member
-    defaults = default_ips(kind, subnet, taken=set(given.values()))
-    return tuple((m, given.get(m, defaults[m])) for m in allowed)
+    filled = default_ips(kind, subnet, taken=given)
+    return tuple((m, filled[m]) for m in allowed)
 
 
 def first_usable(subnet: ipaddress.IPv4Network) -> ipaddress.IPv4Address:

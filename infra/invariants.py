@@ -197,8 +197,6 @@ def check_proxy_config(ev: "Evaluation") -> Iterable["Finding"]:
         yield _finding(inv, "proxy_ssl_server_name must be on")
     if "proxy_ssl_verify on;" not in conf:
         yield _finding(inv, "the upstream certificate must be verified")
-    if not re.search(r"proxy_set_header\s+Host\s+\"?" + re.escape(host), conf):
-        yield _finding(inv, f"the Host header must be the account hostname {host}")
     passes = len(re.findall(r"^\s*proxy_pass\s", conf, flags=re.MULTILINE))
     if passes < 1:
         yield _finding(inv, "no proxy_pass in the rendered configuration")
@@ -354,6 +352,33 @@ def check_proxy_upstream(ev: "Evaluation") -> Iterable["Finding"]:
         yield _finding(inv, f"no server/proxy_pass line targets the private endpoint's fixed IP {ps.upstream_address}")
 
 
+_HOST_HEADER = re.compile(r"^\s*proxy_set_header\s+Host\s+\"?([^\s\";]+)", re.MULTILINE | re.IGNORECASE)
+
+
+def check_proxy_host_header(ev: "Evaluation") -> Iterable["Finding"]:
+    """Host as `proxyUpstreamHost` says: the client's unchanged, or the account hostname.
+
+    A renderer that does not yet honour the mode (its output is the same for both) is held to the
+    account hostname, which is what it sends.
+    """
+    import dataclasses
+
+    inv = "proxy-config"
+    ps = ev.settings.proxy_settings()
+    host = ev.settings.face.endpoint_host
+    conf = proxy_config.render_nginx_config(ps)
+    sent = _HOST_HEADER.findall(conf)
+    modes_differ = conf != proxy_config.render_nginx_config(
+        dataclasses.replace(ps, upstream_host="account" if ps.upstream_host == "client" else "client"))
+    if ps.upstream_host == "account" or not modes_differ:
+        if host not in sent:
+            yield _finding(inv, f"the Host header must be the account hostname {host}")
+    elif sent != ["$http_host"]:
+        # Without it nginx sends the upstream's name; `$host` is lower-cased and loses the port.
+        yield _finding(inv, f"proxyUpstreamHost client: the Host header must pass unchanged "
+                            f"(proxy_set_header Host $http_host), found {sent}")
+
+
 def check_trusted_proxy_ranges(ev: "Evaluation") -> Iterable["Finding"]:
     """Trusted X-Forwarded-For peers together cover at most a /8 (per address family)."""
     inv = "trusted-proxies"
@@ -404,6 +429,7 @@ CHECKS: tuple[Callable[["Evaluation"], Iterable["Finding"]], ...] = (
     check_outputs,
     check_private_endpoint_ips,
     check_proxy_upstream,
+    check_proxy_host_header,
     check_trusted_proxy_ranges,
     check_hub_zone_links,
 )

@@ -109,3 +109,34 @@ def test_address_aware_renderer_targeting_the_address_passes(monkeypatch):
     # The app was evaluated with the unpatched renderer, so only the fingerprint differs.
     findings = [f for f in check_invariants(ev) if f.invariant == "proxy-upstream"]
     assert [f.message for f in findings if REVISION_HASH_ENV not in f.message] == []
+
+
+def _mode_aware(real, client_value):
+    """A renderer honouring proxyUpstreamHost, sending `client_value` as Host in client mode."""
+    def render(s):
+        conf = real(s)
+        if s.upstream_host == "client":
+            conf = conf.replace(f"proxy_set_header Host {s.face_host};", f"proxy_set_header Host {client_value};")
+        return conf
+    return render
+
+
+@pytest.mark.parametrize("client_value, ok", [("$http_host", True), ("$host", False), ("evil.example.com", False)])
+def test_client_mode_host_header_must_pass_unchanged(monkeypatch, client_value, ok):
+    from components import proxy_config
+
+    ev = evaluate()
+    monkeypatch.setattr(proxy_config, "render_nginx_config", _mode_aware(proxy_config.render_nginx_config, client_value))
+    messages = [f.message for f in check_invariants(ev) if "Host header" in f.message]
+    assert (messages == []) is ok, messages
+
+
+def test_account_mode_host_header_must_be_the_account(monkeypatch):
+    from components import proxy_config
+
+    ev = evaluate({"liveness:proxyUpstreamHost": "account"})
+    assert check_invariants(ev) == []
+    real = proxy_config.render_nginx_config
+    monkeypatch.setattr(proxy_config, "render_nginx_config",
+                        lambda s: real(s).replace(f"proxy_set_header Host {s.face_host};", "proxy_set_header Host $http_host;"))
+    assert any("must be the account hostname" in f.message for f in check_invariants(ev))

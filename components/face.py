@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 import pulumi
@@ -176,7 +177,7 @@ class FaceAccount(pulumi.ComponentResource):
                 f"{name}-hub-zone-{short}-link",
                 resource_group_name=zone.resource_group,
                 private_zone_name=zone.name,
-                virtual_network_link_name=settings.resource_name("vnet-link"),
+                virtual_network_link_name=hub_link_name(settings),
                 location="global",
                 registration_enabled=False,
                 virtual_network=privatedns.SubResourceArgs(id=vnet_id),
@@ -198,6 +199,16 @@ def _purge_hooks(settings: Settings) -> Optional[pulumi.ResourceHookBinding]:
 
     return pulumi.ResourceHookBinding(
         after_delete=[pulumi.ResourceHook(PURGE_HOOK_NAME, purge_after_delete(log=pulumi.log.info))])
+
+
+def hub_link_name(settings: Settings) -> str:
+    """The link's name in a zone many spokes link to: names this stack's resource group and VNet.
+
+    A name already taken in the zone stops `up` (azure-native checks before it creates,
+    pulumi/pulumi-azure-native#303) instead of re-pointing another spoke's link.
+    """
+    raw = f"{settings.resource_group_name}-{settings.resource_name('vnet')}"
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", raw)[:80].rstrip(".")
 
 
 def ips_by_fqdn(configs) -> dict[str, list[str]]:

@@ -188,6 +188,7 @@ def test_existing_mode_links_each_hub_zone_in_its_own_subscription_and_group():
     for link in links.values():
         assert link.inputs["registrationEnabled"] is False
         assert link.inputs["virtualNetwork"]["id"].endswith("/virtualNetworks/fl-unit-vnet")
+        assert link.inputs["virtualNetworkLinkName"] == "rg-fl-unit-fl-unit-vnet"  # unique among spokes
     assert ev.findings == []
 
 

@@ -79,8 +79,9 @@ KEYS: tuple[Key, ...] = (
        "(`<sub>.cognitiveservices.azure.com`, the proxy's upstream) for `Face`; plus `secondary` "
        "(`openai.azure.com`) and `third` (`services.ai.azure.com`) for `AIServices`. Members left out "
        "get the highest free usable addresses of the subnet (e.g. `10.40.2.30`, `.29`, `.28`). Each "
-       "inside the subnet, distinct, none of Azure's five reserved addresses. A change rolls the proxy "
-       "to a new revision (see the first-deploy checks for the endpoint itself)."),
+       "inside the subnet, distinct, none of Azure's five reserved addresses. Set one with "
+       "`pulumi config set --path liveness:privateEndpointIps.default 10.40.2.20`. A change rolls the "
+       "proxy to a new revision (see the first-deploy checks for the endpoint itself)."),
     _k("face", "privateDnsLinkVnet", "bool", "`true`",
        "Mode `existing` only: also link each zone in `privateDnsZoneIds` to this stack's VNet (a "
        "`virtualNetworkLinks` child of the hub's zone, in the zone's own subscription and resource "

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Optional
+import re
+from typing import Any, Optional
 
 import pulumi
+import pulumi_azure_native as azure_native
 from pulumi_azure_native import cognitiveservices, network, privatedns
 
+from infra.azure_ids import parse_zone_id
 from infra.config import Settings
 
 PRIVATE_ENDPOINT_GROUP = "account"
@@ -67,6 +70,17 @@ class FaceAccount(pulumi.ComponentResource):
                     group_ids=[PRIVATE_ENDPOINT_GROUP],
                 )
             ],
+            # Fixed addresses, one per member of the group: the proxy connects to the `default`
+            # member's address without a DNS lookup, so it must not move (infra/endpoint_ips.py).
+            ip_configurations=[
+                network.PrivateEndpointIPConfigurationArgs(
+                    name=f"{PRIVATE_ENDPOINT_GROUP}-{member}",
+                    group_id=PRIVATE_ENDPOINT_GROUP,
+                    member_name=member,
+                    private_ip_address=address,
+                )
+                for member, address in face.private_endpoint_ips
+            ],
             opts=child,
         )
 
@@ -101,6 +115,8 @@ class FaceAccount(pulumi.ComponentResource):
                 zone_ids.append(zone.id)
         elif face.private_dns_mode == "existing":
             zone_ids = list(face.private_dns_zone_ids)
+            if face.link_hub_zones_to_vnet:
+                self.zone_links.extend(self._link_hub_zones(name, settings, vnet_id))
         # mode "policy": Azure Policy (DeployIfNotExists) adds the zone group; declaring one here
         # would fight it on every update, so the stack declares none.
 
@@ -121,12 +137,54 @@ class FaceAccount(pulumi.ComponentResource):
             )
 
         self.endpoint_host = face.endpoint_host
-        self.private_ip = self.private_endpoint.custom_dns_configs.apply(_first_ip)
+        # Known at plan time: the address the proxy is rendered with.
+        self.private_ip: str = face.account_host_ip
+        self.private_ips: dict[str, str] = dict(face.private_endpoint_ips)
+        # What Azure reports back: every FQDN of the endpoint with its addresses (all of them,
+        # AIServices has three), to compare with the fixed ones after `pulumi up`.
+        self.reported_ips_by_fqdn = self.private_endpoint.custom_dns_configs.apply(ips_by_fqdn)
         self.register_outputs({
             "accountId": self.account.id,
             "endpointHost": self.endpoint_host,
             "privateEndpointId": self.private_endpoint.id,
+            "privateEndpointIps": self.private_ips,
         })
+
+    def _link_hub_zones(self, name: str, settings: Settings,
+                        vnet_id: pulumi.Input[str]) -> list[privatedns.VirtualNetworkLink]:
+        """Link each hub-owned zone to this VNet, in the zone's own subscription and resource group.
+
+        The link is a child of the zone (`Microsoft.Network/privateDnsZones/virtualNetworkLinks`), so
+        it is created where the zone lives: an explicit provider pinned to the zone's subscription
+        (the stack's default provider may target another one). The deployer needs
+        `Microsoft.Network/privateDnsZones/virtualNetworkLinks/write` on the zone (Private DNS Zone
+        Contributor, or a custom role) and `Microsoft.Network/virtualNetworks/join/action` on this VNet.
+        """
+        providers: dict[str, azure_native.Provider] = {}
+        links = []
+        for zone_id in settings.face.private_dns_zone_ids:
+            zone = parse_zone_id(zone_id)
+            assert zone is not None, "infra.config validates privateDnsZoneIds"
+            if zone.subscription not in providers:
+                providers[zone.subscription] = azure_native.Provider(
+                    f"{name}-hub-dns-{zone.subscription[:8]}",
+                    subscription_id=zone.subscription,
+                    **_forwarded_provider_config(),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            short = zone.name.split(".")[1]  # cognitiveservices | openai | services
+            links.append(privatedns.VirtualNetworkLink(
+                f"{name}-hub-zone-{short}-link",
+                resource_group_name=zone.resource_group,
+                private_zone_name=zone.name,
+                virtual_network_link_name=hub_link_name(settings),
+                location="global",
+                registration_enabled=False,
+                virtual_network=privatedns.SubResourceArgs(id=vnet_id),
+                tags=settings.tags,
+                opts=pulumi.ResourceOptions(parent=self, provider=providers[zone.subscription]),
+            ))
+        return links
 
 
 def _purge_hooks(settings: Settings) -> Optional[pulumi.ResourceHookBinding]:
@@ -143,9 +201,46 @@ def _purge_hooks(settings: Settings) -> Optional[pulumi.ResourceHookBinding]:
         after_delete=[pulumi.ResourceHook(PURGE_HOOK_NAME, purge_after_delete(log=pulumi.log.info))])
 
 
-def _first_ip(configs) -> Optional[str]:
+def hub_link_name(settings: Settings) -> str:
+    """The link's name in a zone many spokes link to: names this stack's resource group and VNet.
+
+    A name already taken in the zone stops `up` (azure-native checks before it creates,
+    pulumi/pulumi-azure-native#303) instead of re-pointing another spoke's link.
+    """
+    raw = f"{settings.resource_group_name}-{settings.resource_name('vnet')}"
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", raw)[:80].rstrip(".")
+
+
+def ips_by_fqdn(configs) -> dict[str, list[str]]:
+    """Every FQDN of the endpoint's customDnsConfigs with all its addresses (not only the first)."""
+    out: dict[str, list[str]] = {}
     for entry in configs or []:
-        addresses = entry.get("ip_addresses") if isinstance(entry, dict) else getattr(entry, "ip_addresses", None)
-        if addresses:
-            return addresses[0]
-    return None
+        get = entry.get if isinstance(entry, dict) else (lambda k, e=entry: getattr(e, k, None))
+        fqdn = get("fqdn")
+        if fqdn:
+            out.setdefault(fqdn, []).extend(a for a in get("ip_addresses") or [] if a not in out.get(fqdn, []))
+    return out
+
+
+# Credentials an explicit provider does not inherit: it reads ARM_* variables and the Azure CLI
+# itself, but not the stack's `azure-native:*` config, so those are passed on (secrets stay secret).
+_FORWARDED = {"clientId": "client_id", "tenantId": "tenant_id", "environment": "environment",
+              "useOidc": "use_oidc", "useMsi": "use_msi", "clientSecret": "client_secret",
+              "clientCertificatePath": "client_certificate_path",
+              "clientCertificatePassword": "client_certificate_password"}
+_SECRET_FORWARDED = {"clientSecret", "clientCertificatePassword"}
+
+
+def _forwarded_provider_config() -> dict[str, Any]:
+    config = pulumi.Config("azure-native")
+    out: dict[str, Any] = {}
+    for key, arg in _FORWARDED.items():
+        if key in ("useOidc", "useMsi"):
+            value = config.get_bool(key)
+        elif key in _SECRET_FORWARDED:
+            value = config.get_secret(key)
+        else:
+            value = config.get(key)
+        if value is not None:
+            out[arg] = value
+    return out

@@ -3,7 +3,9 @@ its custom domain and certificate."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 from typing import Optional, Sequence
 
 import pulumi
@@ -18,6 +20,19 @@ CONFIG_DIR = "/etc/nginx-liveness"
 CONFIG_FILE = "nginx.conf"
 WORKLOAD_PROFILE = "Consumption"
 CONTAINER_NAME = "proxy"
+
+
+REVISION_HASH_ENV = "NGINX_CONFIG_SHA256"
+
+
+def config_fingerprint(nginx_conf: str, settings: proxy_config.ProxySettings) -> str:
+    """What the revision-forcing env var holds: the rendered file and the settings it came from.
+
+    Hashing the settings too means a changed upstream address (or Host mode, vCPUs, ...) always
+    starts a new revision, even where the rendered text would not show it.
+    """
+    fields = json.dumps(dataclasses.asdict(settings), sort_keys=True, default=str)
+    return hashlib.sha256(f"{nginx_conf}\n{fields}".encode()).hexdigest()
 
 
 def managed_certificate_name(settings: Settings) -> str:
@@ -160,9 +175,9 @@ class LivenessProxy(pulumi.ComponentResource):
     def add_app(self, dns_dependencies: Sequence[pulumi.Resource]) -> app.ContainerApp:
         """Declare the container app (after the DNS records it is validated against)."""
         settings, proxy, name = self._settings, self._settings.proxy, self._name
-        nginx_conf = proxy_config.render_nginx_config(settings.proxy_settings())
-        conf_hash = hashlib.sha256(nginx_conf.encode()).hexdigest()
         ps = settings.proxy_settings()
+        nginx_conf = proxy_config.render_nginx_config(ps)
+        conf_hash = config_fingerprint(nginx_conf, ps)
 
         def probe(kind: str, period: int) -> app.ContainerAppProbeArgs:
             return app.ContainerAppProbeArgs(
@@ -207,7 +222,7 @@ class LivenessProxy(pulumi.ComponentResource):
                         args=["-c", f"{CONFIG_DIR}/{CONFIG_FILE}", "-g", "daemon off;"],
                         resources=app.ContainerResourcesArgs(cpu=proxy.cpu, memory=proxy.memory),
                         # Secret changes alone do not start a new revision; the hash does.
-                        env=[app.EnvironmentVarArgs(name="NGINX_CONFIG_SHA256", value=conf_hash)],
+                        env=[app.EnvironmentVarArgs(name=REVISION_HASH_ENV, value=conf_hash)],
                         volume_mounts=[app.VolumeMountArgs(volume_name=CONFIG_VOLUME, mount_path=CONFIG_DIR)],
                         probes=[probe("Readiness", 5), probe("Liveness", 10)],
                     )

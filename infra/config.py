@@ -12,7 +12,7 @@ import hashlib
 import ipaddress
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Optional
 
@@ -23,6 +23,8 @@ from components.proxy_config import (
     check_trusted_proxy_cidrs,
 )
 from infra.config_operations import OperationsSettings, parse_operations
+from infra import endpoint_ips
+from infra.azure_ids import parse_zone_id
 from infra.config_schema import KEYS_BY_NAME, NAMESPACE
 from infra.errors import ConfigError
 
@@ -33,6 +35,7 @@ CERTIFICATE_SOURCES = ("managed", "keyvault")
 DOMAIN_BINDINGS = ("auto", "bootstrap", "bound")
 DNS_MODES = ("create", "existing", "external")
 REGISTRATION_STATES = ("none", "requested", "verifying", "registered")
+UPSTREAM_HOST_MODES = ("client", "account")
 
 COGNITIVE_ZONE = "privatelink.cognitiveservices.azure.com"
 AI_SERVICES_EXTRA_ZONES = ("privatelink.openai.azure.com", "privatelink.services.ai.azure.com")
@@ -75,10 +78,24 @@ class FaceSettings:
     ip_rules: tuple[str, ...]
     private_dns_mode: str
     private_dns_zone_ids: tuple[str, ...]
+    # (member, fixed private IP) of the private endpoint, every member of the kind, in member order
+    private_endpoint_ips: tuple[tuple[str, str], ...] = ()
+    # privateDnsMode existing: also link the hub's zones to this stack's VNet
+    link_hub_zones_to_vnet: bool = True
 
     @property
     def endpoint_host(self) -> str:
         return f"{self.custom_subdomain}.cognitiveservices.azure.com"
+
+    @property
+    def account_host_ip(self) -> str:
+        """The fixed private IP serving `endpoint_host` (what the proxy connects to)."""
+        return dict(self.private_endpoint_ips)[endpoint_ips.ACCOUNT_HOST_MEMBER]
+
+    @property
+    def ips_by_fqdn(self) -> dict[str, str]:
+        """Each account FQDN the private endpoint serves → its fixed private IP."""
+        return {endpoint_ips.fqdn_for(m, self.custom_subdomain): ip for m, ip in self.private_endpoint_ips}
 
     @property
     def private_zone_names(self) -> tuple[str, ...]:
@@ -109,6 +126,7 @@ class ProxyAppSettings:
     domain_binding: str
     key_vault_certificate_url: Optional[str]
     key_vault_identity: Optional[str]
+    upstream_host: str = "client"  # Host sent to Face: the client's, or the account hostname
 
 
 @dataclass(frozen=True)
@@ -176,7 +194,10 @@ class Settings:
             trusted_proxy_cidrs=p.trusted_proxy_cidrs,
             client_timeout_seconds=p.client_timeout_seconds,
             upstream_timeout_seconds=p.upstream_timeout_seconds,
-            upstream_address=str(ipaddress.ip_network(self.network.endpoints_subnet_prefix)[4]),  # PLACEHOLDER (i8-platform fills the fixed private endpoint IP from config)
+            upstream_address=self.face.account_host_ip,
+            upstream_host=p.upstream_host,
+            cpu=p.cpu,
+            concurrent_requests=p.concurrent_requests,
         )
 
 
@@ -397,8 +418,9 @@ def parse_settings(
     tags = {**r.string_map("tags"), "environment": lifecycle, "stack": stack, "managed-by": "pulumi"}
 
     network = _parse_network(r)
-    face = _parse_face(r, name_prefix, suffix, stack)
-    proxy = _parse_proxy(r, prod, network, stack)
+    face = _with_endpoint_addressing(r, _parse_face(r, name_prefix, suffix, stack), network)
+    proxy = replace(_parse_proxy(r, prod, network, stack),
+                    upstream_host=r.choice("proxyUpstreamHost", UPSTREAM_HOST_MODES, "client"))
     dns = _parse_dns(r, proxy.host)
     registration = _parse_registration(r, proxy.host, verification_code_is_secret)
 
@@ -468,8 +490,10 @@ def _parse_face(r: _Reader, name_prefix: str, suffix: Optional[str], stack: str)
         if not zone_ids:
             raise ConfigError(r.full("privateDnsZoneIds"), [], "at least the id of privatelink.cognitiveservices.azure.com (privateDnsMode existing)")
         for zid in zone_ids:
-            if not _RESOURCE_ID.match(zid) or "/privatednszones/" not in zid.lower():
-                raise ConfigError(r.full("privateDnsZoneIds"), zid, "resource ids of Microsoft.Network/privateDnsZones")
+            if parse_zone_id(zid) is None:
+                raise ConfigError(r.full("privateDnsZoneIds"), zid,
+                                  "resource ids of Microsoft.Network/privateDnsZones: "
+                                  "/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Network/privateDnsZones/<zone>")
         have = {zid.rstrip("/").rsplit("/", 1)[-1].lower() for zid in zone_ids}
         needed = (COGNITIVE_ZONE, *AI_SERVICES_EXTRA_ZONES) if kind == "AIServices" else (COGNITIVE_ZONE,)
         missing = [z for z in needed if z not in have]
@@ -508,6 +532,18 @@ def _trusted_proxy_cidrs(r: _Reader, network: NetworkSettings) -> tuple[str, ...
         shown = shown if len(shown) <= 80 else shown[:77] + "..."
         raise ConfigError(r.full(key), f"[{shown}]", exc.expected) from None
     return trusted
+
+
+def _with_endpoint_addressing(r: _Reader, face: FaceSettings, network: NetworkSettings) -> FaceSettings:
+    """The private endpoint's fixed IPs (validated in the endpoints subnet) and the hub-zone links."""
+    subnet = ipaddress.IPv4Network(network.endpoints_subnet_prefix)
+    ips = endpoint_ips.parse_private_endpoint_ips(
+        r._structured("privateEndpointIps", dict), face.kind, subnet, r.full("endpointsSubnetPrefix"))
+    link = r.boolean("privateDnsLinkVnet", True)
+    if r._value("privateDnsLinkVnet") is not None and face.private_dns_mode != "existing":
+        raise ConfigError(r.full("privateDnsLinkVnet"), r._value("privateDnsLinkVnet"),
+                          f"unset unless {r.full('privateDnsMode')} is existing (it is {face.private_dns_mode})")
+    return replace(face, private_endpoint_ips=ips, link_hub_zones_to_vnet=link)
 
 
 def _parse_proxy(r: _Reader, prod: bool, network: NetworkSettings, stack: str) -> ProxyAppSettings:

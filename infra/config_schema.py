@@ -74,6 +74,19 @@ KEYS: tuple[Key, ...] = (
     _k("face", "privateDnsZoneIds", "list", "`[]`",
        "Resource ids of existing private DNS zones (mode `existing`); must include "
        "`privatelink.cognitiveservices.azure.com`."),
+    _k("face", "privateEndpointIps", "map", "top of `endpointsSubnetPrefix`, one per member",
+       "Fixed private IPs of the private endpoint, by member of the `account` group: `default` "
+       "(`<sub>.cognitiveservices.azure.com`, the proxy's upstream) for `Face`; plus `secondary` "
+       "(`openai.azure.com`) and `third` (`services.ai.azure.com`) for `AIServices`. Members left out "
+       "get the highest free usable addresses of the subnet (e.g. `10.40.2.30`, `.29`, `.28`). Each "
+       "inside the subnet, distinct, none of Azure's five reserved addresses. Set one with "
+       "`pulumi config set --path liveness:privateEndpointIps.default 10.40.2.20`. A change rolls the "
+       "proxy to a new revision (see the first-deploy checks for the endpoint itself)."),
+    _k("face", "privateDnsLinkVnet", "bool", "`true`",
+       "Mode `existing` only: also link each zone in `privateDnsZoneIds` to this stack's VNet (a "
+       "`virtualNetworkLinks` child of the hub's zone, in the zone's own subscription and resource "
+       "group), so the app server resolves the account privately. Set `false` when the hub's DNS "
+       "already resolves for this VNet (custom DNS servers forwarding to a linked resolver)."),
     # --- proxy -------------------------------------------------------------------------------
     _k("proxy", "proxyHost", "string", "required",
        "Public hostname of the liveness proxy, e.g. `liveness.contoso.com`. This is what you register "
@@ -102,6 +115,11 @@ KEYS: tuple[Key, ...] = (
        "Client body/header timeout (below the ingress's 240 s)."),
     _k("proxy", "proxyUpstreamTimeoutSeconds", "int", "`120`",
        "Timeout talking to the Face endpoint (below the ingress's 240 s)."),
+    _k("proxy", "proxyUpstreamHost", "string", "`client`",
+       "Host header sent to Face: `client` (the Host the client sent, i.e. the proxy hostname, "
+       "unchanged, as Microsoft's how-to asks) or `account` (the account hostname). TLS SNI and the "
+       "verified certificate name are the account hostname in both. See the runbook for how to tell "
+       "which one your registration expects."),
     _k("proxy", "proxyCertificateSource", "string", "`managed`",
        "`managed` (free managed certificate, validated through the CNAME) or `keyvault` (bring your own)."),
     _k("proxy", "proxyDomainBinding", "string", "`auto`",

@@ -65,6 +65,7 @@ class PlannedResource:
     # the resource whose deletion makes Pulumi skip this one's (deleted_with): the delete order.
     dependencies: list[str] = field(default_factory=list)
     deleted_with: Optional[str] = None
+    provider: Optional[str] = None  # explicit provider's logical name, None for the default provider
 
     def as_json(self) -> dict[str, Any]:
         return {"type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
@@ -131,6 +132,10 @@ def _stand_ins(type_token: str, name: str, inputs: dict[str, Any]) -> dict[str, 
         n = int(digest[:2], 16) % 9 + 1
         return {"nameServers": [f"ns{i}-0{n}.azure-dns.{tld}." for i, tld in ((1, "com"), (2, "net"), (3, "org"), (4, "info"))]}
     if type_token == "azure-native:network:PrivateEndpoint":
+        static = inputs.get("ipConfigurations") or []
+        if static:  # Azure gives each member its static address; the FQDNs here are placeholders
+            return {"customDnsConfigs": [{"fqdn": f"{c.get('memberName')}.offline-stand-in", "ipAddresses": [c.get("privateIPAddress")]}
+                                         for c in static]}
         return {"customDnsConfigs": [{"fqdn": "mock.cognitiveservices.azure.com", "ipAddresses": ["10.0.0.4"]}]}
     return {}
 
@@ -194,6 +199,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 after_delete_hooks=list(request.hooks.after_delete),
                 dependencies=self._dependency_names(request),
                 deleted_with=self._names_by_urn.get(request.deletedWith) if request.deletedWith else None,
+                provider=_provider_name(request.provider),
             ))
         return response
 
@@ -203,6 +209,15 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         for deps in request.propertyDependencies.values():
             urns.update(deps.urns)
         return sorted({self._names_by_urn[u] for u in urns if u in self._names_by_urn})
+
+
+def _provider_name(reference: str) -> Optional[str]:
+    """`urn:pulumi:stack::project::pulumi:providers:azure-native::NAME::id` → NAME (default providers → None)."""
+    if not reference:
+        return None
+    urn = reference.split("::", 4)
+    name = urn[3] if len(urn) >= 4 else ""
+    return None if name.startswith("default") else name or None
 
 
 def _reset_runtime() -> None:

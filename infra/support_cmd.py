@@ -40,6 +40,7 @@ class TicketFacts:
     dns_mode: str
     dns_zone: str | None
     registered: bool
+    upstream_host: str = "client"  # liveness:proxyUpstreamHost: Host the proxy sends to the account
 
 
 def resource_id(subscription: str, facts: TicketFacts) -> str:
@@ -50,6 +51,19 @@ def resource_id(subscription: str, facts: TicketFacts) -> str:
 def routes() -> list[str]:
     """The four routes as Microsoft's documentation writes them."""
     return [r.replace("{version}", "[version]") for r in LIVENESS_ROUTES]
+
+
+def host_question(facts: TicketFacts) -> list[str]:
+    """The question about the Host header Face will see, and what the proxy sends today."""
+    sends = (f"the client's Host, unchanged, i.e. {facts.proxy_host}" if facts.upstream_host == "client"
+             else f"the account hostname {facts.endpoint_host}")
+    return [
+        "Question — Host header: the proxy connects to the private endpoint with TLS SNI and a",
+        f"verified certificate for {facts.endpoint_host};",
+        f"as Host it currently sends {sends}.",
+        "Which Host does the registration expect on forwarded requests: the proxy's hostname",
+        f"({facts.proxy_host}) or the account's ({facts.endpoint_host})?",
+    ]
 
 
 def render_ticket(facts: TicketFacts, subscription: str | None, justification: str | None = None) -> str:
@@ -83,8 +97,10 @@ def render_ticket(facts: TicketFacts, subscription: str | None, justification: s
         f"Resource id:             {resource_id(sub, facts)}",
         f"Resource endpoint:       https://{facts.endpoint_host}",
         f"Region:                  {facts.location}",
-        "Routes the proxy forwards unchanged (method POST; headers, query and body untouched):",
+        "Routes the proxy forwards unchanged (method POST; query, body and headers untouched, Host as below):",
         *[f"  {route}" for route in routes()],
+        "",
+        *host_question(facts),
         "",
         "Prerequisites confirmed:",
         "  [ ] The subscription is approved for the Face Liveness Detection Limited Access feature.",
@@ -113,6 +129,9 @@ def checklist_notes(facts: TicketFacts, subscription: str | None) -> list[str]:
         "endpoint and proxy exist.",
         f"When support replies with the verification string: see docs/dns-verification.md (step 2), then "
         f"`liveness-infra dns wait --stack {facts.stack}`.",
+        f"When support answers the Host question: if they expect the account's hostname, run "
+        f"`pulumi config set liveness:proxyUpstreamHost account --stack {facts.stack}` and `pulumi up` "
+        f"(docs/dns-verification.md, 'Which Host header').",
     ]
     if subscription is None:
         notes.insert(0, f"The subscription id is not known offline: replace {SUBSCRIPTION_PLACEHOLDER} above, "
@@ -135,6 +154,7 @@ def facts_from_settings(settings) -> TicketFacts:
         dns_mode=getattr(getattr(settings, "dns", None), "mode", "create"),
         dns_zone=getattr(getattr(settings, "dns", None), "zone_name", None),
         registered=bool(settings.registration.registered),
+        upstream_host=getattr(getattr(settings, "proxy", None), "upstream_host", "client"),
     )
 
 

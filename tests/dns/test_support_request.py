@@ -96,3 +96,17 @@ def test_cli_lists_dns_and_support_request(capsys):
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert "dns" in out and "support-request" in out
+
+
+@pytest.mark.parametrize("mode", ["client", "account"])
+def test_ticket_asks_which_host_header_the_registration_expects(mode):
+    s = load_stack_settings("staging")
+    facts = support_cmd.TicketFacts(**{**support_cmd.facts_from_settings(s).__dict__, "upstream_host": mode})
+    text = support_cmd.render_ticket(facts, SUB)
+    assert "Which Host does the registration expect" in text
+    assert f"({s.proxy.host}) or the account's ({s.face.endpoint_host})" in text
+    sent = s.proxy.host if mode == "client" else s.face.endpoint_host
+    assert f"as Host it currently sends {'the client' if mode == 'client' else 'the account'}" in text
+    assert sent in text.split("as Host it currently sends", 1)[1].splitlines()[0]
+    notes = " ".join(support_cmd.checklist_notes(facts, SUB))
+    assert "pulumi config set liveness:proxyUpstreamHost account --stack staging" in notes

@@ -60,7 +60,7 @@ def test_plan_renders_for_every_stack_in_every_format(stack, evaluations, monkey
     assert "Security findings: none" in text
     rc, md, _ = run_plan(["--stack", stack, "--format", "markdown"], monkeypatch, capsys, evaluations)
     assert rc == 0 and md.startswith(f"<!-- liveness-offline-plan:{stack} -->\n### Offline plan: `{stack}`")
-    assert f"<summary>Resources ({n})</summary>" in md and md.count("\n| `azure-native:") + md.count("\n| `liveness:") == n
+    assert f"<summary>Resources ({n})</summary>" in md and md.count("\n| `azure-native:") + md.count("\n| `liveness:") + md.count("\n| `pulumi:providers:") == n
     # Each resource's inputs, collapsed; multi-line strings (the nginx.conf) in full, line by line.
     assert md.count("\n<details><summary><code>") == n
     multi_line = [v for r in ev.resources for v in plan_render.flatten(r.inputs).values() if isinstance(v, str) and "\n" in v]
@@ -120,6 +120,7 @@ def test_unknown_stack_and_bad_ref_are_usage_errors():
 CHANGES = """\
   liveness:faceIpRules: ["203.0.113.0/24"]
   liveness:privateDnsMode: existing
+  liveness:privateDnsLinkVnet: false
   liveness:privateDnsZoneIds:
     - /subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-hub/providers/Microsoft.Network/privateDnsZones/privatelink.cognitiveservices.azure.com
   liveness:verificationCode:

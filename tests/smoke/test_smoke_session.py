@@ -85,7 +85,7 @@ def test_no_credentials_fails_with_the_identity_fix(smoke, smoke_world):
     error = ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token")
     result = smoke(session_args(smoke_world), session_client=factory(log, create_error=error))
     session = result.checks("session")[0]
-    assert result.code == 1 and session["outcome"] == "fail" and "Cognitive Services User" in session["fix"]
+    assert result.code == 1 and session["outcome"] == "fail" and "Cognitive Services Face Recognizer" in session["fix"]
     assert [entry[0] for entry in log] == ["client", "create"]  # nothing to delete
 
 

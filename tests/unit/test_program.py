@@ -118,7 +118,8 @@ def test_private_dns_existing_mode_uses_hub_zone_and_creates_none():
            "privatelink.cognitiveservices.azure.com")
     ev = evaluate({"liveness:privateDnsMode": "existing", "liveness:privateDnsZoneIds": [hub]})
     assert ev.by_type(T_PRIVATE_ZONE) == []
-    assert ev.by_type(T_ZONE_LINK) == []
+    # The hub's zone is linked to this VNet (privateDnsLinkVnet defaults to true), in the hub's group.
+    assert [link.inputs["resourceGroupName"] for link in ev.by_type(T_ZONE_LINK)] == ["hub"]
     configs = ev.one(T_ZONE_GROUP).inputs["privateDnsZoneConfigs"]
     assert [c["privateDnsZoneId"] for c in configs] == [hub]
 

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "infra.support_cmd",
     "infra.teardown_cmd",
     "infra.config_cmd",
+    "infra.logs_cmd",
 )
 
 EXIT_USAGE = 2

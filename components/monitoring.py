@@ -82,7 +82,9 @@ class ProxyMonitoring(pulumi.ComponentResource):
         t = args.thresholds
 
         self.saved_searches = self._saved_searches(child)
-        queries = mq.saved_queries(args.container_app_name)
+        # Every query below reads the access log through the workspace function saved first.
+        after_function = pulumi.ResourceOptions(parent=self, depends_on=[self.saved_searches[0]])
+        queries = mq.saved_queries()
         title = f"Liveness proxy {args.proxy_host}"
         self.workbook = applicationinsights.Workbook(
             f"{name}-workbook",
@@ -96,7 +98,7 @@ class ProxyMonitoring(pulumi.ComponentResource):
             serialized_data=pulumi.Output.from_input(args.workspace_id).apply(
                 lambda ws_id: mq.workbook_json(queries, ws_id, title)),
             tags=args.tags,
-            opts=child,
+            opts=after_function,
         )
 
         self.action_group = self._action_group(child)
@@ -131,9 +133,9 @@ class ProxyMonitoring(pulumi.ComponentResource):
                 )]),
                 actions=monitor.ActionsArgs(action_groups=actions),
                 tags=args.tags,
-                opts=child,
+                opts=after_function,
             )
-            for alert in mq.alert_queries(args.container_app_name, t)
+            for alert in mq.alert_queries(t)
         ]
 
         self.restart_alert = monitor.MetricAlert(
@@ -191,7 +193,7 @@ class ProxyMonitoring(pulumi.ComponentResource):
             query=mq.access_log_base(args.container_app_name),
             opts=child,
         )]
-        for q in mq.saved_queries(args.container_app_name):
+        for q in mq.saved_queries():
             searches.append(operationalinsights.SavedSearch(
                 f"{name}-search-{q.key}",
                 resource_group_name=args.resource_group_name,
@@ -200,7 +202,7 @@ class ProxyMonitoring(pulumi.ComponentResource):
                 category=mq.SAVED_SEARCH_CATEGORY,
                 display_name=q.title,
                 query=q.query,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[searches[0]]),
             ))
         return searches
 

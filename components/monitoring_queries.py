@@ -132,9 +132,9 @@ def access_log_base(app_name: str) -> str:
     ])
 
 
-def saved_queries(app_name: str) -> tuple[SavedQuery, ...]:
-    """The saved searches (and the workbook's charts), each self-contained."""
-    base = access_log_base(app_name)
+def saved_queries(base: str = FUNCTION_ALIAS) -> tuple[SavedQuery, ...]:
+    """The saved searches (and the workbook's charts) over `base`: by default the workspace function
+    the component saves with :func:`access_log_base` as its body, so each query stays short."""
     return (
         SavedQuery("access-log", "Proxy access log (parsed)", base + "\n| project TimeGenerated, status, method, route, "
                    "target, client_ip, request_time, upstream_status, upstream_time, rate_limit", "table"),
@@ -159,9 +159,8 @@ def saved_queries(app_name: str) -> tuple[SavedQuery, ...]:
     )
 
 
-def alert_queries(app_name: str, t: AlertThresholds) -> tuple[AlertQuery, ...]:
-    """Scheduled-query alert conditions over the access log."""
-    base = access_log_base(app_name)
+def alert_queries(t: AlertThresholds, base: str = FUNCTION_ALIAS) -> tuple[AlertQuery, ...]:
+    """Scheduled-query alert conditions over the access log (`base` as in :func:`saved_queries`)."""
     return (
         AlertQuery(
             "proxy-5xx-rate", "Liveness proxy: 5xx rate",
@@ -185,7 +184,8 @@ def alert_queries(app_name: str, t: AlertThresholds) -> tuple[AlertQuery, ...]:
 
 
 def summary_queries(app_name: str) -> dict[str, str]:
-    """What `liveness-infra logs --stack` asks the workspace (same base as the saved searches)."""
+    """What `liveness-infra logs --stack` asks the workspace: the function's body inline, so it
+    works on stacks without monitoring (no function saved there)."""
     base = access_log_base(app_name)
     return {
         "totals": base + '\n| summarize requests = count(), face_403 = countif(status == 403 and from_face), '
@@ -197,6 +197,11 @@ def summary_queries(app_name: str) -> dict[str, str]:
                    "upstream_p95 = percentile(upstream_time, 95), upstream_p99 = percentile(upstream_time, 99)",
         "top_429": base + "\n| where status == 429\n| summarize responses = count() by client_ip\n| top 10 by responses desc",
     }
+
+
+def expand(query: str, app_name: str) -> str:
+    """`query` with the workspace function replaced by its body: what the workspace runs."""
+    return re.sub(rf"\b{FUNCTION_ALIAS}\b", lambda _m: access_log_base(app_name), query)
 
 
 def fields_used(query: str) -> set[str]:

@@ -36,11 +36,12 @@ def rendered_log_fields() -> set[str]:
 
 
 def every_query() -> dict[str, str]:
-    queries = {f"saved:{q.key}": q.query for q in mq.saved_queries(APP)}
-    queries.update({f"alert:{a.key}": a.query for a in mq.alert_queries(APP, mq.AlertThresholds())})
+    """Every query as the workspace runs it (the function replaced by its body)."""
+    queries = {f"saved:{q.key}": q.query for q in mq.saved_queries()}
+    queries.update({f"alert:{a.key}": a.query for a in mq.alert_queries(mq.AlertThresholds())})
     queries.update({f"summary:{k}": q for k, q in mq.summary_queries(APP).items()})
     queries["function"] = mq.access_log_base(APP)
-    return queries
+    return {name: mq.expand(q, APP) for name, q in queries.items()}
 
 
 # --- queries and workbook (pure) ---------------------------------------------------------------
@@ -69,6 +70,15 @@ def test_queries_read_the_console_table_of_this_app_only():
         assert "parse_json(Log_s)" in query
 
 
+def test_saved_and_alert_queries_read_the_function_and_summary_queries_inline_it():
+    for q in mq.saved_queries():
+        assert q.query.startswith(mq.FUNCTION_ALIAS + "\n| ")
+    for a in mq.alert_queries(mq.AlertThresholds()):
+        assert a.query.startswith(mq.FUNCTION_ALIAS + "\n| ")
+    for q in mq.summary_queries(APP).values():
+        assert mq.FUNCTION_ALIAS not in q and q.startswith(mq.access_log_base(APP) + "\n| ")
+
+
 def test_kql_route_patterns_agree_with_the_python_labels():
     for label, pattern in mq.route_patterns():
         assert any(r.endswith(label) for r in LIVENESS_ROUTES)
@@ -89,7 +99,7 @@ def test_app_name_is_checked_before_it_reaches_kql():
 
 
 def test_workbook_parses_and_charts_every_saved_query():
-    queries = mq.saved_queries(APP)
+    queries = mq.saved_queries()
     workspace = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/w"
     data = json.loads(mq.workbook_json(queries, workspace, "title"))
     assert data["version"] == "Notebook/1.0" and data["fallbackResourceIds"] == [workspace]
@@ -104,7 +114,7 @@ def test_workbook_parses_and_charts_every_saved_query():
 
 def test_alert_conditions_follow_thresholds():
     t = mq.AlertThresholds(error_rate_percent=2.5, min_requests=50, face_403_count=3, throttled_count=40)
-    alerts = {a.key: a for a in mq.alert_queries(APP, t)}
+    alerts = {a.key: a for a in mq.alert_queries(t)}
     rate = alerts["proxy-5xx-rate"]
     assert rate.threshold == 2.5 and rate.measure_column == "error_rate" and "total >= 50" in rate.query
     assert alerts["face-403-surge"].threshold == 3 and "from_face" in alerts["face-403-surge"].query
@@ -148,7 +158,7 @@ def test_prod_monitoring_resources_and_their_inputs():
         assert rule["scopes"][0].endswith("/Microsoft.OperationalInsights/workspaces/fl-prod-logs")
         assert rule["evaluationFrequency"] == "PT5M" and rule["windowSize"] == "PT15M"
         (condition,) = rule["criteria"]["allOf"]
-        assert f'ContainerAppName_s == "{app_name}"' in condition["query"]
+        assert condition["query"].startswith(mq.FUNCTION_ALIAS)
         assert rule["actions"]["actionGroups"] == [group_id]
     assert rules["fl-prod-proxy-5xx-rate"]["criteria"]["allOf"][0]["threshold"] == 5
 
@@ -168,7 +178,9 @@ def test_prod_monitoring_resources_and_their_inputs():
     assert ev.one(T_INSIGHTS).inputs["workspaceResourceId"] == rules["fl-prod-proxy-5xx-rate"]["scopes"][0]
 
     searches = {s.inputs["savedSearchId"]: s.inputs for s in ev.by_type(T_SEARCH)}
-    assert searches["fl-prod-access-log-function"]["functionAlias"] == mq.FUNCTION_ALIAS
+    function = searches["fl-prod-access-log-function"]
+    assert function["functionAlias"] == mq.FUNCTION_ALIAS
+    assert function["query"] == mq.access_log_base(app_name)
     workbook = ev.one(T_WORKBOOK).inputs
     data = json.loads(workbook["serializedData"])
     saved_texts = {s["query"] for s in searches.values()}

@@ -16,6 +16,7 @@ only as `entry.<json key>`; a test cross-checks each such key against the render
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -53,11 +54,16 @@ def route_patterns() -> tuple[tuple[str, str], ...]:
     )
 
 
+@functools.lru_cache(maxsize=1)
+def _compiled_routes() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((label, re.compile(pattern)) for label, pattern in route_patterns())
+
+
 def route_of(target: str) -> str:
     """The route label of a request target (`$request_uri`), or `other` for anything refused."""
     path = target.split("?", 1)[0]
-    for label, pattern in route_patterns():
-        if re.match(pattern, path):
+    for label, pattern in _compiled_routes():
+        if pattern.match(path):
             return label
     return OTHER_ROUTE
 

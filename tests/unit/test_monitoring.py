@@ -221,6 +221,14 @@ def test_staging_without_receivers_still_gets_alerts_but_no_action_group():
     assert all(r.inputs["actions"]["actionGroups"] == [] for r in ev.by_type(T_RULE))
 
 
+def test_an_encrypted_webhook_in_a_stack_file_evaluates_offline():
+    """Offline, a `secure:` value is a placeholder: it is not checked as a URL, and stays secret."""
+    ev = evaluate({**ON, "liveness:alertWebhookUrl": stackfile.SECRET_PLACEHOLDER},
+                  secret_keys=("liveness:alertWebhookUrl",))
+    assert ev.one(T_ACTION).inputs["webhookReceivers"] == "[secret]"
+    assert ev.findings == []
+
+
 def test_dev_has_no_monitoring_by_default():
     ev = evaluate()
     assert not [r for r in ev.resources if r.type in MONITORING_TYPES]

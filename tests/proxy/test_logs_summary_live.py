@@ -86,7 +86,8 @@ def test_summary_of_a_real_access_log_counts_exactly_what_was_sent(limited: Runn
     assert summary.top_429_clients == [("203.0.113.9", 3)]
     up = summary.latency["upstream"]
     assert up["p50"] is not None and 0 <= up["p50"] <= up["p95"] <= up["p99"] < 3
-    assert summary.latency["request"]["p99"] >= up["p99"]
+    # nginx rounds both times to the millisecond from different clocks: equal within a few ms.
+    assert summary.latency["request"]["p99"] >= up["p99"] - 0.005
 
     # The command on the same file, with a line that is not an access-log entry appended.
     path = tmp_path / "access.log"

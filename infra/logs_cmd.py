@@ -85,8 +85,13 @@ def default_client() -> Any:
 
 
 def _stack_outputs(stack: str) -> dict[str, Any]:
+    import shutil
+
     from infra.dns_cmd import stack_outputs
 
+    if shutil.which("pulumi") is None:
+        raise UserError(f"--stack {stack}: the Pulumi CLI ('pulumi') is not on PATH, so the stack outputs cannot be "
+                        "read; pass --workspace-id and --app (outputs logAnalyticsWorkspaceId and proxyAppName)")
     return stack_outputs(stack)
 
 
@@ -152,6 +157,9 @@ def run(args: argparse.Namespace, client_factory: Callable[[], Any] = default_cl
             if getattr(args, flag) is not None:
                 raise UserError(f"--{flag.replace('_', '-')}: applies to --stack only; a --file is summarised whole")
         summary = summarize_file(args.file)
+        if summary.requests == 0 and summary.skipped_lines:
+            raise UserError(f"--file: none of the {summary.skipped_lines} non-empty lines of {args.file!r} is a JSON "
+                            "access-log entry; expected the proxy's log lines, e.g. saved from `proxy serve`")
         if summary.skipped_lines:
             warnings.append(f"skipped {summary.skipped_lines} malformed line(s) of {Path(args.file).name} "
                             f"(first at line {summary.first_skipped_line}): not a JSON access-log entry")

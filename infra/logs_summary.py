@@ -196,7 +196,7 @@ def _ms(value: Optional[float]) -> str:
 def render_text(summary: Summary) -> str:
     lines = [f"liveness proxy access log: {summary.source}", f"requests: {summary.requests}"]
     if summary.requests == 0:
-        lines.append("no access-log entries in this range")
+        lines.append("no access-log entries found")
     width = max([len(r) for r in summary.routes] + [10])
     lines += ["", "requests per route"]
     lines += [f"  {route:<{width}}  {count:>8}" for route, count in summary.routes.items()]

@@ -111,6 +111,25 @@ def test_binary_file_is_counted_not_crashed(tmp_path, capsys):
     assert json.loads(out)["requests"] == 1 and "skipped" in err
 
 
+def test_a_file_without_any_entry_is_an_error(tmp_path, capsys):
+    path = tmp_path / "nginx.conf"
+    path.write_text("worker_processes 1;\nevents {}\n")
+    assert main(["logs", "--file", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "none of the 2 non-empty lines" in err
+    empty = tmp_path / "empty.log"
+    empty.write_text("")
+    assert main(["logs", "--file", str(empty)]) == 0
+    assert "no access-log entries found" in capsys.readouterr().out
+
+
+def test_stack_without_the_pulumi_cli_says_what_to_pass(monkeypatch, capsys):
+    monkeypatch.setattr("shutil.which", lambda _name: None)
+    assert main(["logs", "--stack", "prod"]) == 2
+    err = capsys.readouterr().err
+    assert "Pulumi CLI" in err and "--workspace-id and --app" in err and err.count("\n") == 1
+
+
 def test_since_is_for_stack_only(capsys):
     assert main(["logs", "--file", str(RECORDED), "--since", "1h"]) == 2
     assert "--since: applies to --stack only" in capsys.readouterr().err

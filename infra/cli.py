@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "infra.teardown_cmd",
     "infra.config_cmd",
     "infra.smoke_cmd",
+    "infra.logs_cmd",
 )
 
 EXIT_USAGE = 2

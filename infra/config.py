@@ -27,6 +27,7 @@ from infra import endpoint_ips
 from infra.azure_ids import parse_zone_id
 from infra.config_schema import KEYS_BY_NAME, NAMESPACE
 from infra.errors import ConfigError
+from infra.monitoring_config import MonitoringSettings, parse_monitoring
 
 LIFECYCLES = ("prod", "test", "ephemeral")
 FACE_KINDS = ("Face", "AIServices")
@@ -164,6 +165,7 @@ class Settings:
     proxy: ProxyAppSettings
     dns: DnsSettings
     registration: RegistrationSettings
+    monitoring: MonitoringSettings
     operations: OperationsSettings = OperationsSettings()
 
     @property
@@ -381,6 +383,7 @@ def parse_settings(
     *,
     provider_location: Optional[str] = None,
     verification_code_is_secret: Optional[bool] = None,
+    alert_webhook_is_secret: Optional[bool] = None,
 ) -> Settings:
     """Validate the `liveness:` config of `stack` (keys without namespace) into Settings.
 
@@ -423,6 +426,7 @@ def parse_settings(
                     upstream_host=r.choice("proxyUpstreamHost", UPSTREAM_HOST_MODES, "client"))
     dns = _parse_dns(r, proxy.host)
     registration = _parse_registration(r, proxy.host, verification_code_is_secret)
+    monitoring = _parse_monitoring(r, prod, alert_webhook_is_secret)
 
     return Settings(
         stack=stack,
@@ -436,6 +440,7 @@ def parse_settings(
         proxy=proxy,
         dns=dns,
         registration=registration,
+        monitoring=monitoring,
         operations=parse_operations(r, lifecycle),
     )
 
@@ -630,6 +635,12 @@ def _parse_dns(r: _Reader, proxy_host: str) -> DnsSettings:
     )
 
 
+def _parse_monitoring(r: _Reader, prod: bool, webhook_is_secret: Optional[bool]) -> MonitoringSettings:
+    from infra.stackfile import SECRET_PLACEHOLDER
+
+    return parse_monitoring(r, prod, webhook_is_secret, SECRET_PLACEHOLDER)
+
+
 def _parse_registration(r: _Reader, proxy_host: str, code_is_secret: Optional[bool]) -> RegistrationSettings:
     state = r.choice("registrationState", REGISTRATION_STATES, "none")
     code_present = r._value("verificationCode") is not None
@@ -681,12 +692,14 @@ def load_stack_settings(stack: str, template: Optional[str] = None) -> Settings:
     source = ephemeral.config_template(stack, template, stackfile.STACKS_DIR) or stack
     config, secure = stackfile.read_stack_config_and_secure_keys(source)
     key = f"{NAMESPACE}:verificationCode"
+    webhook = f"{NAMESPACE}:alertWebhookUrl"
     return parse_settings(
         stack,
         stackfile.namespaced(config, NAMESPACE),
         provider_location=config.get("azure-native:location"),
         # A stack file can hold the code only encrypted (`pulumi config set --secret`).
         verification_code_is_secret=(key in secure) if key in config else None,
+        alert_webhook_is_secret=(webhook in secure) if webhook in config else None,
     )
 
 
@@ -698,9 +711,11 @@ def load_runtime_settings(
 
     config = dict(get_all())
     key = f"{NAMESPACE}:verificationCode"
+    webhook = f"{NAMESPACE}:alertWebhookUrl"
     return parse_settings(
         stack,
         stackfile.namespaced(config, NAMESPACE),
         provider_location=config.get("azure-native:location"),
         verification_code_is_secret=is_secret(key) if key in config else None,
+        alert_webhook_is_secret=is_secret(webhook) if webhook in config else None,
     )

@@ -172,6 +172,32 @@ KEYS: tuple[Key, ...] = (
     _k("registration", "allowProxyHostChange", "bool", "`false`",
        "Override: allow `proxyHost` to differ from `registeredProxyHost` (you must re-register with "
        "Microsoft, which takes a support ticket and a new 48-hour verification)."),
+    # --- monitoring ---------------------------------------------------------------------------
+    _k("monitoring", "monitoringEnabled", "bool", "`true` (prod), `false` otherwise",
+       "Deploy the proxy's monitoring: saved searches, a workbook, alert rules and the certificate check "
+       "(see Monitoring)."),
+    _k("monitoring", "alertEmails", "list", "`[]`",
+       "E-mail addresses the alerts go to (an action group; each address gets a confirmation e-mail). "
+       "Without these or `alertWebhookUrl` alerts only show in Azure Monitor."),
+    _k("monitoring", "alertWebhookUrl", "secret", "none",
+       "HTTPS webhook the alerts are posted to (common alert schema), set with `pulumi config set --secret` "
+       "because such URLs usually carry a token."),
+    _k("monitoring", "alertErrorRatePercent", "number", "`5`",
+       "Alert when more than this share of requests answers 5xx over the window."),
+    _k("monitoring", "alertMinRequests", "int", "`20`",
+       "Requests a window needs before its 5xx rate is judged (one failed request of two is not an outage)."),
+    _k("monitoring", "alertFace403Count", "int", "`10`",
+       "Alert when Face answers 403 this many times in the window (registration broken or not routed)."),
+    _k("monitoring", "alertThrottledCount", "int", "`100`",
+       "Alert on this many 429s in the window (the proxy's rate limit and Face throttling)."),
+    _k("monitoring", "alertRestartCount", "int", "`3`", "Alert on this many replica restarts in the window."),
+    _k("monitoring", "alertCertificateDays", "int", "`14`",
+       "The certificate check fails when the served certificate has fewer days left."),
+    _k("monitoring", "alertWindowMinutes", "int", "`15`",
+       "Window every alert looks at, evaluated every 5 minutes: 5, 10, 15, 30, 45 or 60."),
+    _k("monitoring", "monitoringCertificateCheck", "bool", "`true`",
+       "Application Insights availability test on `https://<proxyHost>/` from three Azure locations every "
+       "5 minutes: expects the proxy's own 404 over a valid certificate."),
 )
 
 KEYS_BY_NAME: dict[str, Key] = {k.name: k for k in KEYS}
@@ -184,6 +210,7 @@ GROUP_TITLES: dict[str, str] = {
     "dns": "Public DNS",
     "operations": "Operations: diagnostics, locks, access",
     "registration": "Microsoft registration",
+    "monitoring": "Monitoring",
 }
 
 

@@ -42,6 +42,14 @@ _ARM: dict[str, tuple[str, str]] = {
     "azure-native:app:Certificate": ("certificateName", "Microsoft.App/managedEnvironments/{environmentName}/certificates/{}"),
     "azure-native:dns:Zone": ("zoneName", "Microsoft.Network/dnszones/{}"),
     "azure-native:dns:RecordSet": ("relativeRecordSetName", "Microsoft.Network/dnszones/{zoneName}/{recordType}/{}"),
+    # monitoring (components/monitoring.py)
+    "azure-native:operationalinsights:SavedSearch": ("savedSearchId", "Microsoft.OperationalInsights/workspaces/{workspaceName}/savedSearches/{}"),
+    "azure-native:applicationinsights:Workbook": ("resourceName", "Microsoft.Insights/workbooks/{}"),
+    "azure-native:applicationinsights:Component": ("resourceName", "Microsoft.Insights/components/{}"),
+    "azure-native:applicationinsights:WebTest": ("webTestName", "Microsoft.Insights/webtests/{}"),
+    "azure-native:monitor:ActionGroup": ("actionGroupName", "Microsoft.Insights/actionGroups/{}"),
+    "azure-native:monitor:ScheduledQueryRule": ("ruleName", "Microsoft.Insights/scheduledQueryRules/{}"),
+    "azure-native:monitor:MetricAlert": ("ruleName", "Microsoft.Insights/metricAlerts/{}"),
 }
 
 # Extension resources: type token → (input holding the scope's id, input holding the name, path after it)

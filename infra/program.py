@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 import pulumi
 from pulumi_azure_native import resources
 
 from components.dns import ProxyDns
 from components.face import FaceAccount
+from components.monitoring import ProxyMonitoring, ProxyMonitoringArgs
 from components.network import IsolatedNetwork
 from components.proxy import LivenessProxy
 from components import shared_interfaces
@@ -30,6 +31,30 @@ def _is_secret(key: str) -> bool:
     return runtime_config.is_config_secret(key) or key in runtime_config.get_config_secret_keys_env()
 
 
+def _monitoring(settings: Settings, resource_group_name: pulumi.Input[str], proxy: LivenessProxy) -> Optional[ProxyMonitoring]:
+    """Saved searches, workbook and alerts over the proxy (monitoringEnabled; on by default in prod)."""
+    m = settings.monitoring
+    if not m.enabled:
+        return None
+    assert proxy.app is not None, "add_app() before monitoring"
+    webhook = pulumi.Config(NAMESPACE).get_secret("alertWebhookUrl") if m.alert_webhook_configured else None
+    return ProxyMonitoring("monitoring", ProxyMonitoringArgs(
+        resource_group_name=resource_group_name,
+        location=settings.location,
+        name_prefix=settings.name_prefix,
+        workspace_name=proxy.workspace.name,
+        workspace_id=proxy.workspace.id,
+        container_app_name=proxy.app_name,
+        container_app_id=proxy.app.id,
+        proxy_host=settings.proxy.host,
+        thresholds=m.thresholds,
+        alert_emails=m.alert_emails,
+        alert_webhook_url=webhook,
+        certificate_check=m.certificate_check,
+        tags=settings.tags,
+    ))
+
+
 def build(settings: Settings) -> dict[str, Any]:
     """Declare every resource of the stack; returns the stack outputs."""
     code = pulumi.Config(NAMESPACE).get_secret("verificationCode") if settings.registration.verification_code_configured else None
@@ -47,6 +72,7 @@ def build(settings: Settings) -> dict[str, Any]:
     # The custom domain is validated against the CNAME and asuid records: create them first.
     proxy.add_app(public_dns.record_sets)
     declare_operations(settings, face, proxy, public_dns)
+    monitoring = _monitoring(settings, group.name, proxy)
 
     outputs: dict[str, Any] = {
         "proxyHost": settings.proxy.host,
@@ -66,7 +92,12 @@ def build(settings: Settings) -> dict[str, Any]:
         "dnsRecords": public_dns.records,
         "registrationState": settings.registration.state,
         "lifecycle": settings.lifecycle,
+        # `liveness-infra logs --stack` queries this workspace (its customer id) for this app.
+        "logAnalyticsWorkspaceId": proxy.workspace.customer_id,
+        "proxyAppName": proxy.app_name,
     }
+    if monitoring is not None:
+        outputs["monitoringWorkbookId"] = monitoring.workbook.id
     if public_dns.name_servers is not None:
         outputs["nameServers"] = public_dns.name_servers
     if code is not None:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -39,7 +39,7 @@ from infra.dns_verdicts import (
     verification_name,
     window_finding,
 )
-from infra.errors import UserError
+from infra.errors import UserError, shorten
 from infra.stackfile import PROJECT_ROOT, read_stack_config
 
 CODE_ENV = "LIVENESS_VERIFICATION_CODE"
@@ -50,6 +50,7 @@ DEFAULT_WAIT_TIMEOUT = 1800.0
 MAX_WAIT_TIMEOUT = 48 * 3600.0
 DEFAULT_INTERVAL = 30.0
 PULUMI_TIMEOUT = 120
+ISSUED_AT_SKEW = timedelta(minutes=5)  # clock skew tolerated before an issue time counts as future
 
 
 # --------------------------------------------------------------------------------------------
@@ -284,6 +285,9 @@ def build_options(args: argparse.Namespace) -> CheckOptions:
             issued_at = parse_issued_at(str(issued_text))
         except ValueError as exc:
             raise UserError(f"{issued_source}: {exc}") from None
+        if issued_at > datetime.now(timezone.utc) + ISSUED_AT_SKEW:
+            raise UserError(f"{issued_source}: received {shorten(str(issued_text))}, which is in the future; expected "
+                            "when support issued the code (UTC), e.g. 2026-11-20T09:30:00Z")
 
     face_host = args.face_host or outputs.get("faceEndpointHost")
     if face_host:
@@ -380,7 +384,7 @@ def run_wait_command(args: argparse.Namespace, sleep: Callable[[float], None] = 
         now = clock()
         left = deadline - now
         print(progress_line(report, now - started, left), file=progress, flush=True)
-        if report.exit_code == EXIT_OK or left <= 0:
+        if report.exit_code == EXIT_OK or report.window_closed or left <= 0:
             break
         sleep(min(args.interval, left))
     timed_out = report.exit_code != EXIT_OK
@@ -389,7 +393,9 @@ def run_wait_command(args: argparse.Namespace, sleep: Callable[[float], None] = 
                           waited_seconds=round(clock() - started, 1)))
     else:
         print(render_text(report, notes))
-        if timed_out:
+        if report.window_closed:
+            print("stopped: the 48-hour window is closed, waiting cannot help; ask support for a new code")
+        elif timed_out:
             print(f"gave up after {args.timeout:g}s and {rounds} rounds")
         else:
             print(f"live after {rounds} round(s): tell Microsoft support the record is in place")

@@ -29,6 +29,7 @@ VERIFICATION_LABEL = "azaiverify"
 ASUID_LABEL = "asuid"
 VERIFICATION_WINDOW = timedelta(hours=48)
 WINDOW_WARNING = timedelta(hours=6)
+WINDOW_CHECK = "48-hour window"
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1
@@ -147,7 +148,14 @@ class Report:
     discovery_failed: bool = False
 
     @property
+    def window_closed(self) -> bool:
+        """Microsoft's 48-hour window for this code is over: no record can verify it any more."""
+        return any(f.check == WINDOW_CHECK and f.level is Level.ERROR for f in self.findings)
+
+    @property
     def exit_code(self) -> int:
+        if self.window_closed:
+            return EXIT_MISMATCH  # serving a dead code is not "live", whatever the servers answer
         return exit_code(self.verdicts, self.discovery_failed)
 
 
@@ -504,13 +512,15 @@ def judge_face_privatelink(face_host: str, chain: Chain) -> list[Finding]:
 def parse_issued_at(value: str) -> datetime:
     """ISO-8601 time; naive values are taken as UTC. Raises ValueError with a readable message."""
     text = value.strip()
+    expected = "expected ISO-8601 UTC like 2026-11-20T09:30:00Z"
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"received {value!r}; expected ISO-8601 UTC like 2026-11-20T09:30:00Z") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        shown = value if len(value) <= 60 else value[:40] + "…"
+        raise ValueError(f"received {shown!r}; {expected}") from None
 
 
 def _duration(delta: timedelta) -> str:
@@ -524,7 +534,7 @@ def window_finding(issued_at: datetime, now: datetime) -> Finding:
     left = closes - now
     stamp = closes.strftime("%Y-%m-%dT%H:%MZ")
     if left <= timedelta(0):
-        return Finding("48-hour window", Level.ERROR,
+        return Finding(WINDOW_CHECK, Level.ERROR,
                        f"the verification window closed at {stamp} ({_duration(left)} ago): ask support for "
                        f"a new code before telling them the record is live")
     if left < WINDOW_WARNING:

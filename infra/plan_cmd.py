@@ -80,7 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     stack = ephemeral.validate_stack_name(args.stack)
     template = ephemeral.config_template(stack, args.template)
-    base_eval = BaseEvaluation(args.base, stack, template).start() if args.base else None
+    base_eval = BaseEvaluation(args.base, stack, template).start() if args.base is not None else None
     try:
         from infra.offline import evaluate_stack
 

@@ -812,6 +812,13 @@ def load_stack_settings(stack: str, template: Optional[str] = None) -> Settings:
 
     source = ephemeral.config_template(stack, template, stackfile.STACKS_DIR) or stack
     config, secure = stackfile.read_stack_config_and_secure_keys(source)
+    return settings_from_stack_config(stack, config, secure)
+
+
+def settings_from_stack_config(stack: str, config: Mapping[str, str], secure: set[str] | frozenset[str]) -> Settings:
+    """Settings from a stack file's `config:` as infra/stack_yaml.py reads it (runtime strings)."""
+    from infra import stackfile
+
     key = f"{NAMESPACE}:verificationCode"
     return parse_settings(
         stack,

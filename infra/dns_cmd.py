@@ -276,6 +276,8 @@ def build_options(args: argparse.Namespace) -> CheckOptions:
     if not issued_text and args.stack:
         try:
             issued_text = read_stack_config(args.stack).get("liveness:verificationCodeIssuedAt")
+            if issued_text is not None and issued_text.strip() in ("", "null"):
+                issued_text = None  # `~`, `null` or empty in the stack file: unset, as for the program
             issued_source = "config key 'liveness:verificationCodeIssuedAt'"
         except UserError:
             issued_text = None

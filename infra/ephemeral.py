@@ -135,7 +135,7 @@ def pulumi_stack_tag(stack: str, name: str) -> Optional[str]:
     return value if done.returncode == 0 and value else None
 
 
-def deployed_settings(stack: str, template: Optional[str] = None, tag_reader=pulumi_stack_tag):
+def deployed_settings(stack: str, template: Optional[str] = None, tag_reader=None):
     """The stack's settings, naming the Face account that is really deployed.
 
     A `pr-<N>` stack built from the template gets its account suffix from the run that created it
@@ -158,7 +158,7 @@ def deployed_settings(stack: str, template: Optional[str] = None, tag_reader=pul
               if (config.get(k) or "").strip() not in ("", "null")]
     if pinned:
         return settings
-    account_id = tag_reader(stack, TAG_FACE_ACCOUNT_ID)
+    account_id = (tag_reader or pulumi_stack_tag)(stack, TAG_FACE_ACCOUNT_ID)
     name = account_id.rstrip("/").rsplit("/", 1)[-1].lower() if account_id else None
     if not name or not _ACCOUNT_NAME.match(name):
         raise UserError(

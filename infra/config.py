@@ -497,6 +497,8 @@ def parse_settings(
     `verification_code_is_secret` tells whether the runtime holds the code as a secret (None when
     unknown, e.g. a stack file where only `secure:` values are possible anyway).
     """
+    if not isinstance(raw, Mapping):
+        raise ConfigError(NAMESPACE, raw, "a mapping of config keys to values")
     raw = runtime_strings(raw)
     _check_unknown_keys(raw)
     r = _Reader(raw)

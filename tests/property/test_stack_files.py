@@ -13,13 +13,15 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
-from infra.config import load_runtime_settings, settings_from_stack_config
-from infra.errors import MAX_MESSAGE, UserError
+from infra.config import load_runtime_settings, parse_settings, settings_from_stack_config
+from infra.config_schema import KEYS
+from infra.errors import MAX_MESSAGE, ConfigError, UserError
 from infra.offline import evaluate_config
 from infra.stack_yaml import parse_stack_document
 from tests.property.conftest import plan_examples
-from tests.property.strategies import plausible_documents, stack_documents
+from tests.property.strategies import BASE, plausible_documents, stack_documents
 
 STACK = "prop"
 
@@ -80,3 +82,22 @@ def test_every_valid_config_plans_with_every_invariant_holding(document):
     broken = [f"{f.invariant}: {f.message}" for f in evaluation.findings if f.severity == "error"]
     assert not broken, broken
     event("planned, invariants hold")
+
+
+_NATIVE = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(), st.binary(max_size=4)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=plan_examples() * 2)
+@given(st.dictionaries(st.sampled_from([k.name for k in KEYS] + ["unknownKey"]), _NATIVE, max_size=6),
+       st.one_of(st.none(), _NATIVE))
+def test_native_values_only_ever_raise_config_errors(overrides, provider_location):
+    """Callers holding native values (tests, tools): anything at all, still only a ConfigError."""
+    raw = {**BASE, **overrides}
+    try:
+        parse_settings(STACK, raw, provider_location=provider_location)
+    except ConfigError as exc:
+        _assert_one_line(str(exc))

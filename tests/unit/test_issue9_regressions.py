@@ -143,3 +143,39 @@ def test_stack_named_with_underscore_gets_a_valid_prefix():
 def test_received_value_is_shortened():
     message = refused(HEAD + b"  liveness:proxyImage: " + b"x" * 200_000 + b"\n", "proxyImage")
     assert "chars)" in message
+
+
+def _run_entrypoint(config: dict[str, str]):
+    """infra/__main__.py as `pulumi up` runs it: config only through PULUMI_CONFIG (strings)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    code = ("import runpy, pulumi, infra.offline as o; m=o._RecordingMocks(); "
+            "pulumi.runtime.set_mocks(m, preview=False, monitor=o._RecordingMonitor(m)); "
+            f"runpy.run_path({str(root / 'infra')!r}, run_name='__main__')")
+    env = {"PULUMI_CONFIG": json.dumps(config), "PATH": "/usr/bin:/bin"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root, timeout=120)
+
+
+@pytest.mark.parametrize("extra", [
+    b"  liveness:namePrefix: ~\n  liveness:tags: {created: 2026-11-20}\n  liveness:proxyAllowBrowserPreflight:\n",
+    b"  liveness:proxyAllowBrowserPreflight: yes\n",
+])
+def test_the_program_under_pulumi_up_reads_the_file_as_config_check_does(extra):
+    document = HEAD + extra
+    config, secure = parse_stack_document(document)
+    assert not secure
+    try:
+        check(document)
+        expected = None
+    except UserError as exc:
+        expected = str(exc)
+    result = _run_entrypoint(config)
+    assert "Traceback" not in result.stderr
+    if expected is None:
+        assert result.returncode == 0, result.stderr
+    else:
+        assert result.returncode != 0 and expected in result.stderr

@@ -25,3 +25,13 @@ PLAN_FRACTION = 10
 
 def plan_examples() -> int:
     return max(1, settings().max_examples // PLAN_FRACTION)
+
+
+def pytest_collection_modifyitems(items):
+    """The suite's 300 s per-test timeout is for ordinary tests; these scale with the profile."""
+    import pytest
+
+    budget = 1800 if settings().max_examples <= 2000 else 4 * 3600
+    for item in items:
+        if "tests/property/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.timeout(budget))

@@ -150,8 +150,8 @@ def deployed_settings(stack: str, template: Optional[str] = None, tag_reader=Non
     from infra.stackfile import read_stack_config
 
     settings = load_stack_settings(stack, template=template)
-    if settings.lifecycle != "ephemeral":
-        return settings
+    if settings.lifecycle != "ephemeral" or pr_number(stack) is None:
+        return settings  # the `pr` template itself is never deployed: it renders as written
     source = config_template(stack, template) or stack
     config = read_stack_config(source)
     pinned = [k for k in ("liveness:instanceSuffix", "liveness:faceCustomSubdomain")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -270,10 +271,12 @@ def test_stack_without_pulumi_cli(world, cli, monkeypatch, tmp_path):
 def test_stack_outputs_fill_host_code_and_targets(world, cli, monkeypatch, tmp_path):
     """A stand-in `pulumi` prints the outputs the program exports; dns check uses them."""
     outputs = tmp_path / "outputs.json"
+    # Issued an hour ago: the window is open (a future time is refused, issue 9).
+    issued = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     outputs.write_text(
         '{"proxyHost": "ok.contoso.test", "verificationCode": "%s", "ingressFqdn": "%s",'
         ' "customDomainVerificationId": "%s", "faceEndpointHost": "fl-dev-face.cognitiveservices.azure.com",'
-        ' "verificationCodeIssuedAt": "2099-01-01T00:00:00Z"}' % (world.code, INGRESS, ASUID))
+        ' "verificationCodeIssuedAt": "%s"}' % (world.code, INGRESS, ASUID, issued))
     fake = tmp_path / "pulumi"
     fake.write_text('#!/bin/sh\n[ "$*" = "stack output --json --show-secrets --stack dev" ] || exit 7\n'
                     f'cat {outputs}\n')

@@ -96,7 +96,7 @@ def _seconds(flag: str, low: float, high: float) -> Callable[[str], float]:
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"received {text!r}; expected a number of seconds") from None
+            raise argparse.ArgumentTypeError(f"received {shorten(text)}; expected a number of seconds") from None
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"received {value:g}; expected {low:g} to {high:g} seconds")
         return value
@@ -106,7 +106,7 @@ def _seconds(flag: str, low: float, high: float) -> Callable[[str], float]:
 
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"received {text!r}; expected a port 1-65535")
+        raise argparse.ArgumentTypeError(f"received {shorten(text)}; expected a port 1-65535")
     return int(text)
 
 

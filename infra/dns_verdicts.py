@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Sequence
 
+from infra.errors import shorten
+
 VERIFICATION_LABEL = "azaiverify"
 ASUID_LABEL = "asuid"
 VERIFICATION_WINDOW = timedelta(hours=48)
@@ -196,12 +198,12 @@ def validate_hostname(value: str, flag: str) -> str | None:
         return f"{flag}: received a name of {len(name)} characters; expected at most 253"
     labels = name.split(".")
     if len(labels) < 2:
-        return f"{flag}: received {value!r}; expected a fully qualified name with a domain, like liveness.contoso.com"
+        return f"{flag}: received {shorten(value)}; expected a fully qualified name with a domain, like liveness.contoso.com"
     for label in labels:
         if not label or len(label) > 63:
-            return f"{flag}: received {value!r}; every dot-separated label must be 1-63 characters"
+            return f"{flag}: received {shorten(value)}; every dot-separated label must be 1-63 characters"
         if label.startswith("-") or label.endswith("-") or not all(c.isalnum() or c in "-_" for c in label):
-            return (f"{flag}: received {value!r}; labels may contain letters, digits and hyphens "
+            return (f"{flag}: received {shorten(value)}; labels may contain letters, digits and hyphens "
                     f"(not at either end); offending label {label!r}")
     return None
 
@@ -555,7 +557,7 @@ def parse_server(spec: str, flag: str, role: Role, default_port: int = 53) -> Se
     if text.startswith("["):
         host, sep, rest = text[1:].partition("]")
         if not sep or (rest and not rest.startswith(":")):
-            raise ValueError(f"{flag}: received {spec!r}; expected IP, IP:PORT or [IPv6]:PORT")
+            raise ValueError(f"{flag}: received {shorten(spec)}; expected IP, IP:PORT or [IPv6]:PORT")
         port_text = rest[1:] if rest else None
     elif text.count(":") == 1:
         host, _, port_text = text.partition(":")
@@ -568,6 +570,6 @@ def parse_server(spec: str, flag: str, role: Role, default_port: int = 53) -> Se
     try:
         address = str(ipaddress.ip_address(host))
     except ValueError:
-        raise ValueError(f"{flag}: received {spec!r}; expected an IP address (IP, IP:PORT or [IPv6]:PORT), "
+        raise ValueError(f"{flag}: received {shorten(spec)}; expected an IP address (IP, IP:PORT or [IPv6]:PORT), "
                          f"not a host name") from None
     return Server(address=address, port=port, role=role)

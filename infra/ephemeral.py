@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
-from infra.errors import UserError
+from infra.errors import UserError, shorten
 from infra.stackfile import STACKS_DIR
 
 PR_TEMPLATE = "pr"
@@ -36,7 +36,7 @@ _STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 def pr_stack_name(number: int) -> str:
     """The ephemeral stack of pull request `number`."""
     if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-        raise UserError(f"pull request number: received {number!r}; expected a positive whole number")
+        raise UserError(f"pull request number: received {shorten(number)}; expected a positive whole number")
     return f"pr-{number}"
 
 
@@ -49,7 +49,7 @@ def pr_number(stack: str) -> Optional[int]:
 def validate_stack_name(stack: str, flag: str = "--stack") -> str:
     if not _STACK_NAME.match(stack or ""):
         raise UserError(
-            f"{flag}: received {stack!r}; expected a stack name of letters, digits, '.', '_' or '-' "
+            f"{flag}: received {shorten(stack)}; expected a stack name of letters, digits, '.', '_' or '-' "
             "(the part after any org/ prefix), e.g. dev or pr-123"
         )
     return stack
@@ -65,10 +65,10 @@ def config_template(stack: str, template: Optional[str] = None, stacks_dir: Path
         validate_stack_name(template, "--template")
         if pr_number(stack) is None and template != stack:
             # Reading another stack's file under this stack's name mixes two stacks (issue 9).
-            raise UserError(f"--template: received {template!r} for stack {stack!r}; --template is only accepted for "
+            raise UserError(f"--template: received {shorten(template)} for stack {shorten(stack)}; --template is only accepted for "
                             f"ephemeral pr-<N> stacks (other stacks read their own stacks/Pulumi.<stack>.yaml)")
         if not (stacks_dir / f"Pulumi.{template}.yaml").is_file():
-            raise UserError(f"--template: received {template!r}; expected a stack with a file stacks/Pulumi.{template}.yaml")
+            raise UserError(f"--template: received {shorten(template)}; expected a stack with a file stacks/Pulumi.{template}.yaml")
         return template
     if (stacks_dir / f"Pulumi.{stack}.yaml").is_file():
         return None
@@ -94,7 +94,7 @@ def stack_tags(stack: str, subscription_id: str) -> dict[str, str]:
     from infra.config import load_stack_settings
 
     if not _SUBSCRIPTION_ID.match(subscription_id or ""):
-        raise UserError(f"--subscription-id: received {subscription_id!r}; expected a subscription id like 00000000-0000-0000-0000-000000000000")
+        raise UserError(f"--subscription-id: received {shorten(subscription_id)}; expected a subscription id like 00000000-0000-0000-0000-000000000000")
     settings = load_stack_settings(validate_stack_name(stack))
     account_id = (
         f"/subscriptions/{subscription_id.lower()}/resourceGroups/{settings.resource_group_name}"

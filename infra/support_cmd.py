@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from components.proxy_config import LIVENESS_ROUTES
-from infra.errors import UserError
+from infra.errors import UserError, shorten
 
 SUMMARY = "Register reverse proxy domain for Face API Liveness Detection with private network access"
 SERVICE = "Cognitive Services (Cognitive Services - Face API)"
@@ -177,7 +177,7 @@ def run(args: argparse.Namespace, az: Callable[[], str | None] = az_subscription
 
     subscription = args.subscription_id
     if subscription is not None and not _GUID.match(subscription.strip()):
-        raise UserError(f"--subscription-id: received {subscription!r}; expected a GUID like "
+        raise UserError(f"--subscription-id: received {shorten(subscription)}; expected a GUID like "
                         f"00000000-0000-0000-0000-000000000000")
     subscription = subscription.strip().lower() if subscription else az()
     settings = deployed_settings(args.stack, args.template)

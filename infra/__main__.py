@@ -9,11 +9,11 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from infra.errors import UserError  # noqa: E402
+from infra.errors import UserError, one_line  # noqa: E402
 from infra.program import main  # noqa: E402
 
 try:
     main()
 except UserError as exc:
     # A config mistake: one clear line instead of a Python traceback in `pulumi up`.
-    raise SystemExit(f"face-liveness-isolation: {exc}") from None
+    raise SystemExit(one_line(f"face-liveness-isolation: {exc}", 400)) from None

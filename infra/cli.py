@@ -12,7 +12,7 @@ import importlib
 import sys
 from typing import Sequence
 
-from infra.errors import UserError
+from infra.errors import UserError, one_line
 
 # Modules that contribute subcommands, in the order --help lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except UserError as exc:
-        print(f"liveness-infra {args.command}: error: {exc}", file=sys.stderr)
+        print(one_line(f"liveness-infra {args.command}: error: {exc}", 400), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"liveness-infra {args.command}: interrupted", file=sys.stderr)

@@ -46,7 +46,7 @@ MIN_ENDPOINTS_SUBNET_PREFIXLEN = 28
 INGRESS_TIMEOUT_SECONDS = 240  # Container Apps ingress request timeout
 
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+_SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")  # one DNS label: 1-63
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,15}$")
 _LOCATION = re.compile(r"^[a-z][a-z0-9]{2,40}$")
 _MEMORY = re.compile(r"^(\d+(?:\.\d+)?)Gi$")
@@ -209,15 +209,23 @@ class Settings:
 
 
 class _Reader:
-    """Reads `liveness:` keys from a mapping, converting strings or native values to types."""
+    """Reads `liveness:` keys from a mapping of runtime strings (see :func:`runtime_strings`).
 
-    def __init__(self, raw: Mapping[str, Any]):
+    Every value is the string the Pulumi runtime delivers; lists and mappings are JSON text. An
+    empty value, or the text `null` (what `~`, `null` or an empty value in a stack file becomes),
+    means unset, everywhere.
+    """
+
+    def __init__(self, raw: Mapping[str, str]):
         self.raw = raw
 
-    def _value(self, name: str) -> Any:
+    def _value(self, name: str) -> Optional[str]:
         assert name in KEYS_BY_NAME, f"undeclared config key {name}"
         value = self.raw.get(name)
-        if isinstance(value, str) and value.strip() == "":
+        if value is None:
+            return None
+        value = value.strip()
+        if value == "" or value == "null":
             return None
         return value
 
@@ -228,9 +236,18 @@ class _Reader:
         value = self._value(name)
         if value is None:
             return default
-        if isinstance(value, (dict, list, bool)):
-            raise ConfigError(self.full(name), value, "a string")
-        return str(value).strip()
+        if value[0] in "[{":
+            try:
+                parsed = json.loads(value)
+            except (ValueError, RecursionError):
+                parsed = None
+            if isinstance(parsed, (list, dict)):
+                raise ConfigError(self.full(name), value, f"a string, not a {'list' if isinstance(parsed, list) else 'mapping'}")
+        if len(value) > MAX_STRING:
+            raise ConfigError(self.full(name), value, f"a string of at most {MAX_STRING} characters")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ConfigError(self.full(name), value, "a single line without control characters")
+        return value
 
     def require(self, name: str, hint: str) -> str:
         value = self.string(name)
@@ -251,9 +268,7 @@ class _Reader:
         value = self._value(name)
         if value is None:
             return default
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
+        if value.lower() in ("true", "false"):
             return value.lower() == "true"
         raise ConfigError(self.full(name), value, "true or false")
 
@@ -261,12 +276,9 @@ class _Reader:
         value = self._value(name)
         if value is None:
             return default
-        try:
-            if isinstance(value, bool) or isinstance(value, float):
-                raise ValueError
-            number = int(str(value).strip())
-        except ValueError:
-            raise ConfigError(self.full(name), value, f"a whole number from {lo} to {hi}") from None
+        if not _INTEGER.match(value):
+            raise ConfigError(self.full(name), value, f"a whole number from {lo} to {hi}")
+        number = int(value)
         if not lo <= number <= hi:
             raise ConfigError(self.full(name), value, f"a whole number from {lo} to {hi}")
         return number
@@ -275,45 +287,113 @@ class _Reader:
         value = self._value(name)
         if value is None:
             return default
-        try:
-            if isinstance(value, bool):
-                raise ValueError
-            number = float(str(value).strip())
-        except ValueError:
-            raise ConfigError(self.full(name), value, f"a number from {lo} to {hi}") from None
-        if not lo <= number <= hi:
-            raise ConfigError(self.full(name), value, f"a number from {lo} to {hi}")
+        number = float(value) if _NUMBER.match(value) else float("nan")
+        if not lo <= number <= hi:  # also false for nan and infinities
+            raise ConfigError(self.full(name), value, f"a number from {lo:g} to {hi:g}")
         return number
 
     def _structured(self, name: str, kind: type) -> Any:
         value = self._value(name)
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                raise ConfigError(self.full(name), value, f"a JSON {kind.__name__}") from None
-        if value is not None and not isinstance(value, kind):
-            raise ConfigError(self.full(name), value, f"a {'list' if kind is list else 'mapping'}")
-        return value
+        if value is None:
+            return None
+        what = "list" if kind is list else "mapping"
+        if len(value) > MAX_STRUCTURED:
+            raise ConfigError(self.full(name), value, f"a {what} of at most {MAX_STRUCTURED} characters as JSON")
+        try:
+            parsed = json.loads(value)
+        except (ValueError, RecursionError):
+            raise ConfigError(self.full(name), value, f"a {what}: a YAML {what} in the stack file, or JSON {what} text") from None
+        if parsed is not None and not isinstance(parsed, kind):
+            raise ConfigError(self.full(name), value, f"a {what}")
+        return parsed
 
     def string_list(self, name: str) -> tuple[str, ...]:
         value = self._structured(name, list) or []
         for item in value:
-            if not isinstance(item, str) or not item.strip():
-                raise ConfigError(self.full(name), value, "a list of non-empty strings")
+            if not isinstance(item, str) or not item.strip() or not _printable(item):
+                raise ConfigError(self.full(name), value, "a list of non-empty one-line strings")
         return tuple(item.strip() for item in value)
 
     def string_map(self, name: str) -> dict[str, str]:
         value = self._structured(name, dict) or {}
+        out: dict[str, str] = {}
         for k, v in value.items():
-            if not isinstance(k, str) or isinstance(v, (dict, list)):
+            if isinstance(v, bool):
+                v = "true" if v else "false"
+            elif isinstance(v, (int, float)):
+                v = json.dumps(v)
+            if not isinstance(v, str) or not _printable(k) or not _printable(v):
                 raise ConfigError(self.full(name), value, "a mapping of string keys to string values")
-        return {str(k): str(v) for k, v in value.items()}
+            out[k] = v
+        return out
+
+
+def _printable(text: str) -> bool:
+    """One line of text UTF-8 can carry: no control characters, no lone surrogates."""
+    return not any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in text)
+
+
+# Upper bounds on raw values: far above anything real, low enough that nothing downstream chokes.
+MAX_STRING = 2048
+MAX_STRUCTURED = 64 * 1024
+_INTEGER = re.compile(r"^[-+]?[0-9]{1,15}$")
+_NUMBER = re.compile(r"^[-+]?(\.[0-9]+|[0-9]{1,15}(\.[0-9]*)?)([eE][-+]?[0-9]{1,3})?$")
+
+
+def runtime_strings(raw: Mapping[Any, Any], where: str = NAMESPACE) -> dict[str, str]:
+    """`raw` as the Pulumi runtime delivers config: every value a string.
+
+    Strings pass through; other values (from callers holding native values, e.g. tests) become
+    the text the runtime would carry: `true`/`false`, decimal numbers, `null`, JSON for lists and
+    mappings. A value no runtime could carry (a lone surrogate, a NUL, an int too large to print)
+    is a ConfigError naming its key.
+    """
+    from infra.stack_yaml import go_json_float
+
+    out: dict[str, str] = {}
+    for key, value in raw.items():
+        name = key if isinstance(key, str) else str(key)
+        full = name if ":" in name or where == "" else f"{where}:{name}"
+        try:
+            if isinstance(value, str):
+                text = value
+            elif value is None:
+                text = "null"
+            elif isinstance(value, bool):
+                text = "true" if value else "false"
+            elif isinstance(value, int):
+                text = str(value)
+            elif isinstance(value, float):
+                if value != value or value in (float("inf"), float("-inf")):
+                    raise ValueError("not a finite number")
+                text = go_json_float(value)
+            elif isinstance(value, (list, tuple, dict)):
+                text = json.dumps(value, allow_nan=False, sort_keys=False, separators=(",", ":"))
+            else:
+                raise ValueError(f"a {type(value).__name__}")
+        except (ValueError, TypeError, RecursionError):
+            raise ConfigError(full, value, "a string, number, true/false, list or mapping") from None
+        if any(0xD800 <= ord(c) <= 0xDFFF or c == "\x00" for c in text):
+            raise ConfigError(full, text, "text that UTF-8 can carry (no lone surrogates or NUL)")
+        out[name] = text
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
 # Validation helpers
 # ---------------------------------------------------------------------------------------------
+
+
+# Address ranges a VNet here may use: the RFC 1918 private blocks and the RFC 6598 shared address
+# space, which Azure treats as private too (a default system route with next hop None covers all
+# four until a VNet uses them: learn.microsoft.com/azure/virtual-network/virtual-networks-udr-overview).
+VNET_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"))
+VNET_RANGES_TEXT = "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 (RFC 1918) or 100.64.0.0/10 (RFC 6598)"
+# Ranges the Container Apps environment's subnet must not overlap (reserved by the platform:
+# learn.microsoft.com/azure/container-apps/custom-virtual-networks, "Subnet address range restrictions").
+APPS_RESERVED = tuple(ipaddress.IPv4Network(n) for n in (
+    "169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24",
+    "100.100.0.0/17", "100.100.128.0/19", "100.100.160.0/19", "100.100.192.0/19"))
 
 
 def _network(reader: _Reader, name: str, default: str) -> ipaddress.IPv4Network:
@@ -324,9 +404,46 @@ def _network(reader: _Reader, name: str, default: str) -> ipaddress.IPv4Network:
         raise ConfigError(reader.full(name), text, "an IPv4 CIDR with no host bits set, e.g. 10.40.0.0/16") from None
     if not isinstance(net, ipaddress.IPv4Network):
         raise ConfigError(reader.full(name), text, "an IPv4 CIDR (Azure subnets here are IPv4)")
-    if not net.is_private:
-        raise ConfigError(reader.full(name), text, "a private (RFC 1918) range")
+    if not any(net.subnet_of(allowed) for allowed in VNET_RANGES):
+        raise ConfigError(reader.full(name), text, f"a private range inside {VNET_RANGES_TEXT}")
     return net
+
+
+# Sources allowed to reach the private endpoint. A union wider than a /8 (16,777,216 addresses,
+# the largest private block an organisation can own, 10.0.0.0/8) is no longer "the app server's
+# network" but most of the address space, e.g. 0.0.0.0/1 + 128.0.0.0/1 is every IPv4 address.
+MAX_CLIENT_ADDRESSES = 2**24
+# Azure allows 4,000 IP addresses and ranges as sources per network security group
+# (MicrosoftDocs/azure-docs includes/azure-virtual-network-limits.md); the endpoints NSG also
+# names the apps subnet as a source.
+MAX_CLIENT_CIDRS = 4000 - 1
+_NOT_A_SOURCE = tuple(ipaddress.IPv4Network(n) for n in (
+    "0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4"))
+
+
+def _client_cidrs(r: _Reader) -> tuple[str, ...]:
+    key = "faceAllowedClientCidrs"
+    clients = r.string_list(key)
+    if len(set(clients)) > MAX_CLIENT_CIDRS:
+        raise ConfigError(r.full(key), f"{len(set(clients))} ranges",
+                          f"at most {MAX_CLIENT_CIDRS} ranges (Azure's 4,000 source prefixes per NSG, less the apps subnet)")
+    nets = []
+    for cidr in clients:
+        try:
+            net = ipaddress.IPv4Network(cidr, strict=True)
+        except ValueError:
+            raise ConfigError(r.full(key), cidr, "IPv4 CIDR ranges with no host bits set, e.g. 10.50.1.0/24") from None
+        if net.prefixlen == 0:
+            raise ConfigError(r.full(key), cidr, "a specific range (0.0.0.0/0 would open the endpoint to everything)")
+        special = next((s for s in _NOT_A_SOURCE if net.overlaps(s)), None)
+        if special is not None:
+            raise ConfigError(r.full(key), cidr, f"a range outside {special} (it cannot be a client's address)")
+        nets.append(net)
+    covered = sum(n.num_addresses for n in ipaddress.collapse_addresses(nets))
+    if covered > MAX_CLIENT_ADDRESSES:
+        raise ConfigError(r.full(key), list(clients),
+                          f"ranges covering at most {MAX_CLIENT_ADDRESSES:,} addresses together (a /8); these cover {covered:,}")
+    return clients
 
 
 def _hostname(reader: _Reader, name: str, value: str, min_labels: int = 2) -> str:
@@ -345,8 +462,20 @@ def _hostname(reader: _Reader, name: str, value: str, min_labels: int = 2) -> st
     return host
 
 
+MAX_INSTANCE_SUFFIX = 20  # run ids are ~11 digits; keeps <prefix>-face-<suffix> within one DNS label
+
+
+def default_name_prefix(stack: str) -> str:
+    """`fl-<stack>` made a valid prefix: lower case, other characters as hyphens, at most 16."""
+    text = re.sub(r"[^a-z0-9]+", "-", f"fl-{stack}".lower())
+    return text[:16].strip("-")
+
+
 def _stack_hash(stack: str, salt: str = "") -> str:
     return hashlib.sha256(f"{stack}/{salt}".encode()).hexdigest()[:6]
+
+
+ISSUED_AT_YEARS = (2020, 2199)  # Face liveness registration exists since 2024; anything outside is a typo
 
 
 def _parse_issued_at(reader: _Reader) -> Optional[datetime]:
@@ -361,7 +490,14 @@ def _parse_issued_at(reader: _Reader) -> Optional[datetime]:
     if moment.tzinfo is None:
         raise ConfigError(reader.full("verificationCodeIssuedAt"), text,
                           "an ISO-8601 time with a zone (Z or +hh:mm)")
-    return moment.astimezone(timezone.utc)
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 falls before year 1 in UTC
+        moment = None
+    if moment is None or not ISSUED_AT_YEARS[0] <= moment.year <= ISSUED_AT_YEARS[1]:
+        raise ConfigError(reader.full("verificationCodeIssuedAt"), text,
+                          f"a time between the years {ISSUED_AT_YEARS[0]} and {ISSUED_AT_YEARS[1]}, e.g. 2026-11-20T09:30:00Z")
+    return moment
 
 
 def _check_unknown_keys(raw: Mapping[str, Any]) -> None:
@@ -391,34 +527,42 @@ def parse_settings(
     `verification_code_is_secret` tells whether the runtime holds the code as a secret (None when
     unknown, e.g. a stack file where only `secure:` values are possible anyway).
     """
+    if not isinstance(raw, Mapping):
+        raise ConfigError(NAMESPACE, raw, "a mapping of config keys to values")
+    raw = runtime_strings(raw)
     _check_unknown_keys(raw)
     r = _Reader(raw)
+    if provider_location is not None and not isinstance(provider_location, str):
+        provider_location = runtime_strings({"azure-native:location": provider_location}, "")["azure-native:location"]
 
     lifecycle = r.choice("lifecycle", LIFECYCLES, "prod")
     prod = lifecycle == "prod"
     ephemeral = lifecycle == "ephemeral"
 
     location = r.string("location") or (provider_location.strip() if provider_location else None)
+    if location == "null":
+        location = None
     if not location:
         raise ConfigError(r.full("location"), None, "an Azure region such as westeurope (or set azure-native:location)")
     if not _LOCATION.match(location):
-        raise ConfigError(r.full("location"), location, "an Azure region name in lower case, e.g. westeurope")
+        raise ConfigError(r.full("location") if r.string("location") else "azure-native:location", location, "an Azure region name in lower case, e.g. westeurope")
 
-    default_prefix = f"fl-{stack}".lower()[:16].rstrip("-")
-    name_prefix = r.string("namePrefix", default_prefix)
-    if not _PREFIX.match(name_prefix) or name_prefix.endswith("-"):
+    name_prefix = r.string("namePrefix", default_name_prefix(stack))
+    if not _PREFIX.match(name_prefix) or name_prefix.endswith("-") or "--" in name_prefix:
         raise ConfigError(r.full("namePrefix"), name_prefix,
-                          "2-16 characters: a lower-case letter, then lower-case letters, digits or hyphens")
+                          "2-16 characters: a lower-case letter, then lower-case letters, digits or single inner hyphens")
     suffix = r.string("instanceSuffix")
-    if suffix is not None and not _SUBDOMAIN.match(suffix.lower()):
-        raise ConfigError(r.full("instanceSuffix"), suffix, "lower-case letters, digits and inner hyphens")
+    if suffix is not None and (len(suffix) > MAX_INSTANCE_SUFFIX or not _SUBDOMAIN.match(suffix.lower())):
+        raise ConfigError(r.full("instanceSuffix"), suffix,
+                          f"1-{MAX_INSTANCE_SUFFIX} lower-case letters, digits and inner hyphens")
+    suffix = suffix.lower() if suffix is not None else None
     if ephemeral and suffix is None:
         suffix = _stack_hash(stack)
     resource_group_name = r.string("resourceGroupName", f"rg-{name_prefix}")
     if not re.match(r"^[-\w.()]{1,89}[-\w()]$", resource_group_name):
         raise ConfigError(r.full("resourceGroupName"), resource_group_name,
                           "1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'")
-    tags = {**r.string_map("tags"), "environment": lifecycle, "stack": stack, "managed-by": "pulumi"}
+    tags = {**_user_tags(r), "environment": lifecycle, "stack": stack, "managed-by": "pulumi"}
 
     network = _parse_network(r)
     face = _with_endpoint_addressing(r, _parse_face(r, name_prefix, suffix, stack), network)
@@ -428,7 +572,7 @@ def parse_settings(
     registration = _parse_registration(r, proxy.host, verification_code_is_secret)
     monitoring = _parse_monitoring(r, prod, alert_webhook_is_secret)
 
-    return Settings(
+    settings = Settings(
         stack=stack,
         lifecycle=lifecycle,
         location=location,
@@ -443,6 +587,56 @@ def parse_settings(
         monitoring=monitoring,
         operations=parse_operations(r, lifecycle),
     )
+    _check_renderable(settings)
+    return settings
+
+
+# Azure tags: at most 50 per resource (the stack adds 3), names up to 512 characters without
+# < > % & \\ ? /, values up to 256 characters (learn.microsoft.com/azure/azure-resource-manager/management/tag-resources).
+MAX_USER_TAGS = 47
+_TAG_NAME_FORBIDDEN = set('<>%&\\?/')
+
+
+def _user_tags(r: _Reader) -> dict[str, str]:
+    tags = r.string_map("tags")
+    if len(tags) > MAX_USER_TAGS:
+        raise ConfigError(r.full("tags"), f"{len(tags)} tags", f"at most {MAX_USER_TAGS} tags (Azure allows 50; the stack adds 3)")
+    for name, value in tags.items():
+        if not name.strip() or len(name) > 512 or _TAG_NAME_FORBIDDEN & set(name):
+            raise ConfigError(r.full("tags"), name, "tag names of 1-512 characters without < > % & \\ ? /")
+        if len(value) > 256:
+            raise ConfigError(r.full("tags"), value, f"tag values of at most 256 characters (tag {name!r})")
+    return tags
+
+
+# ProxySettings field → the config key it comes from, for errors the nginx renderer reports.
+_PROXY_FIELD_KEYS = {
+    "face_host": "faceCustomSubdomain",
+    "allow_options": "proxyAllowBrowserPreflight",
+    "rate_limit_per_second": "proxyRateLimitPerSecond",
+    "rate_limit_burst": "proxyRateLimitBurst",
+    "max_body_bytes": "proxyMaxBodyBytes",
+    "trusted_proxy_cidrs": "proxyTrustedProxyCidrs",
+    "client_timeout_seconds": "proxyClientTimeoutSeconds",
+    "upstream_timeout_seconds": "proxyUpstreamTimeoutSeconds",
+}
+
+
+def _check_renderable(settings: "Settings") -> None:
+    """A config that validates must render: the nginx renderer's own checks, as config errors.
+
+    Whatever the renderer refuses would otherwise surface as a traceback in `plan` and `pulumi up`.
+    """
+    from components.proxy_config import ProxyConfigError, validate
+
+    try:
+        validate(settings.proxy_settings())
+    except ProxyConfigError as exc:
+        field = getattr(exc, "name", "")
+        key = _PROXY_FIELD_KEYS.get(field)
+        received = getattr(settings.proxy_settings(), field, None) if field else None
+        raise ConfigError(f"{NAMESPACE}:{key}" if key else f"{NAMESPACE} proxy setting {field}", received,
+                          f"a value the proxy configuration accepts ({str(exc).rpartition('expected ')[2] or exc})") from None
 
 
 def _parse_network(r: _Reader) -> NetworkSettings:
@@ -461,14 +655,11 @@ def _parse_network(r: _Reader) -> NetworkSettings:
     if apps.overlaps(endpoints):
         raise ConfigError(r.full("endpointsSubnetPrefix"), str(endpoints),
                           f"a range that does not overlap {r.full('appsSubnetPrefix')} {apps}")
-    clients = r.string_list("faceAllowedClientCidrs")
-    for cidr in clients:
-        try:
-            ipaddress.IPv4Network(cidr, strict=True)
-        except ValueError:
-            raise ConfigError(r.full("faceAllowedClientCidrs"), cidr, "IPv4 CIDR ranges with no host bits set") from None
-        if ipaddress.IPv4Network(cidr).prefixlen == 0:
-            raise ConfigError(r.full("faceAllowedClientCidrs"), cidr, "a specific range (0.0.0.0/0 would open the endpoint to everything)")
+    reserved = next((n for n in APPS_RESERVED if apps.overlaps(n)), None)
+    if reserved is not None:
+        raise ConfigError(r.full("appsSubnetPrefix"), str(apps),
+                          f"a range that does not overlap {reserved} (reserved by Container Apps)")
+    clients = _client_cidrs(r)
     return NetworkSettings(str(vnet), str(apps), str(endpoints), clients)
 
 
@@ -479,9 +670,9 @@ def _parse_face(r: _Reader, name_prefix: str, suffix: Optional[str], stack: str)
         raise ConfigError(r.full("faceSku"), sku, "S0 (liveness detection needs the standard tier)")
     default_sub = f"{name_prefix}-face" + (f"-{suffix}" if suffix else "")
     sub = r.string("faceCustomSubdomain", default_sub).lower()
-    if len(sub) < 2 or len(sub) > 64 or not _SUBDOMAIN.match(sub):
+    if len(sub) < 2 or len(sub) > 63 or not _SUBDOMAIN.match(sub):
         raise ConfigError(r.full("faceCustomSubdomain"), sub,
-                          "2-64 lower-case letters, digits and inner hyphens (globally unique)")
+                          "2-63 lower-case letters, digits and inner hyphens: one DNS label, globally unique")
     ip_rules = r.string_list("faceIpRules")
     for rule in ip_rules:
         try:
@@ -490,7 +681,7 @@ def _parse_face(r: _Reader, name_prefix: str, suffix: Optional[str], stack: str)
             raise ConfigError(r.full("faceIpRules"), rule, "IPv4 addresses or CIDR ranges") from None
     fqdns = tuple(_hostname(r, "faceAllowedFqdns", f) for f in r.string_list("faceAllowedFqdns"))
     mode = r.choice("privateDnsMode", PRIVATE_DNS_MODES, "create")
-    zone_ids = r.string_list("privateDnsZoneIds")
+    zone_ids = tuple(zid.rstrip("/") for zid in r.string_list("privateDnsZoneIds"))
     if mode == "existing":
         if not zone_ids:
             raise ConfigError(r.full("privateDnsZoneIds"), [], "at least the id of privatelink.cognitiveservices.azure.com (privateDnsMode existing)")
@@ -691,6 +882,13 @@ def load_stack_settings(stack: str, template: Optional[str] = None) -> Settings:
 
     source = ephemeral.config_template(stack, template, stackfile.STACKS_DIR) or stack
     config, secure = stackfile.read_stack_config_and_secure_keys(source)
+    return settings_from_stack_config(stack, config, secure)
+
+
+def settings_from_stack_config(stack: str, config: Mapping[str, str], secure: set[str] | frozenset[str]) -> Settings:
+    """Settings from a stack file's `config:` as infra/stack_yaml.py reads it (runtime strings)."""
+    from infra import stackfile
+
     key = f"{NAMESPACE}:verificationCode"
     webhook = f"{NAMESPACE}:alertWebhookUrl"
     return parse_settings(

@@ -34,26 +34,34 @@ KEYS: tuple[Key, ...] = (
     _k("stack", "location", "string", "`azure-native:location`",
        "Azure region for every regional resource, e.g. `westeurope`."),
     _k("stack", "namePrefix", "string", "`fl-<stack>`",
-       "Prefix of every Azure resource name: 2–16 lower-case letters, digits, hyphens."),
+       "Prefix of every Azure resource name: 2–16 lower-case letters, digits, hyphens. The default "
+       "lower-cases the stack name, turns other characters into hyphens and keeps 16 characters."),
     _k("stack", "instanceSuffix", "string", "hash of the stack name (ephemeral only)",
-       "Extra suffix that makes ephemeral names unique; the preview-env workflow sets it to the run id "
-       "so a soft-deleted account never blocks a re-created environment."),
+       "Extra suffix that makes ephemeral names unique (1–20 lower-case letters, digits, inner hyphens); "
+       "the preview-env workflow sets it to the run id so a soft-deleted account never blocks a "
+       "re-created environment."),
     _k("stack", "resourceGroupName", "string", "`rg-<namePrefix>`",
        "Resource group the stack creates and deploys into."),
     _k("stack", "tags", "map", "`{}`",
-       "Extra tags on every taggable resource (the stack adds `environment`, `stack`, `managed-by`)."),
+       "Extra tags on every taggable resource (the stack adds `environment`, `stack`, `managed-by`): at "
+       "most 47, names up to 512 characters without `< > % & \\ ? /`, values up to 256."),
     # --- network -----------------------------------------------------------------------------
-    _k("network", "vnetAddressSpace", "string", "`10.40.0.0/16`", "Address space of the VNet."),
+    _k("network", "vnetAddressSpace", "string", "`10.40.0.0/16`",
+       "Address space of the VNet: an IPv4 CIDR inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 "
+       "(RFC 1918) or 100.64.0.0/10 (RFC 6598). The subnets below must lie inside it."),
     _k("network", "appsSubnetPrefix", "string", "`10.40.0.0/23`",
        "Subnet for the Container Apps environment (delegated to `Microsoft.App/environments`); at "
-       "least /27, inside the VNet, no overlap."),
+       "least /27, inside the VNet, no overlap, and off the ranges Container Apps reserves "
+       "(169.254.0.0/16, 172.30.0.0/16, 172.31.0.0/16, 192.0.2.0/24, 100.100.0.0/17 and the "
+       "three /19s after it)."),
     _k("network", "endpointsSubnetPrefix", "string", "`10.40.2.0/27`",
        "Subnet for private endpoints; at least /28, inside the VNet, no overlap."),
     # --- face account ------------------------------------------------------------------------
     _k("face", "faceKind", "string", "`Face`", "`Face` or `AIServices`."),
     _k("face", "faceSku", "string", "`S0`", "Account SKU. Liveness needs a paid tier: `S0`."),
     _k("face", "faceCustomSubdomain", "string", "`<namePrefix>-face[-<suffix>]`",
-       "Custom subdomain (globally unique; required for private endpoints). Also the account name."),
+       "Custom subdomain (globally unique; required for private endpoints): one DNS label, 2–63 "
+       "characters. Also the account name."),
     _k("face", "faceDisableLocalAuth", "bool", "`true`",
        "Disable key authentication; callers use Microsoft Entra ID. Set `false` only if your app server "
        "must use keys."),
@@ -66,7 +74,10 @@ KEYS: tuple[Key, ...] = (
        "leave empty unless you know why you need them."),
     _k("face", "faceAllowedClientCidrs", "list", "`[]`",
        "Extra sources allowed to reach the private endpoint on 443, e.g. your app server's subnet in a "
-       "peered VNet (it creates the liveness sessions). By default only the proxy's subnet may."),
+       "peered VNet (it creates the liveness sessions). By default only the proxy's subnet may. IPv4 "
+       "CIDRs; together at most a /8 (16,777,216 addresses), at most 3,999 of them (Azure's 4,000 "
+       "source prefixes per NSG, less the apps subnet); never 0.0.0.0/8, loopback, link-local or "
+       "multicast."),
     _k("face", "privateDnsMode", "string", "`create`",
        "`create`: the stack creates `privatelink.cognitiveservices.azure.com` (plus the AI Services "
        "zones for `AIServices`), links it to the VNet and adds a zone group; `existing`: zone group "

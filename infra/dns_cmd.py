@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -40,7 +40,7 @@ from infra.dns_verdicts import (
     verification_name,
     window_finding,
 )
-from infra.errors import UserError
+from infra.errors import UserError, shorten
 from infra.stackfile import PROJECT_ROOT, read_stack_config
 
 CODE_ENV = "LIVENESS_VERIFICATION_CODE"
@@ -51,6 +51,7 @@ DEFAULT_WAIT_TIMEOUT = 1800.0
 MAX_WAIT_TIMEOUT = 48 * 3600.0
 DEFAULT_INTERVAL = 30.0
 PULUMI_TIMEOUT = 120
+ISSUED_AT_SKEW = timedelta(minutes=5)  # clock skew tolerated before an issue time counts as future
 
 
 # --------------------------------------------------------------------------------------------
@@ -96,7 +97,7 @@ def _seconds(flag: str, low: float, high: float) -> Callable[[str], float]:
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"received {text!r}; expected a number of seconds") from None
+            raise argparse.ArgumentTypeError(f"received {shorten(text)}; expected a number of seconds") from None
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"received {value:g}; expected {low:g} to {high:g} seconds")
         return value
@@ -106,7 +107,7 @@ def _seconds(flag: str, low: float, high: float) -> Callable[[str], float]:
 
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"received {text!r}; expected a port 1-65535")
+        raise argparse.ArgumentTypeError(f"received {shorten(text)}; expected a port 1-65535")
     return int(text)
 
 
@@ -276,6 +277,8 @@ def build_options(args: argparse.Namespace) -> CheckOptions:
     if not issued_text and args.stack:
         try:
             issued_text = read_stack_config(args.stack).get("liveness:verificationCodeIssuedAt")
+            if issued_text is not None and issued_text.strip() in ("", "null"):
+                issued_text = None  # `~`, `null` or empty in the stack file: unset, as for the program
             issued_source = "config key 'liveness:verificationCodeIssuedAt'"
         except UserError:
             issued_text = None
@@ -285,6 +288,9 @@ def build_options(args: argparse.Namespace) -> CheckOptions:
             issued_at = parse_issued_at(str(issued_text))
         except ValueError as exc:
             raise UserError(f"{issued_source}: {exc}") from None
+        if issued_at > datetime.now(timezone.utc) + ISSUED_AT_SKEW:
+            raise UserError(f"{issued_source}: received {shorten(str(issued_text))}, which is in the future; expected "
+                            "when support issued the code (UTC), e.g. 2026-11-20T09:30:00Z")
 
     face_host = args.face_host or outputs.get("faceEndpointHost")
     if face_host:
@@ -383,7 +389,7 @@ def run_wait_command(args: argparse.Namespace, sleep: Callable[[float], None] = 
         now = clock()
         left = deadline - now
         print(progress_line(report, now - started, left), file=progress, flush=True)
-        if report.exit_code == EXIT_OK or left <= 0:
+        if report.exit_code == EXIT_OK or report.window_closed or left <= 0:
             break
         sleep(min(args.interval, left))
     timed_out = report.exit_code != EXIT_OK
@@ -392,7 +398,9 @@ def run_wait_command(args: argparse.Namespace, sleep: Callable[[float], None] = 
                           waited_seconds=round(clock() - started, 1)))
     else:
         print(render_text(report, notes))
-        if timed_out:
+        if report.window_closed:
+            print("stopped: the 48-hour window is closed, waiting cannot help; ask support for a new code")
+        elif timed_out:
             print(f"gave up after {args.timeout:g}s and {rounds} rounds")
         else:
             print(f"live after {rounds} round(s): tell Microsoft support the record is in place")

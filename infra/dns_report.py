@@ -24,6 +24,9 @@ def verdict_word(code: int) -> str:
 def headline(report: Report) -> str:
     agree, asked = agreement(report.verdicts)
     code = report.exit_code
+    if report.window_closed:
+        return (f"verdict: WINDOW CLOSED — {agree}/{asked} servers serve the code, but Microsoft's 48-hour "
+                f"window for it is over: ask support for a new code (exit 1)")
     if code == EXIT_OK:
         return f"verdict: LIVE — all {asked} servers serve the code at {report.record} (exit 0)"
     if code == EXIT_MISMATCH:
@@ -67,7 +70,7 @@ def to_data(report: Report, notes: list[str] | None = None) -> dict[str, Any]:
         "code": report.code_redacted,
         "zone": report.zone,
         "exit_code": report.exit_code,
-        "verdict": verdict_word(report.exit_code),
+        "verdict": "window-closed" if report.window_closed else verdict_word(report.exit_code),
         "agree": agree,
         "asked": asked,
         "servers": [

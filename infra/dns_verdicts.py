@@ -25,10 +25,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Sequence
 
+from infra.errors import shorten
+
 VERIFICATION_LABEL = "azaiverify"
 ASUID_LABEL = "asuid"
 VERIFICATION_WINDOW = timedelta(hours=48)
 WINDOW_WARNING = timedelta(hours=6)
+WINDOW_CHECK = "48-hour window"
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1
@@ -147,7 +150,14 @@ class Report:
     discovery_failed: bool = False
 
     @property
+    def window_closed(self) -> bool:
+        """Microsoft's 48-hour window for this code is over: no record can verify it any more."""
+        return any(f.check == WINDOW_CHECK and f.level is Level.ERROR for f in self.findings)
+
+    @property
     def exit_code(self) -> int:
+        if self.window_closed:
+            return EXIT_MISMATCH  # serving a dead code is not "live", whatever the servers answer
         return exit_code(self.verdicts, self.discovery_failed)
 
 
@@ -188,12 +198,12 @@ def validate_hostname(value: str, flag: str) -> str | None:
         return f"{flag}: received a name of {len(name)} characters; expected at most 253"
     labels = name.split(".")
     if len(labels) < 2:
-        return f"{flag}: received {value!r}; expected a fully qualified name with a domain, like liveness.contoso.com"
+        return f"{flag}: received {shorten(value)}; expected a fully qualified name with a domain, like liveness.contoso.com"
     for label in labels:
         if not label or len(label) > 63:
-            return f"{flag}: received {value!r}; every dot-separated label must be 1-63 characters"
+            return f"{flag}: received {shorten(value)}; every dot-separated label must be 1-63 characters"
         if label.startswith("-") or label.endswith("-") or not all(c.isalnum() or c in "-_" for c in label):
-            return (f"{flag}: received {value!r}; labels may contain letters, digits and hyphens "
+            return (f"{flag}: received {shorten(value)}; labels may contain letters, digits and hyphens "
                     f"(not at either end); offending label {label!r}")
     return None
 
@@ -504,13 +514,15 @@ def judge_face_privatelink(face_host: str, chain: Chain) -> list[Finding]:
 def parse_issued_at(value: str) -> datetime:
     """ISO-8601 time; naive values are taken as UTC. Raises ValueError with a readable message."""
     text = value.strip()
+    expected = "expected ISO-8601 UTC like 2026-11-20T09:30:00Z"
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"received {value!r}; expected ISO-8601 UTC like 2026-11-20T09:30:00Z") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        shown = value if len(value) <= 60 else value[:40] + "…"
+        raise ValueError(f"received {shown!r}; {expected}") from None
 
 
 def _duration(delta: timedelta) -> str:
@@ -524,7 +536,7 @@ def window_finding(issued_at: datetime, now: datetime) -> Finding:
     left = closes - now
     stamp = closes.strftime("%Y-%m-%dT%H:%MZ")
     if left <= timedelta(0):
-        return Finding("48-hour window", Level.ERROR,
+        return Finding(WINDOW_CHECK, Level.ERROR,
                        f"the verification window closed at {stamp} ({_duration(left)} ago): ask support for "
                        f"a new code before telling them the record is live")
     if left < WINDOW_WARNING:
@@ -545,7 +557,7 @@ def parse_server(spec: str, flag: str, role: Role, default_port: int = 53) -> Se
     if text.startswith("["):
         host, sep, rest = text[1:].partition("]")
         if not sep or (rest and not rest.startswith(":")):
-            raise ValueError(f"{flag}: received {spec!r}; expected IP, IP:PORT or [IPv6]:PORT")
+            raise ValueError(f"{flag}: received {shorten(spec)}; expected IP, IP:PORT or [IPv6]:PORT")
         port_text = rest[1:] if rest else None
     elif text.count(":") == 1:
         host, _, port_text = text.partition(":")
@@ -558,6 +570,6 @@ def parse_server(spec: str, flag: str, role: Role, default_port: int = 53) -> Se
     try:
         address = str(ipaddress.ip_address(host))
     except ValueError:
-        raise ValueError(f"{flag}: received {spec!r}; expected an IP address (IP, IP:PORT or [IPv6]:PORT), "
+        raise ValueError(f"{flag}: received {shorten(spec)}; expected an IP address (IP, IP:PORT or [IPv6]:PORT), "
                          f"not a host name") from None
     return Server(address=address, port=port, role=role)

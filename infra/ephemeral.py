@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
-from infra.errors import UserError
+from infra.errors import UserError, shorten
 from infra.stackfile import STACKS_DIR
 
 PR_TEMPLATE = "pr"
@@ -36,7 +36,7 @@ _STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 def pr_stack_name(number: int) -> str:
     """The ephemeral stack of pull request `number`."""
     if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-        raise UserError(f"pull request number: received {number!r}; expected a positive whole number")
+        raise UserError(f"pull request number: received {shorten(number)}; expected a positive whole number")
     return f"pr-{number}"
 
 
@@ -49,7 +49,7 @@ def pr_number(stack: str) -> Optional[int]:
 def validate_stack_name(stack: str, flag: str = "--stack") -> str:
     if not _STACK_NAME.match(stack or ""):
         raise UserError(
-            f"{flag}: received {stack!r}; expected a stack name of letters, digits, '.', '_' or '-' "
+            f"{flag}: received {shorten(stack)}; expected a stack name of letters, digits, '.', '_' or '-' "
             "(the part after any org/ prefix), e.g. dev or pr-123"
         )
     return stack
@@ -63,8 +63,12 @@ def config_template(stack: str, template: Optional[str] = None, stacks_dir: Path
     validate_stack_name(stack)
     if template is not None:
         validate_stack_name(template, "--template")
+        if pr_number(stack) is None and template != stack:
+            # Reading another stack's file under this stack's name mixes two stacks (issue 9).
+            raise UserError(f"--template: received {shorten(template)} for stack {shorten(stack)}; --template is only accepted for "
+                            f"ephemeral pr-<N> stacks (other stacks read their own stacks/Pulumi.<stack>.yaml)")
         if not (stacks_dir / f"Pulumi.{template}.yaml").is_file():
-            raise UserError(f"--template: received {template!r}; expected a stack with a file stacks/Pulumi.{template}.yaml")
+            raise UserError(f"--template: received {shorten(template)}; expected a stack with a file stacks/Pulumi.{template}.yaml")
         return template
     if (stacks_dir / f"Pulumi.{stack}.yaml").is_file():
         return None
@@ -90,7 +94,7 @@ def stack_tags(stack: str, subscription_id: str) -> dict[str, str]:
     from infra.config import load_stack_settings
 
     if not _SUBSCRIPTION_ID.match(subscription_id or ""):
-        raise UserError(f"--subscription-id: received {subscription_id!r}; expected a subscription id like 00000000-0000-0000-0000-000000000000")
+        raise UserError(f"--subscription-id: received {shorten(subscription_id)}; expected a subscription id like 00000000-0000-0000-0000-000000000000")
     settings = load_stack_settings(validate_stack_name(stack))
     account_id = (
         f"/subscriptions/{subscription_id.lower()}/resourceGroups/{settings.resource_group_name}"
@@ -101,6 +105,68 @@ def stack_tags(stack: str, subscription_id: str) -> dict[str, str]:
         "liveness:faceAccountId": account_id,
         "liveness:faceLocation": settings.location,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# The deployed Face account of a pr-<N> stack
+# ---------------------------------------------------------------------------------------------
+
+TAG_FACE_ACCOUNT_ID = "liveness:faceAccountId"
+PULUMI_TAG_TIMEOUT = 60
+_ACCOUNT_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def pulumi_stack_tag(stack: str, name: str) -> Optional[str]:
+    """`pulumi stack tag get NAME --stack STACK`, or None (no CLI, not logged in, no such tag)."""
+    import shutil
+    import subprocess
+
+    from infra.stackfile import PROJECT_ROOT
+
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        return None
+    try:
+        done = subprocess.run([pulumi, "stack", "tag", "get", name, "--stack", stack], cwd=PROJECT_ROOT,
+                              capture_output=True, text=True, timeout=PULUMI_TAG_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    value = (done.stdout or "").strip()
+    return value if done.returncode == 0 and value else None
+
+
+def deployed_settings(stack: str, template: Optional[str] = None, tag_reader=None):
+    """The stack's settings, naming the Face account that is really deployed.
+
+    A `pr-<N>` stack built from the template gets its account suffix from the run that created it
+    (`liveness:instanceSuffix`, set by preview-env.yml on the runner and recorded in the stack tag
+    `liveness:faceAccountId`), which no file in a checkout holds. Offline, the template alone would
+    name another account, so for an ephemeral stack whose config pins neither `instanceSuffix` nor
+    `faceCustomSubdomain`, the account name comes from that stack tag, or the command stops.
+    """
+    import dataclasses
+
+    from infra.config import load_stack_settings
+    from infra.stackfile import read_stack_config
+
+    settings = load_stack_settings(stack, template=template)
+    if settings.lifecycle != "ephemeral" or pr_number(stack) is None:
+        return settings  # the `pr` template itself is never deployed: it renders as written
+    source = config_template(stack, template) or stack
+    config = read_stack_config(source)
+    pinned = [k for k in ("liveness:instanceSuffix", "liveness:faceCustomSubdomain")
+              if (config.get(k) or "").strip() not in ("", "null")]
+    if pinned:
+        return settings
+    account_id = (tag_reader or pulumi_stack_tag)(stack, TAG_FACE_ACCOUNT_ID)
+    name = account_id.rstrip("/").rsplit("/", 1)[-1].lower() if account_id else None
+    if not name or not _ACCOUNT_NAME.match(name):
+        raise UserError(
+            f"--stack: {stack} is an ephemeral stack whose Face account name carries the suffix of the run that "
+            f"created it, which stacks/Pulumi.{source}.yaml does not hold; expected the stack tag {TAG_FACE_ACCOUNT_ID} "
+            f"(log in with the Pulumi CLI), or set liveness:instanceSuffix in the stack's file")
+    face = dataclasses.replace(settings.face, account_name=name, custom_subdomain=name)
+    return dataclasses.replace(settings, face=face)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,37 @@
 """Errors that are the user's to fix: shown as one clear message, never as a traceback."""
 
+from __future__ import annotations
+
+# A received value is echoed at most this long (a 200 KB value must not become a 200 KB line).
+MAX_SHOWN_VALUE = 80
+# The whole message of a user error, on one line.
+MAX_MESSAGE = 300
+
+
+def shorten(value: object, limit: int = MAX_SHOWN_VALUE) -> str:
+    """`repr` of `value`, on one line and at most `limit` characters (middle elided, length said).
+
+    Never raises: huge ints (beyond Python's 4,300-digit str limit), surrogates and odd objects
+    all give a printable stand-in.
+    """
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - e.g. ValueError for an int of more than 4,300 digits
+        text = f"<{type(value).__name__} too large to show>"
+    text = text.encode("ascii", "backslashreplace").decode("ascii")
+    text = " ".join(text.split())  # repr escapes newlines already; collapse any other whitespace
+    if len(text) <= limit:
+        return text
+    keep = max(limit - 24, 8)
+    head, tail = text[: keep * 2 // 3], text[-(keep - keep * 2 // 3):]
+    return f"{head}…{tail} ({len(text)} chars)"
+
+
+def one_line(message: str, limit: int = MAX_MESSAGE) -> str:
+    """`message` on one line, cut to `limit` characters."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 class UserError(Exception):
     """A mistake in input (config, flags, files) that the user can correct.
@@ -16,4 +48,4 @@ class ConfigError(UserError):
         self.key = key
         self.received = received
         self.expected = expected
-        super().__init__(f"config key '{key}': received {received!r}; expected {expected}")
+        super().__init__(one_line(f"config key '{key}': received {shorten(received)}; expected {expected}"))

@@ -18,7 +18,6 @@ from pulumi.runtime import rpc, settings as runtime_settings
 from pulumi.runtime.sync_await import _sync_await
 
 from infra.config import NAMESPACE, Settings, load_runtime_settings
-from infra.errors import UserError
 
 SECRET = "[secret]"
 PROJECT = "face-liveness-isolation"
@@ -237,7 +236,10 @@ def evaluate_config(stack: str, config: Mapping[str, Any], secret_keys: tuple[st
     """Run the program for `stack` with `config` (`ns:key` → value) under the mock runtime."""
     from infra import program
 
-    string_config = {k: v if isinstance(v, str) else _json(v) for k, v in config.items()}
+    from infra.config import runtime_strings
+
+    # Exactly what `pulumi up` hands the program: strings (native values become their runtime text).
+    string_config = runtime_strings(config, "")
     settings = load_runtime_settings(lambda: string_config, lambda k: k in secret_keys, stack)
 
     mocks = _RecordingMocks()
@@ -280,22 +282,8 @@ def evaluate_stack(stack: str, template: Optional[str] = None) -> Evaluation:
     """Evaluate stacks/Pulumi.<stack>.yaml (or the `template` file under the name `stack`)."""
     from infra import stackfile
 
-    config = stackfile.read_stack_config(template or stack)
-    secret_keys = tuple(k for k, v in config.items() if v == stackfile.SECRET_PLACEHOLDER)
-    try:
-        return evaluate_config(stack, config, secret_keys)
-    except UserError:
-        raise
-
-
-def _json(value: Any) -> str:
-    import json
-
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    return json.dumps(value)
+    config, secure = stackfile.read_stack_config_and_secure_keys(template or stack)
+    return evaluate_config(stack, config, tuple(sorted(secure)))
 
 
 __all__ = ["Evaluation", "Finding", "PlannedResource", "SECRET", "evaluate_config", "evaluate_stack", "NAMESPACE"]

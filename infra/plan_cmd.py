@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from infra import ephemeral, plan_render
-from infra.errors import UserError
+from infra.errors import UserError, shorten
 from infra.stackfile import PROJECT_ROOT, SECRET_PLACEHOLDER
 
 FORMATS = ("text", "json", "markdown")
@@ -80,7 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     stack = ephemeral.validate_stack_name(args.stack)
     template = ephemeral.config_template(stack, args.template)
-    base_eval = BaseEvaluation(args.base, stack, template).start() if args.base else None
+    base_eval = BaseEvaluation(args.base, stack, template).start() if args.base is not None else None
     try:
         from infra.offline import evaluate_stack
 
@@ -138,10 +138,10 @@ def _git(args: list[str], repo: Path, binary: bool = False) -> subprocess.Comple
 
 def resolve_ref(ref: str, repo: Path = PROJECT_ROOT) -> str:
     if not ref or ref.startswith("-"):
-        raise UserError(f"--base: received {ref!r}; expected a git ref such as origin/main or a commit id")
+        raise UserError(f"--base: received {shorten(ref)}; expected a git ref such as origin/main or a commit id")
     done = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], repo)
     if done.returncode != 0:
-        raise UserError(f"--base: received {ref!r}; expected a git ref that exists in {repo} (fetch it first, e.g. git fetch origin main)")
+        raise UserError(f"--base: received {shorten(ref)}; expected a git ref that exists in {repo} (fetch it first, e.g. git fetch origin main)")
     return done.stdout.strip()
 
 

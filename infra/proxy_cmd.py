@@ -27,10 +27,35 @@ example:
 def stack_proxy_settings(stack: str) -> ProxySettings:
     """ProxySettings of a stack, from the validated stack configuration (infra/config.py)."""
     try:
-        from infra.config import load_stack_settings
+        from infra.ephemeral import deployed_settings
     except ImportError as exc:  # pragma: no cover - only while infra/config.py is missing
         raise UserError(f"--stack: stack configuration support is not available ({exc})") from None
-    return load_stack_settings(stack).proxy_settings()
+    # pr-<N> stacks: the account actually deployed (its run's suffix), not the template's default.
+    return deployed_settings(stack).proxy_settings()
+
+
+def ensure_free(flag: str, address: str) -> None:
+    """One clear line, before nginx starts, when a listen address is taken or not ours to bind.
+
+    Otherwise nginx prints several `[emerg] bind() ... failed` lines and gives up (issue 9).
+    """
+    import errno
+    import socket
+
+    from components.proxy_config import split_host_port
+
+    try:
+        host, port = split_host_port(flag, address, allow_hostname=False)
+    except ProxyConfigError as exc:
+        raise UserError(str(exc)) from None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as nginx does: TIME_WAIT is not "busy"
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            why = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be bound ({exc.strerror})"
+            raise UserError(f"{flag}: {address} {why}; expected a free HOST:PORT on this machine") from None
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -53,6 +78,8 @@ def _serve(args: argparse.Namespace) -> int:
         face_address=args.face_address,
         trusted_ca=args.trusted_ca or settings.ca_bundle,
     )
+    for flag, address in (("--listen", options.listen), ("--health-listen", options.health_listen)):
+        ensure_free(flag, address)
     stop_signals: list[int] = []
 
     def request_stop(signum: int, _frame: object) -> None:

@@ -1,19 +1,20 @@
-"""Reading stack configuration files (stacks/Pulumi.<stack>.yaml) without the Pulumi CLI."""
+"""Reading stack configuration files (stacks/Pulumi.<stack>.yaml) without the Pulumi CLI.
+
+The values come back exactly as the Pulumi runtime hands them to the program (strings; lists and
+mappings as JSON text): see infra/stack_yaml.py.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import Any, Mapping
 
 from infra.errors import UserError
+from infra.stack_yaml import MAX_FILE_BYTES, SECRET_PLACEHOLDER, parse_stack_document
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = PROJECT_ROOT / "stacks"
 CONFIG_NAMESPACE = "liveness"
-# Value used by offline evaluation where a stack file holds an encrypted (secure) value.
-SECRET_PLACEHOLDER = "offline-placeholder-secret"
 
 
 def stack_names(stacks_dir: Path | None = None) -> list[str]:
@@ -31,8 +32,9 @@ def stack_file(stack: str, stacks_dir: Path | None = None) -> Path:
     return path
 
 
-def read_stack_config(stack: str, stacks_dir: Path | None = None) -> dict[str, Any]:
-    """All `config:` entries of a stack file, keys as written (e.g. ``liveness:proxyHost``).
+def read_stack_config(stack: str, stacks_dir: Path | None = None) -> dict[str, str]:
+    """All `config:` entries of a stack file, keys as written (e.g. ``liveness:proxyHost``), each
+    value the string the Pulumi runtime would give the program.
 
     Secure values (``{secure: ...}``) are replaced by :data:`SECRET_PLACEHOLDER`: they cannot be
     decrypted offline, and offline evaluation never needs their real value.
@@ -40,29 +42,18 @@ def read_stack_config(stack: str, stacks_dir: Path | None = None) -> dict[str, A
     return read_stack_config_and_secure_keys(stack, stacks_dir)[0]
 
 
-def read_stack_config_and_secure_keys(stack: str, stacks_dir: Path | None = None) -> tuple[dict[str, Any], set[str]]:
+def read_stack_config_and_secure_keys(stack: str, stacks_dir: Path | None = None) -> tuple[dict[str, str], set[str]]:
     """Like :func:`read_stack_config`, plus the keys whose values are `secure:` (encrypted)."""
     path = stack_file(stack, stacks_dir)
     try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(document, dict):
-        raise UserError(f"{path}: expected a mapping with a 'config:' section")
-    config = document.get("config") or {}
-    if not isinstance(config, dict):
-        raise UserError(f"{path}: 'config:' must be a mapping, received {type(config).__name__}")
-    out: dict[str, Any] = {}
-    secure: set[str] = set()
-    for key, value in config.items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            value = SECRET_PLACEHOLDER
-            secure.add(str(key))
-        out[str(key)] = value
-    return out, secure
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise UserError(f"--stack: cannot read {path}: {exc.strerror or exc}") from None
+    return parse_stack_document(data, str(path))
 
 
-def namespaced(config: dict[str, Any], namespace: str = CONFIG_NAMESPACE) -> dict[str, Any]:
+def namespaced(config: Mapping[str, Any], namespace: str = CONFIG_NAMESPACE) -> dict[str, Any]:
     """The entries of one namespace, without the ``namespace:`` prefix."""
     prefix = namespace + ":"
     return {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}

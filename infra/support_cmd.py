@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from components.proxy_config import LIVENESS_ROUTES
-from infra.errors import UserError
+from infra.errors import UserError, shorten
 
 SUMMARY = "Register reverse proxy domain for Face API Liveness Detection with private network access"
 SERVICE = "Cognitive Services (Cognitive Services - Face API)"
@@ -193,15 +193,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, az: Callable[[], str | None] = az_subscription) -> int:
-    from infra.config import load_stack_settings
+    from infra.ephemeral import deployed_settings
 
     subscription = args.subscription_id
     if subscription is not None and not _GUID.match(subscription.strip()):
-        raise UserError(f"--subscription-id: received {subscription!r}; expected a GUID like "
+        raise UserError(f"--subscription-id: received {shorten(subscription)}; expected a GUID like "
                         f"00000000-0000-0000-0000-000000000000")
     subscription = subscription.strip().lower() if subscription else az()
-    settings = (load_stack_settings(args.stack, template=args.template) if args.template
-                else load_stack_settings(args.stack))
+    settings = deployed_settings(args.stack, args.template)
     facts = facts_from_settings(settings)
     print(render_ticket(facts, subscription, args.justification))
     for note in checklist_notes(facts, subscription):

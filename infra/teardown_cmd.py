@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from infra import ephemeral
-from infra.errors import UserError
+from infra.errors import UserError, shorten
 from infra.purge import (
     PurgeError,
     PurgeTarget,
@@ -132,7 +132,7 @@ def resolve_subscription(flag: Optional[str], environ: Optional[dict[str, str]] 
         )
     value = value.strip()
     if not _SUBSCRIPTION.match(value):
-        raise UserError(f"{source}: received {value!r}; expected a subscription id like 00000000-0000-0000-0000-000000000000")
+        raise UserError(f"{source}: received {shorten(value)}; expected a subscription id like 00000000-0000-0000-0000-000000000000")
     return value.lower()
 
 
@@ -182,7 +182,7 @@ class Teardown:
         stack = ephemeral.validate_stack_name(self.stack)
         if self.template is not None and ephemeral.pr_number(stack) is None:
             raise UserError(
-                f"--template: received {self.template!r} for stack {stack!r}; --template is only accepted for "
+                f"--template: received {shorten(self.template)} for stack {shorten(stack)}; --template is only accepted for "
                 "ephemeral pr-<N> stacks. Other stacks are judged by their own stacks/Pulumi.<stack>.yaml. Nothing was touched."
             )
         # The stack's own file, when there is one, must allow it whatever --template says.

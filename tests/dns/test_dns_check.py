@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -218,7 +219,8 @@ def test_public_resolvers_are_asked_too(check, world):
 
 def test_window_warning(check):
     r = check("ok.contoso.test", "--issued-at", "2020-01-01T00:00:00Z")
-    assert r.code == 0  # the window is a warning, not a different answer
+    # Every server serves the code, but Microsoft no longer checks it: not LIVE, exit 1.
+    assert r.code == 1 and r.data["verdict"] == "window-closed"
     window = [f for f in r.data["findings"] if f["check"] == "48-hour window"]
     assert window[0]["level"] == "error" and "closed" in window[0]["message"]
 
@@ -269,10 +271,12 @@ def test_stack_without_pulumi_cli(world, cli, monkeypatch, tmp_path):
 def test_stack_outputs_fill_host_code_and_targets(world, cli, monkeypatch, tmp_path):
     """A stand-in `pulumi` prints the outputs the program exports; dns check uses them."""
     outputs = tmp_path / "outputs.json"
+    # Issued an hour ago: the window is open (a future time is refused, issue 9).
+    issued = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     outputs.write_text(
         '{"proxyHost": "ok.contoso.test", "verificationCode": "%s", "ingressFqdn": "%s",'
         ' "customDomainVerificationId": "%s", "faceEndpointHost": "fl-dev-face.cognitiveservices.azure.com",'
-        ' "verificationCodeIssuedAt": "2099-01-01T00:00:00Z"}' % (world.code, INGRESS, ASUID))
+        ' "verificationCodeIssuedAt": "%s"}' % (world.code, INGRESS, ASUID, issued))
     fake = tmp_path / "pulumi"
     fake.write_text('#!/bin/sh\n[ "$*" = "stack output --json --show-secrets --stack dev" ] || exit 7\n'
                     f'cat {outputs}\n')
@@ -314,3 +318,15 @@ def test_console_script_end_to_end(world):
     mistake = subprocess.run([exe, "dns", "check", "--host", "ok.contoso.test", "--nameserver", "bogus"],
                              env=env, capture_output=True, text=True, timeout=60)
     assert mistake.returncode == 2 and mistake.stderr.count("\n") == 1 and "Traceback" not in mistake.stderr
+
+
+def test_issued_at_in_the_future_is_refused(check):
+    """Regression (issue 9): a future --issued-at was accepted."""
+    r = check("ok.contoso.test", "--issued-at", "2999-01-01T00:00:00Z")
+    assert r.code == 2 and "--issued-at" in r.err and "future" in r.err and len(r.err.strip().splitlines()) == 1
+
+
+def test_window_closed_is_not_live_in_text(check):
+    """Regression (issue 9): a closed window printed "window closed" and still exited 0 as LIVE."""
+    r = check("ok.contoso.test", "--issued-at", "2020-01-01T00:00:00Z")
+    assert r.code == 1 and r.data["verdict"] != "live"

@@ -119,6 +119,9 @@ def validate_args(args: FaceAccountArgs) -> None:
         if entry["member"] in members:
             raise check.ComponentArgsError(kind, f"private_endpoint_ips[{i}].member", entry["member"], "each member once")
         members.add(entry["member"])
+    hooks = args.get("account_hooks")
+    if hooks is not None and not isinstance(hooks, pulumi.ResourceHookBinding):
+        raise check.ComponentArgsError(kind, "account_hooks", hooks, "a pulumi.ResourceHookBinding (in-program only)")
 
 
 def default_zone_names(kind: str) -> list[str]:

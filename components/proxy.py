@@ -94,6 +94,8 @@ class LivenessProxy(pulumi.ComponentResource):
     DNS records hold; LivenessProxyApp then declares the nginx app in `environment`.
     """
 
+    environment: app.ManagedEnvironment
+    """The Container Apps environment: pass it to LivenessProxyApp.environment."""
     ingress_fqdn: pulumi.Output[str]
     """The app's Container Apps FQDN (<app_name>.<default domain>): the CNAME target."""
     verification_id: pulumi.Output[str]

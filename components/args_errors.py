@@ -8,7 +8,7 @@ import ipaddress
 import re
 from typing import Any, Iterable, Mapping
 
-_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 class ComponentArgsError(ValueError):
@@ -56,7 +56,10 @@ def cidr(args_type: str, field: str, value: object) -> ipaddress.IPv4Network:
 
 
 def hostname(args_type: str, field: str, value: object) -> None:
-    if not isinstance(value, str) or not _HOST.match(value):
+    """A lowercase DNS name of at least two labels (letters, digits, hyphens), no trailing dot."""
+    labels = value.split(".") if isinstance(value, str) else []
+    if (not isinstance(value, str) or len(value) > 253 or len(labels) < 2
+            or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit()):
         raise ComponentArgsError(args_type, field, value, "a lowercase DNS hostname such as liveness.contoso.com")
 
 

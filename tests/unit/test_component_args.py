@@ -1,6 +1,7 @@
 """Each component's Args are its contract: validated in the constructor, with one ComponentArgsError
 naming the field, what was received and what was expected; and components/ stands alone."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -124,3 +125,21 @@ def test_components_import_nothing_from_infra():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == str(len(modules)) and len(modules) >= 10
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod", "pr"])
+def test_the_program_maps_settings_to_args_that_validate(stack):
+    """infra/component_args.py: every stack's Settings give Args the components accept, and the
+    proxy app renders from exactly the settings the stack's `proxy render` shows."""
+    from infra import component_args
+    from infra.stackfile import read_stack_config
+    from infra.config import load_runtime_settings
+
+    config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in read_stack_config(stack).items()}
+    settings = load_runtime_settings(lambda: config, lambda k: False, stack)
+    network.validate_args(component_args.network_args(settings, "rg"))
+    face.validate_args(component_args.face_args(settings, "rg", "/v", "/s"))
+    proxy.validate_args(component_args.proxy_args(settings, "rg", "/s"))
+    dns.validate_args(component_args.dns_args(settings, "rg", "fqdn", "id", None))
+    app_args = component_args.proxy_app_args(settings, "rg", object(), None, [])
+    assert proxy_app.validate_args(app_args) == settings.proxy_settings()

@@ -136,3 +136,32 @@ def test_the_provider_constructs_from_schema_inputs(monkeypatch):
     assert ("liveness:index:IsolatedNetwork", "net") in mocks.declared
     assert ("azure-native:network:Subnet", "net-endpoints-subnet") in mocks.declared
     assert {"vnetId", "appsSubnetId", "endpointsSubnetId"} <= set(result["r"].state)
+
+
+def test_the_provider_wires_environment_to_app(monkeypatch):
+    """A consumer passes LivenessProxy's `environment` output (a resource reference) to
+    LivenessProxyApp: the app runs in it and the managed certificate is created in it."""
+    import pulumi
+
+    monkeypatch.setattr(package, "hosted", True)
+    provider = ComponentProvider(list(COMPONENTS), package.PACKAGE, None, "0.0.0")
+    mocks = _Recording()
+    states = {}
+
+    def construct():
+        env = provider.construct("proxy", "liveness:index:LivenessProxy", {
+            "resourceGroupName": "rg", "location": "westeurope", "appsSubnetId": "/s", "workspaceName": "w",
+            "environmentName": "cae", "appName": "proxy", "infrastructureResourceGroup": "rg-i"})
+        states["proxy"] = env.state
+        app = provider.construct("proxy", "liveness:index:LivenessProxyApp", {
+            "resourceGroupName": "rg", "location": "westeurope", "environment": env.state["environment"],
+            "appName": "proxy", "host": "liveness.contoso.com",
+            "routing": {"faceHost": "f.cognitiveservices.azure.com", "upstreamAddress": "10.0.2.4"}})
+        states["app"] = app.state
+
+    pulumi.runtime.set_mocks(mocks, preview=False)
+    pulumi.runtime.test(construct)()
+    assert {"environment", "ingressFqdn", "verificationId"} <= set(states["proxy"])
+    assert {"appId", "configSha256"} <= set(states["app"])
+    assert ("azure-native:app:ContainerApp", "proxy-app") in mocks.declared
+    assert ("azure-native:app:ManagedCertificate", "proxy-managed-cert") in mocks.declared

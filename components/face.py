@@ -1,19 +1,132 @@
 """FaceAccount: the Face / AI Services account, its private endpoint and private DNS."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the component provider reads these annotations as types.
 import re
-from typing import Any, Optional
+from typing import Any, NotRequired, Optional, TypedDict
 
 import pulumi
 import pulumi_azure_native as azure_native
 from pulumi_azure_native import cognitiveservices, network, privatedns
 
-from infra.azure_ids import parse_zone_id
-from infra.config import Settings
+from components import args_errors as check
+from components.package import type_token
 
 PRIVATE_ENDPOINT_GROUP = "account"
 PURGE_HOOK_NAME = "purge-soft-deleted-account"
+KINDS = ("Face", "AIServices")
+COGNITIVE_ZONE = "privatelink.cognitiveservices.azure.com"
+AI_SERVICES_EXTRA_ZONES = ("privatelink.openai.azure.com", "privatelink.services.ai.azure.com")
+PRIVATE_DNS_MODES = ("create", "existing", "policy")
+_ZONE_ID = re.compile(r"^/subscriptions/([^/]+)/resource[gG]roups/([-\w.()]{1,90})/providers/"
+                      r"Microsoft\.Network/privateDnsZones/([A-Za-z0-9.-]{1,253})/?$", re.IGNORECASE)
+
+
+class PrivateEndpointIpArgs(TypedDict):
+    """One fixed private IP of the endpoint: a member of the `account` group and its address."""
+
+    member: str
+    """Member name, e.g. default (the account host), or secondary/third for AIServices."""
+    address: str
+    """A free IPv4 address in the endpoints subnet."""
+
+
+class FaceAccountArgs(TypedDict):
+    """FaceAccount's contract. Optional fields default to the closed choice."""
+
+    resource_group_name: pulumi.Input[str]
+    """Resource group of the account, its private endpoint and the created private zones."""
+    location: str
+    """Azure region, e.g. westeurope."""
+    account_name: str
+    """Azure name of the Face / AI Services account."""
+    custom_subdomain: str
+    """Custom subdomain: the account answers at <custom_subdomain>.cognitiveservices.azure.com."""
+    vnet_id: pulumi.Input[str]
+    """ARM id of the VNet the private zones are linked to."""
+    endpoints_subnet_id: pulumi.Input[str]
+    """ARM id of the subnet the private endpoint is placed in."""
+    private_endpoint_name: str
+    """Azure name of the private endpoint."""
+    private_endpoint_nic_name: str
+    """Azure name of the private endpoint's network interface."""
+    private_link_connection_name: str
+    """Name of the private link service connection."""
+    kind: NotRequired[str]
+    """Face or AIServices; default Face."""
+    sku: NotRequired[str]
+    """Pricing tier; default S0."""
+    private_endpoint_ips: NotRequired[list[PrivateEndpointIpArgs]]
+    """Fixed private IPs, one per member of the group (the proxy connects to `default`); default dynamic."""
+    ip_rules: NotRequired[list[str]]
+    """Public IP rules of the account firewall (public access stays Disabled); default none."""
+    disable_local_auth: NotRequired[bool]
+    """Refuse key authentication, Entra ID only; default true."""
+    restrict_outbound_network_access: NotRequired[bool]
+    """Restrict the account's outbound calls to allowed_fqdns; default true."""
+    allowed_fqdns: NotRequired[list[str]]
+    """FQDNs the account may call out to when restricted; default none."""
+    private_dns_mode: NotRequired[str]
+    """create (zones, links and zone group here), existing (hub zones by id) or policy (Azure Policy adds the zone group); default create."""
+    private_zone_names: NotRequired[list[str]]
+    """Private zones created in mode create; default the ones the kind needs."""
+    private_dns_zone_ids: NotRequired[list[str]]
+    """ARM ids of the hub's private zones (mode existing)."""
+    link_hub_zones_to_vnet: NotRequired[bool]
+    """In mode existing, link each hub zone to vnet_id; default true."""
+    vnet_link_name: NotRequired[str]
+    """Name of the VNet link in a created zone; default <account_name>-vnet-link."""
+    hub_link_name: NotRequired[str]
+    """Name of the VNet link in a hub zone (unique among the spokes); default vnet_link_name."""
+    hub_provider_args: NotRequired[dict[str, Any]]
+    """Credentials for the explicit providers that write hub zone links (azure-native Provider arguments); default none."""
+    protect: NotRequired[bool]
+    """Protect the account from deletion; default true."""
+    account_hooks: NotRequired[Any]
+    """In-program only: a pulumi.ResourceHookBinding for the account (e.g. purge after delete); default none."""
+    tags: NotRequired[dict[str, str]]
+    """Tags on every resource; default none."""
+
+
+def parse_zone_id(zone_id: str) -> Optional[tuple[str, str, str]]:
+    """(subscription, resource group, zone name) of a privateDnsZones id; None if it is not one."""
+    m = _ZONE_ID.match(zone_id.strip())
+    return (m.group(1).lower(), m.group(2), m.group(3).lower()) if m else None
+
+
+def validate_args(args: FaceAccountArgs) -> None:
+    """Received vs expected for every field, before anything is declared."""
+    kind = "FaceAccountArgs"
+    check.required(kind, args, ("resource_group_name", "location", "account_name", "custom_subdomain", "vnet_id",
+                                "endpoints_subnet_id", "private_endpoint_name", "private_endpoint_nic_name",
+                                "private_link_connection_name"))
+    for field in ("location", "account_name", "custom_subdomain", "private_endpoint_name"):
+        check.plain_str(kind, field, args[field])
+    check.one_of(kind, "kind", args.get("kind", "Face"), KINDS)
+    mode = args.get("private_dns_mode", "create")
+    check.one_of(kind, "private_dns_mode", mode, PRIVATE_DNS_MODES)
+    zone_ids = args.get("private_dns_zone_ids") or []
+    if mode == "existing" and not zone_ids:
+        raise check.ComponentArgsError(kind, "private_dns_zone_ids", zone_ids,
+                                       "at least one privateDnsZones id when private_dns_mode is existing")
+    for i, zone_id in enumerate(zone_ids):
+        if parse_zone_id(str(zone_id)) is None:
+            raise check.ComponentArgsError(kind, f"private_dns_zone_ids[{i}]", zone_id,
+                                           "/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Network/privateDnsZones/<zone>")
+    members = set()
+    for i, entry in enumerate(args.get("private_endpoint_ips") or []):
+        if not isinstance(entry, dict) or not entry.get("member") or not entry.get("address"):
+            raise check.ComponentArgsError(kind, f"private_endpoint_ips[{i}]", entry, "{member, address}")
+        if entry["member"] in members:
+            raise check.ComponentArgsError(kind, f"private_endpoint_ips[{i}].member", entry["member"], "each member once")
+        members.add(entry["member"])
+    hooks = args.get("account_hooks")
+    if hooks is not None and not isinstance(hooks, pulumi.ResourceHookBinding):
+        raise check.ComponentArgsError(kind, "account_hooks", hooks, "a pulumi.ResourceHookBinding (in-program only)")
+
+
+def default_zone_names(kind: str) -> list[str]:
+    """The private zones an account of `kind` needs."""
+    return [COGNITIVE_ZONE, *AI_SERVICES_EXTRA_ZONES] if kind == "AIServices" else [COGNITIVE_ZONE]
 
 
 class FaceAccount(pulumi.ComponentResource):
@@ -24,48 +137,61 @@ class FaceAccount(pulumi.ComponentResource):
     private endpoint through `privatelink.cognitiveservices.azure.com`.
     """
 
-    def __init__(self, name: str, settings: Settings, resource_group_name: pulumi.Input[str],
-                 vnet_id: pulumi.Input[str], endpoints_subnet_id: pulumi.Input[str],
-                 opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("liveness:face:FaceAccount", name, None, opts)
-        face = settings.face
+    account_id: pulumi.Output[str]
+    """ARM id of the account."""
+    endpoint_host: pulumi.Output[str]
+    """The account's hostname, <custom_subdomain>.cognitiveservices.azure.com."""
+    private_endpoint_id: pulumi.Output[str]
+    """ARM id of the private endpoint."""
+    private_ips: pulumi.Output[dict[str, str]]
+    """The fixed private IPs by member, as declared."""
+    reported_ips_by_fqdn: pulumi.Output[dict[str, list[str]]]
+    """Every FQDN of the endpoint with the addresses Azure reports."""
+
+    def __init__(self, name: str, args: FaceAccountArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(type_token("face", "FaceAccount"), name, None, opts)
+        validate_args(args)
         child = pulumi.ResourceOptions(parent=self)
+        resource_group_name, location, tags = args["resource_group_name"], args["location"], args.get("tags") or {}
+        vnet_id, kind = args["vnet_id"], args.get("kind", "Face")
+        fixed_ips = [(e["member"], e["address"]) for e in args.get("private_endpoint_ips") or []]
+        vnet_link_name = args.get("vnet_link_name") or f"{args['account_name']}-vnet-link"
 
         self.account = cognitiveservices.Account(
             f"{name}-account",
             resource_group_name=resource_group_name,
-            account_name=face.account_name,
-            location=settings.location,
-            kind=face.kind,
-            sku=cognitiveservices.SkuArgs(name=face.sku),
+            account_name=args["account_name"],
+            location=location,
+            kind=kind,
+            sku=cognitiveservices.SkuArgs(name=args.get("sku", "S0")),
             identity=cognitiveservices.IdentityArgs(type="SystemAssigned"),
-            tags=settings.tags,
+            tags=tags,
             properties=cognitiveservices.AccountPropertiesArgs(
-                custom_sub_domain_name=face.custom_subdomain,
+                custom_sub_domain_name=args["custom_subdomain"],
                 public_network_access="Disabled",
                 network_acls=cognitiveservices.NetworkRuleSetArgs(
                     default_action="Deny",
-                    ip_rules=[cognitiveservices.IpRuleArgs(value=rule) for rule in face.ip_rules],
+                    ip_rules=[cognitiveservices.IpRuleArgs(value=rule) for rule in args.get("ip_rules") or []],
                     virtual_network_rules=[],
                 ),
-                disable_local_auth=face.disable_local_auth,
-                restrict_outbound_network_access=face.restrict_outbound_network_access,
-                allowed_fqdn_list=list(face.allowed_fqdns),
+                disable_local_auth=args.get("disable_local_auth", True),
+                restrict_outbound_network_access=args.get("restrict_outbound_network_access", True),
+                allowed_fqdn_list=list(args.get("allowed_fqdns") or []),
             ),
-            opts=pulumi.ResourceOptions(parent=self, protect=settings.protect, hooks=_purge_hooks(settings)),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", True), hooks=args.get("account_hooks")),
         )
 
         self.private_endpoint = network.PrivateEndpoint(
             f"{name}-pe",
             resource_group_name=resource_group_name,
-            private_endpoint_name=settings.resource_name("face-pe"),
-            custom_network_interface_name=settings.resource_name("face-pe-nic"),
-            location=settings.location,
-            tags=settings.tags,
-            subnet=network.SubnetArgs(id=endpoints_subnet_id),
+            private_endpoint_name=args["private_endpoint_name"],
+            custom_network_interface_name=args["private_endpoint_nic_name"],
+            location=location,
+            tags=tags,
+            subnet=network.SubnetArgs(id=args["endpoints_subnet_id"]),
             private_link_service_connections=[
                 network.PrivateLinkServiceConnectionArgs(
-                    name=settings.resource_name("face-plsc"),
+                    name=args["private_link_connection_name"],
                     private_link_service_id=self.account.id,
                     group_ids=[PRIVATE_ENDPOINT_GROUP],
                 )
@@ -79,7 +205,7 @@ class FaceAccount(pulumi.ComponentResource):
                     member_name=member,
                     private_ip_address=address,
                 )
-                for member, address in face.private_endpoint_ips
+                for member, address in fixed_ips
             ],
             opts=child,
         )
@@ -88,35 +214,36 @@ class FaceAccount(pulumi.ComponentResource):
         self.zone_links: list[privatedns.VirtualNetworkLink] = []
         self.zone_group: Optional[network.PrivateDnsZoneGroup] = None
         zone_ids: list[pulumi.Input[str]] = []
-        if face.private_dns_mode == "create":
-            for zone_name in face.private_zone_names:
+        mode = args.get("private_dns_mode", "create")
+        if mode == "create":
+            for zone_name in args.get("private_zone_names") or default_zone_names(kind):
                 short = zone_name.split(".")[1]  # cognitiveservices | openai | services
                 zone = privatedns.PrivateZone(
                     f"{name}-zone-{short}",
                     resource_group_name=resource_group_name,
                     private_zone_name=zone_name,
                     location="global",
-                    tags=settings.tags,
+                    tags=tags,
                     opts=child,
                 )
                 link = privatedns.VirtualNetworkLink(
                     f"{name}-zone-{short}-link",
                     resource_group_name=resource_group_name,
                     private_zone_name=zone.name,
-                    virtual_network_link_name=settings.resource_name("vnet-link"),
+                    virtual_network_link_name=vnet_link_name,
                     location="global",
                     registration_enabled=False,
                     virtual_network=privatedns.SubResourceArgs(id=vnet_id),
-                    tags=settings.tags,
+                    tags=tags,
                     opts=pulumi.ResourceOptions(parent=zone),
                 )
                 self.private_zones.append(zone)
                 self.zone_links.append(link)
                 zone_ids.append(zone.id)
-        elif face.private_dns_mode == "existing":
-            zone_ids = list(face.private_dns_zone_ids)
-            if face.link_hub_zones_to_vnet:
-                self.zone_links.extend(self._link_hub_zones(name, settings, vnet_id))
+        elif mode == "existing":
+            zone_ids = list(args.get("private_dns_zone_ids") or [])
+            if args.get("link_hub_zones_to_vnet", True):
+                self.zone_links.extend(self._link_hub_zones(name, args, vnet_id, vnet_link_name))
         # mode "policy": Azure Policy (DeployIfNotExists) adds the zone group; declaring one here
         # would fight it on every update, so the stack declares none.
 
@@ -136,10 +263,11 @@ class FaceAccount(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self.private_endpoint, depends_on=self.zone_links),
             )
 
-        self.endpoint_host = face.endpoint_host
-        # Known at plan time: the address the proxy is rendered with.
-        self.private_ip: str = face.account_host_ip
-        self.private_ips: dict[str, str] = dict(face.private_endpoint_ips)
+        self.account_id = self.account.id
+        self.private_endpoint_id = self.private_endpoint.id
+        self.endpoint_host = f"{args['custom_subdomain']}.cognitiveservices.azure.com"
+        # Known at plan time: the addresses the proxy is rendered with.
+        self.private_ips = dict(fixed_ips)
         # What Azure reports back: every FQDN of the endpoint with its addresses (all of them,
         # AIServices has three), to compare with the fixed ones after `pulumi up`.
         self.reported_ips_by_fqdn = self.private_endpoint.custom_dns_configs.apply(ips_by_fqdn)
@@ -150,8 +278,8 @@ class FaceAccount(pulumi.ComponentResource):
             "privateEndpointIps": self.private_ips,
         })
 
-    def _link_hub_zones(self, name: str, settings: Settings,
-                        vnet_id: pulumi.Input[str]) -> list[privatedns.VirtualNetworkLink]:
+    def _link_hub_zones(self, name: str, args: FaceAccountArgs, vnet_id: pulumi.Input[str],
+                        vnet_link_name: str) -> list[privatedns.VirtualNetworkLink]:
         """Link each hub-owned zone to this VNet, in the zone's own subscription and resource group.
 
         The link is a child of the zone (`Microsoft.Network/privateDnsZones/virtualNetworkLinks`), so
@@ -162,53 +290,30 @@ class FaceAccount(pulumi.ComponentResource):
         """
         providers: dict[str, azure_native.Provider] = {}
         links = []
-        for zone_id in settings.face.private_dns_zone_ids:
-            zone = parse_zone_id(zone_id)
-            assert zone is not None, "infra.config validates privateDnsZoneIds"
-            if zone.subscription not in providers:
-                providers[zone.subscription] = azure_native.Provider(
-                    f"{name}-hub-dns-{zone.subscription[:8]}",
-                    subscription_id=zone.subscription,
-                    **_forwarded_provider_config(),
+        for zone_id in args.get("private_dns_zone_ids") or []:
+            parsed = parse_zone_id(zone_id)
+            assert parsed is not None, "validate_args checked private_dns_zone_ids"
+            subscription, zone_rg, zone_name = parsed
+            if subscription not in providers:
+                providers[subscription] = azure_native.Provider(
+                    f"{name}-hub-dns-{subscription[:8]}",
+                    subscription_id=subscription,
+                    **(args.get("hub_provider_args") or {}),
                     opts=pulumi.ResourceOptions(parent=self),
                 )
-            short = zone.name.split(".")[1]  # cognitiveservices | openai | services
+            short = zone_name.split(".")[1]  # cognitiveservices | openai | services
             links.append(privatedns.VirtualNetworkLink(
                 f"{name}-hub-zone-{short}-link",
-                resource_group_name=zone.resource_group,
-                private_zone_name=zone.name,
-                virtual_network_link_name=hub_link_name(settings),
+                resource_group_name=zone_rg,
+                private_zone_name=zone_name,
+                virtual_network_link_name=args.get("hub_link_name") or vnet_link_name,
                 location="global",
                 registration_enabled=False,
                 virtual_network=privatedns.SubResourceArgs(id=vnet_id),
-                tags=settings.tags,
-                opts=pulumi.ResourceOptions(parent=self, provider=providers[zone.subscription]),
+                tags=args.get("tags") or {},
+                opts=pulumi.ResourceOptions(parent=self, provider=providers[subscription]),
             ))
         return links
-
-
-def _purge_hooks(settings: Settings) -> Optional[pulumi.ResourceHookBinding]:
-    """Test and ephemeral stacks purge the soft-deleted account after delete, freeing its name.
-
-    The hook runs under `pulumi destroy --run-program` (what `liveness-infra teardown` runs);
-    prod stacks never get it.
-    """
-    if not settings.may_tear_down:
-        return None
-    from infra.purge import purge_after_delete
-
-    return pulumi.ResourceHookBinding(
-        after_delete=[pulumi.ResourceHook(PURGE_HOOK_NAME, purge_after_delete(log=pulumi.log.info))])
-
-
-def hub_link_name(settings: Settings) -> str:
-    """The link's name in a zone many spokes link to: names this stack's resource group and VNet.
-
-    A name already taken in the zone stops `up` (azure-native checks before it creates,
-    pulumi/pulumi-azure-native#303) instead of re-pointing another spoke's link.
-    """
-    raw = f"{settings.resource_group_name}-{settings.resource_name('vnet')}"
-    return re.sub(r"[^A-Za-z0-9_.-]", "-", raw)[:80].rstrip(".")
 
 
 def ips_by_fqdn(configs) -> dict[str, list[str]]:
@@ -219,28 +324,4 @@ def ips_by_fqdn(configs) -> dict[str, list[str]]:
         fqdn = get("fqdn")
         if fqdn:
             out.setdefault(fqdn, []).extend(a for a in get("ip_addresses") or [] if a not in out.get(fqdn, []))
-    return out
-
-
-# Credentials an explicit provider does not inherit: it reads ARM_* variables and the Azure CLI
-# itself, but not the stack's `azure-native:*` config, so those are passed on (secrets stay secret).
-_FORWARDED = {"clientId": "client_id", "tenantId": "tenant_id", "environment": "environment",
-              "useOidc": "use_oidc", "useMsi": "use_msi", "clientSecret": "client_secret",
-              "clientCertificatePath": "client_certificate_path",
-              "clientCertificatePassword": "client_certificate_password"}
-_SECRET_FORWARDED = {"clientSecret", "clientCertificatePassword"}
-
-
-def _forwarded_provider_config() -> dict[str, Any]:
-    config = pulumi.Config("azure-native")
-    out: dict[str, Any] = {}
-    for key, arg in _FORWARDED.items():
-        if key in ("useOidc", "useMsi"):
-            value = config.get_bool(key)
-        elif key in _SECRET_FORWARDED:
-            value = config.get_secret(key)
-        else:
-            value = config.get(key)
-        if value is not None:
-            out[arg] = value
     return out

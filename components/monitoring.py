@@ -12,15 +12,17 @@ Declares, in the stack's resource group:
 - an action group to the configured e-mail addresses and/or webhook, on every alert.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the component provider reads these annotations as types.
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NotRequired, Optional, TypedDict
 
 import pulumi
 from pulumi_azure_native import applicationinsights, monitor, operationalinsights
 
 from components import monitoring_queries as mq
+from components.args_errors import ComponentArgsError
+from components.package import type_token
 from components.proxy_config import REFUSED_ROUTE_BODY
 
 # Standard-test agent locations (West Europe, North Europe, East US), ids from Microsoft's list in
@@ -30,9 +32,87 @@ RESTART_METRIC = "RestartCount"
 RESTART_METRIC_NAMESPACE = "Microsoft.App/containerApps"
 
 
+class AlertThresholdsArgs(TypedDict, total=False):
+    """What makes each alert fire (components/monitoring_queries.py AlertThresholds); every field optional."""
+
+    error_rate_percent: float
+    """5xx share of requests that fires the rate alert; default 5."""
+    min_requests: int
+    """Below this many requests in the window the 5xx rate is not judged; default 20."""
+    face_403_count: int
+    """Face's own 403s in the window (registration broken or not routed); default 10."""
+    throttled_count: int
+    """429s in the window, the proxy's rate limit and Face's throttling together; default 100."""
+    restart_count: int
+    """Replica restarts in the window; default 3."""
+    certificate_days: int
+    """Fewer days of certificate validity left fails the check; default 14."""
+    window_minutes: int
+    """Window each alert looks back over; default 15."""
+    frequency_minutes: int
+    """How often each alert is evaluated; default 5."""
+
+
+class ProxyMonitoringArgs(TypedDict):
+    """ProxyMonitoring's contract. Optional fields default to the safe choice (alert early, check the certificate)."""
+
+    resource_group_name: pulumi.Input[str]
+    """Resource group of the searches, workbook, alerts and action group."""
+    location: str
+    """Azure region, e.g. westeurope."""
+    name_prefix: str
+    """Azure names are <name_prefix>-<what>."""
+    workspace_name: pulumi.Input[str]
+    """Name of the Log Analytics workspace the proxy logs to."""
+    workspace_id: pulumi.Input[str]
+    """ARM id of that workspace."""
+    container_app_name: str
+    """The proxy app's name (ContainerAppName_s in the console log table)."""
+    container_app_id: pulumi.Input[str]
+    """ARM id of the proxy app (restart alert scope)."""
+    proxy_host: str
+    """Public hostname: the certificate check runs against https://<proxy_host>/."""
+    thresholds: NotRequired[AlertThresholdsArgs]
+    """Alert thresholds; default AlertThresholds()."""
+    alert_emails: NotRequired[list[str]]
+    """Addresses the action group mails; default none."""
+    alert_webhook_url: NotRequired[pulumi.Input[str]]
+    """Webhook the action group calls (a secret: it may carry a token); default none."""
+    certificate_check: NotRequired[bool]
+    """Run the availability test that checks the served certificate; default true."""
+    test_locations: NotRequired[list[str]]
+    """Availability test locations; default West Europe, North Europe, East US."""
+    alerts_enabled: NotRequired[bool]
+    """Alerts enabled; default true."""
+    tags: NotRequired[dict[str, str]]
+    """Tags on every resource; default none."""
+
+
+def validate_args(args: ProxyMonitoringArgs) -> None:
+    """Received vs expected for every field, before anything is declared."""
+    _resolve(args).validate()
+
+
+def _resolve(args: ProxyMonitoringArgs) -> "_Resolved":
+    for key in ("resource_group_name", "location", "name_prefix", "workspace_name", "workspace_id",
+                "container_app_name", "container_app_id", "proxy_host"):
+        if args.get(key) is None:
+            raise ComponentArgsError("ProxyMonitoringArgs", key, None, "a value (required)")
+    known = {f.name for f in dataclasses.fields(mq.AlertThresholds)}
+    thresholds = dict(args.get("thresholds") or {})
+    unknown = sorted(set(thresholds) - known)
+    if unknown:
+        raise ComponentArgsError("ProxyMonitoringArgs", "thresholds", unknown, "only " + ", ".join(sorted(known)))
+    values = {k: v for k, v in args.items() if k != "thresholds"}
+    for key in ("alert_emails", "test_locations"):
+        if key in values:
+            values[key] = tuple(values[key])
+    return _Resolved(thresholds=mq.AlertThresholds(**thresholds), **values)
+
+
 @dataclass(frozen=True)
-class ProxyMonitoringArgs:
-    """The component's contract. Every default is the safe choice."""
+class _Resolved:
+    """ProxyMonitoringArgs with the defaults applied."""
 
     resource_group_name: pulumi.Input[str]
     location: str
@@ -64,7 +144,7 @@ class ProxyMonitoringArgs:
         if self.certificate_check and not self.test_locations:
             problems.append("test_locations: received (); expected at least one availability test location")
         if problems:
-            raise ValueError("ProxyMonitoringArgs " + "; ".join(problems))
+            raise ComponentArgsError.several("ProxyMonitoringArgs", problems)
 
 
 def _duration(minutes: int) -> str:
@@ -74,8 +154,12 @@ def _duration(minutes: int) -> str:
 class ProxyMonitoring(pulumi.ComponentResource):
     """Saved searches, workbook, alerts and action group for one liveness proxy."""
 
+    workbook_id: pulumi.Output[str]
+    """ARM id of the workbook."""
+
     def __init__(self, name: str, args: ProxyMonitoringArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("liveness:monitoring:ProxyMonitoring", name, None, opts)
+        super().__init__(type_token("monitoring", "ProxyMonitoring"), name, None, opts)
+        args = _resolve(args)
         args.validate()
         self._name, self._args = name, args
         child = pulumi.ResourceOptions(parent=self)
@@ -175,8 +259,9 @@ class ProxyMonitoring(pulumi.ComponentResource):
         if args.certificate_check:
             self._certificate_check(child, actions)
 
+        self.workbook_id = self.workbook.id
         self.register_outputs({
-            "workbookId": self.workbook.id,
+            "workbookId": self.workbook_id,
             "actionGroupId": self.action_group.id if self.action_group else None,
         })
 

@@ -1,16 +1,64 @@
 """IsolatedNetwork: the VNet, its two subnets and their network security groups."""
 
-from __future__ import annotations
-
-from typing import Optional
+# No `from __future__ import annotations`: the component provider reads these annotations as types.
+from typing import NotRequired, Optional, TypedDict
 
 import pulumi
 from pulumi_azure_native import network
 
+from components import args_errors as check
 from components import nsg_rules
-from infra.config import Settings
+from components.package import type_token
 
 APPS_DELEGATION = "Microsoft.App/environments"
+
+
+class IsolatedNetworkArgs(TypedDict):
+    """IsolatedNetwork's contract. Optional fields default to the closed choice."""
+
+    resource_group_name: pulumi.Input[str]
+    """Resource group of the VNet and its NSGs."""
+    location: str
+    """Azure region, e.g. westeurope."""
+    vnet_name: str
+    """Azure name of the virtual network."""
+    apps_nsg_name: str
+    """Azure name of the apps subnet's network security group."""
+    endpoints_nsg_name: str
+    """Azure name of the private-endpoints subnet's network security group."""
+    vnet_address_space: str
+    """IPv4 CIDR of the VNet; both subnets must lie inside it."""
+    apps_subnet_prefix: str
+    """CIDR of the subnet delegated to the Container Apps environment (/27 or larger)."""
+    endpoints_subnet_prefix: str
+    """CIDR of the private-endpoints subnet."""
+    endpoint_client_cidrs: NotRequired[list[str]]
+    """Extra ranges allowed to reach the private endpoints on 443 (the app server); default none."""
+    tags: NotRequired[dict[str, str]]
+    """Tags on every resource; default none."""
+
+
+def validate_args(args: IsolatedNetworkArgs) -> None:
+    """Received vs expected for every field, before anything is declared."""
+    kind = "IsolatedNetworkArgs"
+    check.required(kind, args, ("resource_group_name", "location", "vnet_name", "apps_nsg_name", "endpoints_nsg_name",
+                                "vnet_address_space", "apps_subnet_prefix", "endpoints_subnet_prefix"))
+    for field in ("location", "vnet_name", "apps_nsg_name", "endpoints_nsg_name"):
+        check.plain_str(kind, field, args[field])
+    space = check.cidr(kind, "vnet_address_space", args["vnet_address_space"])
+    subnets = {}
+    for field in ("apps_subnet_prefix", "endpoints_subnet_prefix"):
+        subnets[field] = check.cidr(kind, field, args[field])
+        if not subnets[field].subnet_of(space):
+            raise check.ComponentArgsError(kind, field, args[field], f"a range inside vnet_address_space {space}")
+    if subnets["apps_subnet_prefix"].overlaps(subnets["endpoints_subnet_prefix"]):
+        raise check.ComponentArgsError(kind, "endpoints_subnet_prefix", args["endpoints_subnet_prefix"],
+                                       f"a range that does not overlap apps_subnet_prefix {subnets['apps_subnet_prefix']}")
+    if subnets["apps_subnet_prefix"].prefixlen > 27:
+        raise check.ComponentArgsError(kind, "apps_subnet_prefix", args["apps_subnet_prefix"],
+                                       "a /27 or larger range (Container Apps workload profiles)")
+    for i, client in enumerate(args.get("endpoint_client_cidrs") or []):
+        check.cidr(kind, f"endpoint_client_cidrs[{i}]", client)
 
 
 def _args(rule: nsg_rules.Rule) -> network.SecurityRuleArgs:
@@ -43,37 +91,46 @@ class IsolatedNetwork(pulumi.ComponentResource):
     The rules themselves are planned in components/nsg_rules.py.
     """
 
-    def __init__(self, name: str, settings: Settings, resource_group_name: pulumi.Input[str],
-                 opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("liveness:network:IsolatedNetwork", name, None, opts)
+    vnet_id: pulumi.Output[str]
+    """ARM id of the virtual network."""
+    apps_subnet_id: pulumi.Output[str]
+    """ARM id of the subnet delegated to Microsoft.App/environments."""
+    endpoints_subnet_id: pulumi.Output[str]
+    """ARM id of the private-endpoints subnet."""
+
+    def __init__(self, name: str, args: IsolatedNetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(type_token("network", "IsolatedNetwork"), name, None, opts)
+        validate_args(args)
         child = pulumi.ResourceOptions(parent=self)
-        net = settings.network
+        resource_group_name, location, tags = args["resource_group_name"], args["location"], args.get("tags") or {}
+        apps_prefix, endpoints_prefix = args["apps_subnet_prefix"], args["endpoints_subnet_prefix"]
 
         self.apps_nsg = network.NetworkSecurityGroup(
             f"{name}-apps-nsg",
             resource_group_name=resource_group_name,
-            network_security_group_name=settings.resource_name("apps-nsg"),
-            location=settings.location,
-            tags=settings.tags,
-            security_rules=[_args(r) for r in nsg_rules.apps_rules(net.apps_subnet_prefix)],
+            network_security_group_name=args["apps_nsg_name"],
+            location=location,
+            tags=tags,
+            security_rules=[_args(r) for r in nsg_rules.apps_rules(apps_prefix)],
             opts=child,
         )
         self.endpoints_nsg = network.NetworkSecurityGroup(
             f"{name}-endpoints-nsg",
             resource_group_name=resource_group_name,
-            network_security_group_name=settings.resource_name("pe-nsg"),
-            location=settings.location,
-            tags=settings.tags,
-            security_rules=[_args(r) for r in nsg_rules.endpoint_rules(net.endpoints_subnet_prefix, net.apps_subnet_prefix, net.endpoint_client_cidrs)],
+            network_security_group_name=args["endpoints_nsg_name"],
+            location=location,
+            tags=tags,
+            security_rules=[_args(r) for r in nsg_rules.endpoint_rules(
+                endpoints_prefix, apps_prefix, tuple(args.get("endpoint_client_cidrs") or ()))],
             opts=child,
         )
         self.vnet = network.VirtualNetwork(
             f"{name}-vnet",
             resource_group_name=resource_group_name,
-            virtual_network_name=settings.resource_name("vnet"),
-            location=settings.location,
-            tags=settings.tags,
-            address_space=network.AddressSpaceArgs(address_prefixes=[net.vnet_address_space]),
+            virtual_network_name=args["vnet_name"],
+            location=location,
+            tags=tags,
+            address_space=network.AddressSpaceArgs(address_prefixes=[args["vnet_address_space"]]),
             opts=child,
         )
         vnet_child = pulumi.ResourceOptions(parent=self.vnet)
@@ -82,7 +139,7 @@ class IsolatedNetwork(pulumi.ComponentResource):
             resource_group_name=resource_group_name,
             virtual_network_name=self.vnet.name,
             subnet_name="apps",
-            address_prefix=net.apps_subnet_prefix,
+            address_prefix=apps_prefix,
             delegations=[network.DelegationArgs(name="container-apps", service_name=APPS_DELEGATION)],
             network_security_group=network.NetworkSecurityGroupArgs(id=self.apps_nsg.id),
             opts=vnet_child,
@@ -93,14 +150,17 @@ class IsolatedNetwork(pulumi.ComponentResource):
             resource_group_name=resource_group_name,
             virtual_network_name=self.vnet.name,
             subnet_name="private-endpoints",
-            address_prefix=net.endpoints_subnet_prefix,
+            address_prefix=endpoints_prefix,
             # Enforce the NSG on private endpoint traffic too.
             private_endpoint_network_policies="Enabled",
             network_security_group=network.NetworkSecurityGroupArgs(id=self.endpoints_nsg.id),
             opts=pulumi.ResourceOptions(parent=self.vnet, depends_on=[self.apps_subnet]),
         )
+        self.vnet_id = self.vnet.id
+        self.apps_subnet_id = self.apps_subnet.id
+        self.endpoints_subnet_id = self.endpoints_subnet.id
         self.register_outputs({
-            "vnetId": self.vnet.id,
-            "appsSubnetId": self.apps_subnet.id,
-            "endpointsSubnetId": self.endpoints_subnet.id,
+            "vnetId": self.vnet_id,
+            "appsSubnetId": self.apps_subnet_id,
+            "endpointsSubnetId": self.endpoints_subnet_id,
         })

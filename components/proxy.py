@@ -1,73 +1,75 @@
-"""LivenessProxy: Log Analytics, the VNet-injected Container Apps environment, the nginx proxy app,
-its custom domain and certificate."""
+"""LivenessProxy: Log Analytics and the VNet-injected Container Apps environment the proxy app runs in.
 
-from __future__ import annotations
+The app itself (nginx, custom domain, managed certificate) is LivenessProxyApp
+(components/proxy_app.py), declared after the DNS records it is validated against; the environment
+comes first because those records need its default domain and verification id.
+"""
 
-import dataclasses
-import hashlib
-import json
-from typing import Optional, Sequence
+# No `from __future__ import annotations`: the component provider reads these annotations as types.
+from typing import NotRequired, Optional, TypedDict
 
 import pulumi
 from pulumi_azure_native import app, operationalinsights
 
-from components import proxy_config
-from infra.config import Settings
+from components import args_errors as check
+from components.package import type_token
+# The app side's names, kept importable from here (the program and its checks use them).
+from components.proxy_app import CONFIG_SECRET_NAME, REVISION_HASH_ENV, WORKLOAD_PROFILE, config_fingerprint  # noqa: F401
 
-CONFIG_SECRET_NAME = "nginx-conf"
-CONFIG_VOLUME = "nginx-config"
-CONFIG_DIR = "/etc/nginx-liveness"
-CONFIG_FILE = "nginx.conf"
-WORKLOAD_PROFILE = "Consumption"
-CONTAINER_NAME = "proxy"
+CERTIFICATE_SOURCES = ("managed", "keyvault")
 
 
-REVISION_HASH_ENV = "NGINX_CONFIG_SHA256"
+class LivenessProxyArgs(TypedDict):
+    """LivenessProxy's contract (the environment side). Optional fields default to the safe choice."""
+
+    resource_group_name: pulumi.Input[str]
+    """Resource group of the workspace and the environment."""
+    location: str
+    """Azure region, e.g. westeurope."""
+    apps_subnet_id: pulumi.Input[str]
+    """ARM id of the subnet delegated to Microsoft.App/environments (the environment is injected there)."""
+    workspace_name: str
+    """Azure name of the Log Analytics workspace."""
+    environment_name: str
+    """Azure name of the Container Apps environment."""
+    app_name: str
+    """Azure name the proxy app will have: its FQDN (the CNAME target) is known before the app exists."""
+    infrastructure_resource_group: str
+    """Name of the platform-managed resource group (create-only)."""
+    log_retention_days: NotRequired[int]
+    """Days Log Analytics keeps the proxy's logs (30-730); default 30."""
+    zone_redundant: NotRequired[bool]
+    """Spread the environment over availability zones; default false (prod stacks set it)."""
+    certificate_source: NotRequired[str]
+    """managed (Container Apps issues it) or keyvault (imported through key_vault_identity); default managed."""
+    key_vault_certificate_url: NotRequired[str]
+    """Key Vault secret URL of the certificate (certificate_source keyvault)."""
+    key_vault_identity: NotRequired[str]
+    """ARM id of the user-assigned identity that reads it (certificate_source keyvault)."""
+    keyvault_certificate_name: NotRequired[str]
+    """Name of the environment certificate imported from Key Vault; default <environment_name>-kv-cert."""
+    tags: NotRequired[dict[str, str]]
+    """Tags on every resource; default none."""
 
 
-def config_fingerprint(nginx_conf: str, settings: proxy_config.ProxySettings) -> str:
-    """What the revision-forcing env var holds: the rendered file and the settings it came from.
-
-    Hashing the settings too means a changed upstream address (or Host mode, vCPUs, ...) always
-    starts a new revision, even where the rendered text would not show it.
-    """
-    fields = json.dumps(dataclasses.asdict(settings), sort_keys=True, default=str)
-    return hashlib.sha256(f"{nginx_conf}\n{fields}".encode()).hexdigest()
-
-
-def managed_certificate_name(settings: Settings) -> str:
-    """Deterministic name, so the bound phase can reference the certificate without a cycle."""
-    return settings.resource_name("proxy-cert")
-
-
-def custom_domain(settings: Settings, environment_id: pulumi.Input[str],
-                  keyvault_certificate_id: Optional[pulumi.Input[str]]) -> app.CustomDomainArgs:
-    """The hostname binding the app declares, for the configured certificate flow.
-
-    managed/auto:      bindingType Auto: the platform binds the managed certificate once issued.
-    managed/bootstrap: hostname added without a certificate (lets the managed certificate validate).
-    managed/bound:     SNI binding to the managed certificate created in the bootstrap phase.
-    keyvault:          SNI binding to the environment certificate imported from Key Vault.
-    """
-    host = settings.proxy.host
-    if settings.proxy.certificate_source == "keyvault":
-        return app.CustomDomainArgs(name=host, binding_type="SniEnabled", certificate_id=keyvault_certificate_id)
-    binding = settings.proxy.domain_binding
-    if binding == "auto":
-        return app.CustomDomainArgs(name=host, binding_type="Auto")
-    if binding == "bootstrap":
-        return app.CustomDomainArgs(name=host, binding_type="Disabled")
-    cert_id = pulumi.Output.from_input(environment_id).apply(
-        lambda env_id: f"{env_id}/managedCertificates/{managed_certificate_name(settings)}")
-    return app.CustomDomainArgs(name=host, binding_type="SniEnabled", certificate_id=cert_id)
+def validate_args(args: LivenessProxyArgs) -> None:
+    """Received vs expected for every field, before anything is declared."""
+    kind = "LivenessProxyArgs"
+    check.required(kind, args, ("resource_group_name", "location", "apps_subnet_id", "workspace_name",
+                                "environment_name", "app_name", "infrastructure_resource_group"))
+    for field in ("location", "workspace_name", "environment_name", "app_name", "infrastructure_resource_group"):
+        check.plain_str(kind, field, args[field])
+    if "log_retention_days" in args:
+        check.int_range(kind, "log_retention_days", args["log_retention_days"], 30, 730)
+    source = args.get("certificate_source", "managed")
+    check.one_of(kind, "certificate_source", source, CERTIFICATE_SOURCES)
+    if source == "keyvault":
+        for field in ("key_vault_certificate_url", "key_vault_identity"):
+            if not args.get(field):
+                raise check.ComponentArgsError(kind, field, args.get(field), "a value when certificate_source is keyvault")
 
 
-def infrastructure_resource_group(settings: Settings) -> str:
-    """The platform-managed resource group of the environment, named from the prefix (not ME_…)."""
-    return f"rg-{settings.name_prefix}-cae-infra"
-
-
-def environment_hardening(settings: Settings) -> dict:
+def environment_hardening(infrastructure_resource_group: str) -> dict:
     """ManagedEnvironment arguments beyond the defaults:
 
     - peer traffic encryption: ingress → proxy replica traffic inside the environment is TLS;
@@ -79,36 +81,48 @@ def environment_hardening(settings: Settings) -> dict:
     return dict(
         peer_traffic_configuration=app.ManagedEnvironmentPeerTrafficConfigurationArgs(
             encryption=app.ManagedEnvironmentEncryptionArgs(enabled=True)),
-        infrastructure_resource_group=infrastructure_resource_group(settings),
+        infrastructure_resource_group=infrastructure_resource_group,
         public_network_access="Enabled",
     )
 
 
 class LivenessProxy(pulumi.ComponentResource):
-    """The public door: a stock nginx container that forwards only the four liveness routes.
+    """Where the public door runs: the workspace and the VNet-injected Container Apps environment.
 
-    Build in two steps so DNS can sit between them: the constructor declares the workspace and the
-    environment (whose default domain and verification id the DNS records need); `add_app` then
-    declares the app once the records it validates against exist.
+    Its outputs (the app's FQDN and the environment's verification id) are what the proxy host's
+    DNS records hold; LivenessProxyApp then declares the nginx app in `environment`.
     """
 
-    def __init__(self, name: str, settings: Settings, resource_group_name: pulumi.Input[str],
-                 apps_subnet_id: pulumi.Input[str], opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("liveness:proxy:LivenessProxy", name, None, opts)
-        self._name = name
-        self._settings = settings
-        self._resource_group_name = resource_group_name
+    environment: app.ManagedEnvironment
+    """The Container Apps environment: pass it to LivenessProxyApp.environment."""
+    ingress_fqdn: pulumi.Output[str]
+    """The app's Container Apps FQDN (<app_name>.<default domain>): the CNAME target."""
+    verification_id: pulumi.Output[str]
+    """The environment's custom-domain verification id: the asuid TXT value."""
+    environment_id: pulumi.Output[str]
+    """ARM id of the Container Apps environment."""
+    workspace_id: pulumi.Output[str]
+    """ARM id of the Log Analytics workspace."""
+    workspace_customer_id: pulumi.Output[str]
+    """The workspace's customer id (what log queries address)."""
+    keyvault_certificate_id: Optional[pulumi.Output[str]]
+    """ARM id of the Key Vault certificate in the environment (certificate_source keyvault)."""
+
+    def __init__(self, name: str, args: LivenessProxyArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(type_token("proxy", "LivenessProxy"), name, None, opts)
+        validate_args(args)
         child = pulumi.ResourceOptions(parent=self)
-        proxy = settings.proxy
+        resource_group_name, location, tags = args["resource_group_name"], args["location"], args.get("tags") or {}
+        keyvault = args.get("certificate_source", "managed") == "keyvault"
 
         self.workspace = operationalinsights.Workspace(
             f"{name}-logs",
             resource_group_name=resource_group_name,
-            workspace_name=settings.resource_name("logs"),
-            location=settings.location,
+            workspace_name=args["workspace_name"],
+            location=location,
             sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
-            retention_in_days=settings.operations.log_retention_days,
-            tags=settings.tags,
+            retention_in_days=args.get("log_retention_days", 30),
+            tags=tags,
             opts=child,
         )
         keys = operationalinsights.get_shared_keys_output(
@@ -118,24 +132,24 @@ class LivenessProxy(pulumi.ComponentResource):
         )
 
         identity = None
-        if proxy.certificate_source == "keyvault":
+        if keyvault:
             identity = app.ManagedServiceIdentityArgs(
-                type="UserAssigned", user_assigned_identities=[proxy.key_vault_identity])
+                type="UserAssigned", user_assigned_identities=[args["key_vault_identity"]])
 
         self.environment = app.ManagedEnvironment(
             f"{name}-env",
             resource_group_name=resource_group_name,
-            environment_name=settings.resource_name("cae"),
-            location=settings.location,
-            tags=settings.tags,
+            environment_name=args["environment_name"],
+            location=location,
+            tags=tags,
             identity=identity,
-            zone_redundant=proxy.zone_redundant,
+            zone_redundant=args.get("zone_redundant", False),
             vnet_configuration=app.VnetConfigurationArgs(
-                infrastructure_subnet_id=apps_subnet_id,
+                infrastructure_subnet_id=args["apps_subnet_id"],
                 internal=False,
             ),
             workload_profiles=[app.WorkloadProfileArgs(name=WORKLOAD_PROFILE, workload_profile_type=WORKLOAD_PROFILE)],
-            **environment_hardening(settings),
+            **environment_hardening(args["infrastructure_resource_group"]),
             app_logs_configuration=app.AppLogsConfigurationArgs(
                 destination="log-analytics",
                 log_analytics_configuration=app.LogAnalyticsConfigurationArgs(
@@ -147,131 +161,35 @@ class LivenessProxy(pulumi.ComponentResource):
         )
 
         self.keyvault_certificate: Optional[app.Certificate] = None
-        if proxy.certificate_source == "keyvault":
+        if keyvault:
             self.keyvault_certificate = app.Certificate(
                 f"{name}-kv-cert",
                 resource_group_name=resource_group_name,
                 environment_name=self.environment.name,
-                certificate_name=settings.resource_name("proxy-kv-cert"),
-                location=settings.location,
+                certificate_name=args.get("keyvault_certificate_name") or f"{args['environment_name']}-kv-cert",
+                location=location,
                 properties=app.CertificatePropertiesArgs(
                     certificate_key_vault_properties=app.CertificateKeyVaultPropertiesArgs(
-                        identity=proxy.key_vault_identity,
-                        key_vault_url=proxy.key_vault_certificate_url,
+                        identity=args["key_vault_identity"],
+                        key_vault_url=args["key_vault_certificate_url"],
                     ),
                 ),
                 opts=pulumi.ResourceOptions(parent=self.environment, deleted_with=self.environment),
             )
 
-        self.app_name = settings.resource_name("proxy")
+        self.app_name = args["app_name"]
         # The app's FQDN is known before the app exists: the DNS CNAME can point at it first.
         self.ingress_fqdn = self.environment.default_domain.apply(lambda d: f"{self.app_name}.{d}")
         self.verification_id = self.environment.custom_domain_configuration.apply(
             lambda c: (c or {}).get("custom_domain_verification_id") if isinstance(c, dict)
             else getattr(c, "custom_domain_verification_id", None))
-        self.app: Optional[app.ContainerApp] = None
-        self.managed_certificate: Optional[app.ManagedCertificate] = None
-
-    def add_app(self, dns_dependencies: Sequence[pulumi.Resource]) -> app.ContainerApp:
-        """Declare the container app (after the DNS records it is validated against)."""
-        settings, proxy, name = self._settings, self._settings.proxy, self._name
-        ps = settings.proxy_settings()
-        nginx_conf = proxy_config.render_nginx_config(ps)
-        conf_hash = config_fingerprint(nginx_conf, ps)
-
-        def probe(kind: str, period: int) -> app.ContainerAppProbeArgs:
-            return app.ContainerAppProbeArgs(
-                type=kind,
-                http_get=app.ContainerAppProbeHttpGetArgs(path=proxy_config.HEALTH_PATH, port=ps.health_port),
-                period_seconds=period,
-                timeout_seconds=2,
-                failure_threshold=3,
-            )
-
-        domain = custom_domain(
-            settings, self.environment.id,
-            self.keyvault_certificate.id if self.keyvault_certificate else None)
-
-        self.app = app.ContainerApp(
-            f"{name}-app",
-            resource_group_name=self._resource_group_name,
-            container_app_name=self.app_name,
-            location=settings.location,
-            managed_environment_id=self.environment.id,
-            workload_profile_name=WORKLOAD_PROFILE,
-            tags=settings.tags,
-            configuration=app.ConfigurationArgs(
-                active_revisions_mode="Single",
-                secrets=[app.SecretArgs(name=CONFIG_SECRET_NAME, value=nginx_conf)],
-                ingress=app.IngressArgs(
-                    external=True,
-                    transport="http",
-                    target_port=ps.listen_port,
-                    allow_insecure=False,
-                    traffic=[app.TrafficWeightArgs(latest_revision=True, weight=100)],
-                    custom_domains=[domain],
-                ),
-            ),
-            template=app.TemplateArgs(
-                containers=[
-                    app.ContainerArgs(
-                        name=CONTAINER_NAME,
-                        image=proxy.image,
-                        # Explicit command: any stock nginx image runs the mounted configuration.
-                        command=["nginx"],
-                        args=["-c", f"{CONFIG_DIR}/{CONFIG_FILE}", "-g", "daemon off;"],
-                        resources=app.ContainerResourcesArgs(cpu=proxy.cpu, memory=proxy.memory),
-                        # Secret changes alone do not start a new revision; the hash does.
-                        env=[app.EnvironmentVarArgs(name=REVISION_HASH_ENV, value=conf_hash)],
-                        volume_mounts=[app.VolumeMountArgs(volume_name=CONFIG_VOLUME, mount_path=CONFIG_DIR)],
-                        probes=[probe("Readiness", 5), probe("Liveness", 10)],
-                    )
-                ],
-                volumes=[
-                    app.VolumeArgs(
-                        name=CONFIG_VOLUME,
-                        storage_type="Secret",
-                        secrets=[app.SecretVolumeItemArgs(secret_ref=CONFIG_SECRET_NAME, path=CONFIG_FILE)],
-                    )
-                ],
-                scale=app.ScaleArgs(
-                    min_replicas=proxy.min_replicas,
-                    max_replicas=proxy.max_replicas,
-                    rules=[
-                        app.ScaleRuleArgs(
-                            name="http-concurrency",
-                            http=app.HttpScaleRuleArgs(metadata={"concurrentRequests": str(proxy.concurrent_requests)}),
-                        )
-                    ],
-                ),
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(dns_dependencies)),
-        )
-
-        if proxy.certificate_source == "managed":
-            # Creating a managed certificate requires the hostname to be on an app in the
-            # environment already (RequireCustomHostnameInEnvironment): depend on the app.
-            self.managed_certificate = app.ManagedCertificate(
-                f"{name}-managed-cert",
-                resource_group_name=self._resource_group_name,
-                environment_name=self.environment.name,
-                managed_certificate_name=managed_certificate_name(settings),
-                location=settings.location,
-                properties=app.ManagedCertificatePropertiesArgs(
-                    subject_name=proxy.host,
-                    domain_control_validation="CNAME",
-                ),
-                tags=settings.tags,
-                # Teardown: deleting this certificate while the hostname is still bound to it fails
-                # (CertificateInUse, hashicorp/terraform-provider-azurerm#21866), and its
-                # dependency on the app makes Pulumi delete it first. Deleting the environment
-                # deletes its certificates, so skip the certificate's own delete then.
-                opts=pulumi.ResourceOptions(parent=self.environment, depends_on=[self.app],
-                                            deleted_with=self.environment),
-            )
-
+        self.environment_id = self.environment.id
+        self.workspace_id = self.workspace.id
+        self.workspace_customer_id = self.workspace.customer_id
+        self.keyvault_certificate_id = self.keyvault_certificate.id if self.keyvault_certificate else None
         self.register_outputs({
             "ingressFqdn": self.ingress_fqdn,
-            "appId": self.app.id,
+            "verificationId": self.verification_id,
+            "environmentId": self.environment_id,
+            "workspaceId": self.workspace_id,
         })
-        return self.app

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from components import nsg_rules
 from components.dns_records import VERIFICATION_LABEL
-from components.proxy import infrastructure_resource_group
+from infra.component_args import infrastructure_resource_group
 from components.shared_interfaces import ALL_METRICS, FACE_LOG_CATEGORIES, FACE_RECOGNIZER_ROLE_ID, LOCK_LEVEL, ZONE_LOCK_PATH
 from infra import delete_order
 
@@ -174,8 +174,8 @@ def check_environment_hardening(ev: "Evaluation") -> Iterable["Finding"]:
         if env.inputs.get("publicNetworkAccess") != ("Enabled" if external else "Disabled"):
             yield _finding(inv, f"publicNetworkAccess must be stated ({'Enabled' if external else 'Disabled'} for this "
                                 f"environment), found {env.inputs.get('publicNetworkAccess')!r}", env.name)
-        if env.inputs.get("infrastructureResourceGroup") != infrastructure_resource_group(ev.settings):
-            yield _finding(inv, f"infrastructureResourceGroup must be {infrastructure_resource_group(ev.settings)}", env.name)
+        if env.inputs.get("infrastructureResourceGroup") != infrastructure_resource_group(ev.settings.name_prefix):
+            yield _finding(inv, f"infrastructureResourceGroup must be {infrastructure_resource_group(ev.settings.name_prefix)}", env.name)
         logs = env.inputs.get("appLogsConfiguration")
         if logs != SECRET and _get(logs, "logAnalyticsConfiguration", "sharedKey") not in (None, SECRET):
             yield _finding("secrets", "the workspace shared key must only reach the environment as a secret", env.name)

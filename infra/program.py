@@ -8,11 +8,13 @@ import pulumi
 from pulumi_azure_native import resources
 
 from components.dns import ProxyDns
-from components.face import FaceAccount
-from components.monitoring import ProxyMonitoring, ProxyMonitoringArgs
+from components.face import PURGE_HOOK_NAME, FaceAccount
+from components.monitoring import ProxyMonitoring
 from components.network import IsolatedNetwork
 from components.proxy import LivenessProxy
+from components.proxy_app import LivenessProxyApp
 from components import shared_interfaces
+from infra import component_args
 from infra.config import NAMESPACE, Settings, load_runtime_settings
 
 
@@ -31,28 +33,65 @@ def _is_secret(key: str) -> bool:
     return runtime_config.is_config_secret(key) or key in runtime_config.get_config_secret_keys_env()
 
 
-def _monitoring(settings: Settings, resource_group_name: pulumi.Input[str], proxy: LivenessProxy) -> Optional[ProxyMonitoring]:
+def _monitoring(settings: Settings, resource_group_name: pulumi.Input[str], proxy: LivenessProxy,
+                app: LivenessProxyApp) -> Optional[ProxyMonitoring]:
     """Saved searches, workbook and alerts over the proxy (monitoringEnabled; on by default in prod)."""
     m = settings.monitoring
     if not m.enabled:
         return None
-    assert proxy.app is not None, "add_app() before monitoring"
     webhook = pulumi.Config(NAMESPACE).get_secret("alertWebhookUrl") if m.alert_webhook_configured else None
-    return ProxyMonitoring("monitoring", ProxyMonitoringArgs(
-        resource_group_name=resource_group_name,
-        location=settings.location,
-        name_prefix=settings.name_prefix,
-        workspace_name=proxy.workspace.name,
-        workspace_id=proxy.workspace.id,
-        container_app_name=proxy.app_name,
-        container_app_id=proxy.app.id,
-        proxy_host=settings.proxy.host,
-        thresholds=m.thresholds,
-        alert_emails=m.alert_emails,
-        alert_webhook_url=webhook,
-        certificate_check=m.certificate_check,
-        tags=settings.tags,
-    ))
+    return ProxyMonitoring("monitoring", component_args.monitoring_args(
+        settings, resource_group_name, proxy.workspace.name, proxy.workspace.id, app.app.id, webhook))
+
+
+def _purge_hooks(settings: Settings) -> Optional[pulumi.ResourceHookBinding]:
+    """Test and ephemeral stacks purge the soft-deleted account after delete, freeing its name.
+
+    The hook runs under `pulumi destroy --run-program` (what `liveness-infra teardown` runs);
+    prod stacks never get it.
+    """
+    if not settings.may_tear_down:
+        return None
+    from infra.purge import purge_after_delete
+
+    return pulumi.ResourceHookBinding(
+        after_delete=[pulumi.ResourceHook(PURGE_HOOK_NAME, purge_after_delete(log=pulumi.log.info))])
+
+
+# Credentials an explicit provider does not inherit: it reads ARM_* variables and the Azure CLI
+# itself, but not the stack's `azure-native:*` config, so those are passed on (secrets stay secret).
+_FORWARDED = {"clientId": "client_id", "tenantId": "tenant_id", "environment": "environment",
+              "useOidc": "use_oidc", "useMsi": "use_msi", "clientSecret": "client_secret",
+              "clientCertificatePath": "client_certificate_path",
+              "clientCertificatePassword": "client_certificate_password"}
+_SECRET_FORWARDED = {"clientSecret", "clientCertificatePassword"}
+
+
+def _forwarded_provider_config() -> dict[str, Any]:
+    """The stack's `azure-native:*` credentials, for the explicit providers of hub zone links."""
+    config = pulumi.Config("azure-native")
+    out: dict[str, Any] = {}
+    for key, arg in _FORWARDED.items():
+        if key in ("useOidc", "useMsi"):
+            value = config.get_bool(key)
+        elif key in _SECRET_FORWARDED:
+            value = config.get_secret(key)
+        else:
+            value = config.get(key)
+        if value is not None:
+            out[arg] = value
+    return out
+
+
+def _app_keeps_its_urn(old_parent: pulumi.Resource):
+    """The container app was a child of LivenessProxy until the app got its own component: an alias
+    to that parent keeps its URN, so existing stacks update it in place (tests/unit/test_urns.py)."""
+    def transform(args: pulumi.ResourceTransformationArgs) -> Optional[pulumi.ResourceTransformationResult]:
+        if args.type_ != "azure-native:app:ContainerApp":
+            return None
+        return pulumi.ResourceTransformationResult(
+            args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=old_parent)])))
+    return transform
 
 
 def build(settings: Settings) -> dict[str, Any]:
@@ -65,14 +104,19 @@ def build(settings: Settings) -> dict[str, Any]:
         location=settings.location,
         tags=settings.tags,
     )
-    net = IsolatedNetwork("network", settings, group.name)
-    face = FaceAccount("face", settings, group.name, net.vnet.id, net.endpoints_subnet.id)
-    proxy = LivenessProxy("proxy", settings, group.name, net.apps_subnet.id)
-    public_dns = ProxyDns("dns", settings, group.name, proxy.ingress_fqdn, proxy.verification_id, code)
-    # The custom domain is validated against the CNAME and asuid records: create them first.
-    proxy.add_app(public_dns.record_sets)
+    net = IsolatedNetwork("network", component_args.network_args(settings, group.name))
+    face = FaceAccount("face", component_args.face_args(
+        settings, group.name, net.vnet_id, net.endpoints_subnet_id, account_hooks=_purge_hooks(settings),
+        hub_provider_args=_forwarded_provider_config() if settings.face.private_dns_mode == "existing" else None))
+    proxy = LivenessProxy("proxy", component_args.proxy_args(settings, group.name, net.apps_subnet_id))
+    public_dns = ProxyDns("dns", component_args.dns_args(
+        settings, group.name, proxy.ingress_fqdn, proxy.verification_id, code))
+    # The custom domain is validated against the CNAME and asuid records: the app takes their ids.
+    proxy_app = LivenessProxyApp("proxy", component_args.proxy_app_args(
+        settings, group.name, proxy.environment, proxy.keyvault_certificate_id, public_dns.record_ids),
+        opts=pulumi.ResourceOptions(transformations=[_app_keeps_its_urn(proxy)]))
     declare_operations(settings, face, proxy, public_dns)
-    monitoring = _monitoring(settings, group.name, proxy)
+    monitoring = _monitoring(settings, group.name, proxy, proxy_app)
 
     outputs: dict[str, Any] = {
         "proxyHost": settings.proxy.host,
@@ -82,7 +126,7 @@ def build(settings: Settings) -> dict[str, Any]:
         "faceEndpointHost": face.endpoint_host,
         "faceAccountName": face.account.name,
         "faceAccountId": face.account.id,
-        "privateEndpointIp": face.private_ip,
+        "privateEndpointIp": settings.face.account_host_ip,
         "privateEndpointIps": face.private_ips,
         "privateEndpointIpsByFqdn": settings.face.ips_by_fqdn,
         "privateEndpointReportedIps": face.reported_ips_by_fqdn,

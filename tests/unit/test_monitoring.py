@@ -9,7 +9,7 @@ import re
 import pytest
 
 from components import monitoring_queries as mq
-from components.monitoring import ProxyMonitoringArgs
+from components.monitoring import ProxyMonitoringArgs, validate_args
 from components.proxy_config import LIVENESS_ROUTES, ProxySettings, render_nginx_config
 from infra import stackfile
 from infra.errors import ConfigError
@@ -124,9 +124,9 @@ def test_alert_conditions_follow_thresholds():
 def test_component_args_refuse_nonsense():
     args = ProxyMonitoringArgs(resource_group_name="rg", location="westeurope", name_prefix="fl", workspace_name="w",
                                workspace_id="/w", container_app_name=APP, container_app_id="/a", proxy_host="h.example.com",
-                               thresholds=mq.AlertThresholds(error_rate_percent=0, window_minutes=1))
+                               thresholds=dict(error_rate_percent=0, window_minutes=1))
     with pytest.raises(ValueError, match="error_rate_percent.*window_minutes"):
-        args.validate()
+        validate_args(args)
 
 
 # --- the program under the mock runtime --------------------------------------------------------

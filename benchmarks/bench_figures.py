@@ -128,6 +128,7 @@ class Verdict:
     ratio: float
     limit: float
     at_most: bool   # True: ratio must be <= limit; False: ratio must be >= limit
+    note: str = ""  # e.g. why the figure is within the machine's noise
 
     @property
     def met(self) -> bool:
@@ -135,7 +136,17 @@ class Verdict:
 
     def show(self) -> str:
         sign = "≤" if self.at_most else "≥"
-        return f"{self.ratio:.2f}× (target {sign} {self.limit}×) {'MET' if self.met else 'MISSED'}"
+        note = f" ({self.note})" if self.note else ""
+        return f"{self.ratio:.2f}× (target {sign} {self.limit}×) {'MET' if self.met else 'MISSED'}{note}"
+
+
+def _p99_noise(direct: dict, peer: dict) -> str:
+    """A warning when direct's own p99 at one connection moved between rounds by more than the
+    peer's added p99: then the added figures (and their ratio) are within the machine's noise."""
+    spread = direct["p99_1"].high - direct["p99_1"].low
+    if direct["p99_1"].n > 1 and spread > max(peer["p99_1_added"].median, ADDED_FLOOR_MS):
+        return f"noisy: direct's p99 varied {spread:.3f} ms between rounds"
+    return ""
 
 
 def verdicts(summary: dict[str, dict[str, dict]]) -> list[Verdict]:
@@ -156,7 +167,7 @@ def verdicts(summary: dict[str, dict[str, dict]]) -> list[Verdict]:
         out.append(Verdict("p99 added at 1 connection", mode,
                            max(shipped["p99_1_added"].median, ADDED_FLOOR_MS)
                            / max(peer["p99_1_added"].median, ADDED_FLOOR_MS),
-                           P99_RATIO_MAX, True))
+                           P99_RATIO_MAX, True, _p99_noise(summary[mode]["direct"], peer)))
     return out
 
 
@@ -167,12 +178,13 @@ _COLUMNS = ("target", "req/s, 200 conn", "% of direct", "p50 / p99 added, 1 conn
 
 def _row(name: str, f: dict) -> list[str]:
     def pair(a: str, b: str, direct_a: str, direct_b: str) -> str:
-        if name == "direct":
-            return f"({f[direct_a].show('.3f')} / {f[direct_b].show('.3f')})"
+        if name == "direct":  # the baseline: absolute latencies
+            return f"abs. {f[direct_a].show('.3f')} / {f[direct_b].show('.3f')}"
         return f"{f[a].show('.3f', sign=True)} / {f[b].show('.3f', sign=True)}"
 
+    pct = f["pct_of_direct"]
     return [LABELS[name], f["rps"].show(",.0f"),
-            "100 %" if name == "direct" else f["pct_of_direct"].show(".0f", 100) + " %",
+            "100" if name == "direct" else pct.show(".0f", 100),
             pair("p50_1_added", "p99_1_added", "p50_1", "p99_1"),
             pair("p50_200_added", "p99_200_added", "p50_200", "p99_200"),
             f["cpu_us_per_req"].show(".1f") if f["cpu_us_per_req"] else "—",

@@ -213,3 +213,15 @@ def test_peer_behaves_like_the_proxy_on_a_real_haproxy(tmp_path: Path) -> None:
         finally:
             proc.terminate()
             proc.wait(10)
+
+
+def test_p99_verdict_says_when_it_is_within_the_noise() -> None:
+    quiet = {"direct": _samples(10_000, 0.1, None), "shipped": _samples(9_000, 0.6, 44.0),
+             "haproxy": _samples(9_000, 0.5, 40.0)}
+    # _samples spreads p99 by ±0.1 ms: 0.2 ms of noise against HAProxy's 0.4 ms added.
+    p99 = next(v for v in verdicts({"pinned": summarise(quiet)}) if v.name.startswith("p99"))
+    assert p99.note == ""
+    noisy = dict(quiet, haproxy=_samples(9_000, 0.15, 40.0))
+    p99 = next(v for v in verdicts({"pinned": summarise(noisy)}) if v.name.startswith("p99"))
+    assert p99.note.startswith("noisy: direct's p99 varied 0.200 ms")
+    assert "noisy" in p99.show()

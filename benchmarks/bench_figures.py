@@ -198,6 +198,20 @@ def markdown_table(mode_summary: dict[str, dict]) -> str:
     return "\n".join("| " + " | ".join(r) + " |" for r in rows)
 
 
+def compact_table(results: dict[str, dict[str, dict]]) -> str:
+    """Medians only, the proxies of every mode: the short table for the README."""
+    rows = ["| mode | target | req/s, 200 conn (% of direct) | p99 added, 1 conn (ms) "
+            "| CPU µs / request | new upstream conns / 1,000 req |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    for mode, summary in results.items():
+        for name in PROXIES:
+            f = summary[name]
+            rows.append(f"| {mode} | {LABELS[name]} | {f['rps'].median:,.0f} "
+                        f"({f['pct_of_direct'].median:.0%}) | {f['p99_1_added'].median:+.3f} "
+                        f"| {f['cpu_us_per_req'].median:.1f} | {f['new_conns_per_1000'].median:.1f} |")
+    return "\n".join(rows)
+
+
 def text_table(mode_summary: dict[str, dict]) -> str:
     rows = [_COLUMNS] + [tuple(_row(n, mode_summary[n])) for n in TARGET_NAMES if n in mode_summary]
     widths = [max(len(r[i]) for r in rows) for i in range(len(_COLUMNS))]

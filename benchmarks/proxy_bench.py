@@ -49,7 +49,7 @@ PROJECT = HERE.parent
 sys.path[:0] = [str(PROJECT), str(PROJECT / "tests" / "proxy"), str(HERE)]
 
 from bench_figures import (  # noqa: E402
-    MODES, RSS_GROWTH_MAX_MB, TARGET_NAMES, Samples, markdown_table, summarise,
+    MODES, RSS_GROWTH_MAX_MB, TARGET_NAMES, Samples, compact_table, markdown_table, summarise,
     text_table, to_jsonable, verdict_lines, verdicts,
 )
 from bench_procs import (  # noqa: E402
@@ -317,6 +317,9 @@ def print_report(header: dict, results: dict, found: list, memory: dict | None, 
     print(f"{'`' if md else ''}{header['command'].strip()}{'`' if md else ''} — {header['date']}; "
           f"{header['machine']}; {header['versions']}; loopback, 6 KB POST bodies; medians of "
           f"{header['rounds']} interleaved rounds (min–max){'  ' if md else ''}")
+    if md:
+        print()
+        print(compact_table(results))
     for mode, summary in results.items():
         title = ("pinned: each proxy alone on CPU 0, wrk and the upstream on the other CPU"
                  if mode == "pinned" else "shared: wrk, the upstream and the proxies on every CPU")

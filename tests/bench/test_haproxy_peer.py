@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests" / "proxy")]
 
 from bench_figures import (  # noqa: E402
-    ADDED_FLOOR_MS, Samples, Spread, cpu_ticks, markdown_table, parse_wrk, summarise, verdicts,
+    ADDED_FLOOR_MS, Samples, Spread, compact_table, cpu_ticks, markdown_table, parse_wrk, summarise, verdicts,
 )
 from haproxy_peer import PeerRun, render_haproxy_config, url_regex  # noqa: E402
 from hostile_corpus import build_corpus  # noqa: E402
@@ -143,6 +143,8 @@ def test_summary_verdicts_and_table() -> None:
     assert not any(v.met for v in missed)
     table = markdown_table(summary)
     assert table.count("\n") == 4 and "| HAProxy 2.6 peer |" in table and "44.0 (39.6–48.4)" in table
+    short = compact_table({"pinned": summary})
+    assert "| pinned | HAProxy 2.6 peer | 9,000 (90%) | +0.400 | 40.0 | 0.5 |" in short
     # Added latency at or below zero is floored, so a ratio stays meaningful.
     tiny = dict(samples, haproxy=_samples(9_000, 0.05, 40.0), shipped=_samples(9_000, 0.09, 40.0))
     p99 = next(v for v in verdicts({"shared": summarise(tiny)}) if v.name.startswith("p99"))

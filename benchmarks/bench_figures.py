@@ -164,10 +164,13 @@ def verdicts(summary: dict[str, dict[str, dict]]) -> list[Verdict]:
             out.append(Verdict("throughput at 200 connections", mode,
                                shipped["rps"].median / peer["rps"].median,
                                THROUGHPUT_RATIO_MIN, False))
-        out.append(Verdict("p99 added at 1 connection", mode,
-                           max(shipped["p99_1_added"].median, ADDED_FLOOR_MS)
-                           / max(peer["p99_1_added"].median, ADDED_FLOOR_MS),
-                           P99_RATIO_MAX, True, _p99_noise(summary[mode]["direct"], peer)))
+        # Other work on a shared machine only ever adds latency, so the tail each target reaches
+        # in its best round is the one it owns: p99 added = best p99 - direct's best p99.
+        direct = summary[mode]["direct"]
+        out.append(Verdict("p99 added at 1 connection (best round)", mode,
+                           max(shipped["p99_1"].low - direct["p99_1"].low, ADDED_FLOOR_MS)
+                           / max(peer["p99_1"].low - direct["p99_1"].low, ADDED_FLOOR_MS),
+                           P99_RATIO_MAX, True, _p99_noise(direct, peer)))
     return out
 
 

@@ -137,7 +137,13 @@ def test_summary_verdicts_and_table() -> None:
     found = {(v.name, v.mode): v for v in verdicts({"pinned": summary})}
     assert found[("CPU µs per request", "pinned")].met  # 1.1x exactly
     assert found[("throughput at 200 connections", "pinned")].met
-    assert found[("p99 added at 1 connection", "pinned")].ratio == pytest.approx(0.5 / 0.4)
+    assert found[("p99 added at 1 connection (best round)", "pinned")].ratio == pytest.approx(0.5 / 0.4)
+    # One round hit by other work on the machine does not decide the latency verdict.
+    hit = _samples(9_000, 0.6, 44.0)
+    hit.p99_1[1] = 60.0
+    p99 = next(v for v in verdicts({"pinned": summarise(dict(samples, shipped=hit))})
+               if v.name.startswith("p99"))
+    assert p99.met and p99.ratio == pytest.approx(0.5 / 0.4)
     slow = dict(samples, shipped=_samples(8_000, 2.0, 50.0))
     missed = verdicts({"pinned": summarise(slow)})
     assert not any(v.met for v in missed)

@@ -333,8 +333,11 @@ def print_report(header: dict, results: dict, found: list, memory: dict | None, 
     print("Latencies in ms; direct's are absolute, the proxies' are added over direct in the same "
           "round. New upstream connections are TLS handshakes counted at the upstream stand-in "
           "(for direct: wrk's own). CPU: utime+stime of every proxy process per request.")
-    print()
-    print("Targets, shipped vs HAProxy in the same run:" if not md else "")
+    if not md:
+        print()
+        print("Targets, shipped vs HAProxy in the same run:")
+    else:
+        print()
     for line in verdict_lines(found, md):
         print(line)
     if memory:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 TARGET_NAMES = ("direct", "shipped", "haproxy")
 PROXIES = ("shipped", "haproxy")
@@ -95,6 +95,18 @@ class Samples:
     cpu_us_per_req: list[float] = field(default_factory=list)
     new_conns_per_1000: list[float] = field(default_factory=list)
     errors: int = 0
+
+
+def samples_to_dict(samples: dict[str, Samples]) -> dict[str, dict]:
+    return {name: asdict(s) for name, s in samples.items()}
+
+
+def samples_from_dict(data: dict[str, dict]) -> dict[str, Samples]:
+    """Inverse of :func:`samples_to_dict` (for ``--load``); every target must be present."""
+    missing = [name for name in TARGET_NAMES if name not in data]
+    if missing:
+        raise ValueError(f"no samples for {', '.join(missing)}")
+    return {name: Samples(**data[name]) for name in TARGET_NAMES}
 
 
 def summarise(samples: dict[str, Samples]) -> dict[str, dict[str, Spread | int | None]]:

@@ -27,6 +27,7 @@ through the shipped proxy <= 16 MB. docs/proxy.md#benchmark explains the method.
 
 Usage:  .venv/bin/python benchmarks/proxy_bench.py [--rounds 3] [--duration 5]
             [--latency-duration 3] [--modes pinned,shared] [--markdown | --json]
+            [--save FILE] [--load FILE]   (--load re-prints a saved run without running)
 About 3 minutes with the defaults on 2 CPUs. Needs Debian wrk, nginx-light and haproxy.
 """
 
@@ -50,8 +51,8 @@ PROJECT = HERE.parent
 sys.path[:0] = [str(PROJECT), str(PROJECT / "tests" / "proxy"), str(HERE)]
 
 from bench_figures import (  # noqa: E402
-    MODES, RSS_GROWTH_MAX_MB, TARGET_NAMES, Samples, compact_table, markdown_table, summarise,
-    text_table, to_jsonable, verdict_lines, verdicts,
+    MODES, RSS_GROWTH_MAX_MB, TARGET_NAMES, Samples, compact_table, markdown_table,
+    samples_from_dict, samples_to_dict, summarise, text_table, to_jsonable, verdict_lines, verdicts,
 )
 from bench_procs import (  # noqa: E402
     HAProxy, Upstream, cpu_seconds, free_port, pin_tree, rss_kb, run_wrk,
@@ -257,6 +258,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     out.add_argument("--markdown", action="store_true", help="print Markdown tables to paste")
     out.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--save", metavar="FILE", help="also write every round's samples to FILE")
+    parser.add_argument("--load", metavar="FILE",
+                        help="run nothing: print the report of samples saved with --save")
     args = parser.parse_args(argv)
     args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     bad = [m for m in args.modes if m not in MODES]
@@ -271,6 +275,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.load:
+        try:
+            saved = json.loads(Path(args.load).read_text())
+            header, memory = saved["header"], saved["memory_6mb"]
+            results = {mode: summarise(samples_from_dict(per_target))
+                       for mode, per_target in saved["samples"].items()}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"proxy_bench: --load: cannot read {args.load!r} ({exc}); expected a file "
+                  "written by --save", file=sys.stderr)
+            return 2
+        return report(header, results, memory, args)
     for tool, package in (("wrk", "wrk"), ("haproxy", "haproxy")):
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
             print(f"proxy_bench: {tool} not found (apt-get install {package}, or "
@@ -285,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="liveness-bench-"))
     work.chmod(0o755)
-    results: dict[str, dict] = {}
+    raw: dict[str, dict[str, Samples]] = {}
     memory = None
     try:
         ca = TestCA(work, "bench")
@@ -296,20 +311,27 @@ def main(argv: list[str] | None = None) -> int:
         script = work / "post.lua"
         script.write_text(WRK_SCRIPT)
         for mode in args.modes:
-            samples, mem = run_mode(mode, args, work, ca, cert, nginx, haproxy_bin, script, body)
-            results[mode] = summarise(samples)
+            raw[mode], mem = run_mode(mode, args, work, ca, cert, nginx, haproxy_bin, script, body)
             memory = mem or memory
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    found = verdicts(results)
     header = {"date": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
               "versions": versions(nginx, haproxy_bin), "rounds": args.rounds,
               "command": "python benchmarks/proxy_bench.py " + " ".join(argv or sys.argv[1:])}
+    if args.save:
+        Path(args.save).write_text(json.dumps(
+            {"header": header, "memory_6mb": memory,
+             "samples": {mode: samples_to_dict(s) for mode, s in raw.items()}}, indent=1))
+    return report(header, {mode: summarise(s) for mode, s in raw.items()}, memory, args)
+
+
+def report(header: dict, results: dict, memory: dict | None, args: argparse.Namespace) -> int:
+    found = verdicts(results)
     if args.json:
         print(json.dumps({**header, "modes": to_jsonable(results), "memory_6mb": memory,
                           "targets": [dict(name=v.name, mode=v.mode, ratio=v.ratio, limit=v.limit,
-                                           met=v.met) for v in found]}, indent=2))
+                                           met=v.met, note=v.note) for v in found]}, indent=2))
         return 0
     print_report(header, results, found, memory, args.markdown)
     return 0

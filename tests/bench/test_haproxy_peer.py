@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests" / "proxy")]
 
 from bench_figures import (  # noqa: E402
-    ADDED_FLOOR_MS, Samples, Spread, compact_table, cpu_ticks, markdown_table, parse_wrk, summarise, verdicts,
+    ADDED_FLOOR_MS, Samples, Spread, compact_table, cpu_ticks, markdown_table, samples_from_dict,
+    samples_to_dict, parse_wrk, summarise, verdicts,
 )
 from haproxy_peer import PeerRun, render_haproxy_config, url_regex  # noqa: E402
 from hostile_corpus import build_corpus  # noqa: E402
@@ -233,3 +234,14 @@ def test_p99_verdict_says_when_it_is_within_the_noise() -> None:
     p99 = next(v for v in verdicts({"pinned": summarise(noisy)}) if v.name.startswith("p99"))
     assert p99.note.startswith("noisy: direct's p99 varied 0.200 ms")
     assert "noisy" in p99.show()
+
+
+def test_saved_samples_round_trip() -> None:
+    samples = {"direct": _samples(10_000, 0.1, None), "shipped": _samples(9_000, 0.6, 44.0),
+               "haproxy": _samples(9_000, 0.5, 40.0)}
+    samples["shipped"].errors = 3
+    import json
+    again = samples_from_dict(json.loads(json.dumps(samples_to_dict(samples))))
+    assert again == samples
+    with pytest.raises(ValueError, match="haproxy"):
+        samples_from_dict({"direct": {}, "shipped": {}})

@@ -13,7 +13,8 @@ list (``LIVENESS_ROUTES`` and ``VERSION_PATTERN``), so the peer cannot drift fro
   body streams otherwise (no ``option http-buffer-request``, like ``proxy_request_buffering off``);
   a Transfer-Encoding request body is refused with 411 (HAProxy cannot cap a streamed chunked
   body before part of it has left; the benchmark only sends Content-Length bodies);
-* one per-client request-rate limit (stick table on the source address, 429 over the rate);
+* one per-client request-rate limit (stick table on the client address, 429 over the rate); from
+  a peer in ``trusted_proxy_cidrs`` the client is the right-most X-Forwarded-For entry;
 * TLS to the fixed upstream address with SNI and certificate verification for the account
   hostname (``ssl verify required ca-file … sni str(…) verifyhost …``), connections pooled and
   reused for every request (``http-reuse always``, like an nginx ``upstream{}`` keep-alive pool);
@@ -136,6 +137,10 @@ def render_haproxy_config(settings: ProxySettings, run: PeerRun) -> str:
     add("    http-request return status 411 if has_transfer_encoding")
     add("    http-request return status 413 if body_too_large")
     add("    stick-table type ip size 100k expire 60s store http_req_rate(1s)")
+    if s.trusted_proxy_cidrs:
+        # From the ingress, the client is the right-most X-Forwarded-For entry (the one it added).
+        add(f"    acl from_ingress src {' '.join(str(c) for c in s.trusted_proxy_cidrs)}")
+        add("    http-request track-sc0 req.hdr_ip(x-forwarded-for,-1) if from_ingress")
     add("    http-request track-sc0 src")
     add(f"    http-request deny deny_status 429 if {{ sc_http_req_rate(0) gt {burst_window} }}")
     for header in DROPPED_REQUEST_HEADERS:

@@ -84,6 +84,11 @@ def test_config_carries_the_same_limits_and_tls_checks() -> None:
     assert 'Allow "POST"' in cfg and "method POST\n" in cfg
     assert '"' + REFUSED_ROUTE_BODY.replace("\n", "\\n") + '"' in cfg
     assert "set-header Host" not in cfg  # upstream_host "client": Host unchanged
+    assert "from_ingress" not in cfg  # no trusted ranges: the client is the TCP peer
+    trusted = render_haproxy_config(ProxySettings(face_host=FACE_HOST,
+                                                  trusted_proxy_cidrs=("10.0.0.0/23",)), RUN)
+    assert "acl from_ingress src 10.0.0.0/23" in trusted
+    assert "track-sc0 req.hdr_ip(x-forwarded-for,-1) if from_ingress\n" in trusted
 
 
 def test_host_and_methods_follow_the_settings() -> None:

@@ -127,6 +127,9 @@ def summarise(samples: dict[str, Samples]) -> dict[str, dict[str, Spread | int |
             "p50_200_added": Spread.of(added(s.p50_200, direct.p50_200)),
             "p99_200_added": Spread.of(added(s.p99_200, direct.p99_200)),
             "cpu_us_per_req": Spread.of(s.cpu_us_per_req),
+            # Share of one CPU the proxy processes used during the run: on a machine busy with
+            # other work, throughput is this share divided by the CPU cost per request.
+            "cpu_share": Spread.of([c * r / 1e6 for c, r in zip(s.cpu_us_per_req, s.rps)]),
             "new_conns_per_1000": Spread.of(s.new_conns_per_1000),
             "errors": s.errors,
         }
@@ -187,7 +190,8 @@ def verdicts(summary: dict[str, dict[str, dict]]) -> list[Verdict]:
 
 
 _COLUMNS = ("target", "req/s, 200 conn", "% of direct", "p50 / p99 added, 1 conn (ms)",
-            "p50 / p99 added, 200 conn (ms)", "proxy CPU µs/req", "new upstream conns /1000 req",
+            "p50 / p99 added, 200 conn (ms)", "proxy CPU µs/req", "proxy CPU use (% of a CPU)",
+            "new upstream conns /1000 req",
             "errors")
 
 
@@ -203,6 +207,7 @@ def _row(name: str, f: dict) -> list[str]:
             pair("p50_1_added", "p99_1_added", "p50_1", "p99_1"),
             pair("p50_200_added", "p99_200_added", "p50_200", "p99_200"),
             f["cpu_us_per_req"].show(".1f") if f["cpu_us_per_req"] else "—",
+            f["cpu_share"].show(".0f", 100) if f["cpu_share"] else "—",
             f["new_conns_per_1000"].show(".1f") if f["new_conns_per_1000"] else "—",
             str(f["errors"])]
 

@@ -155,6 +155,8 @@ def test_summary_verdicts_and_table() -> None:
     assert not any(v.met for v in missed)
     table = markdown_table(summary)
     assert table.count("\n") == 4 and "| HAProxy 2.6 peer |" in table and "44.0 (39.6–48.4)" in table
+    assert summary["shipped"]["cpu_share"].median == pytest.approx(44e-6 * 9_000)  # 40 % of a CPU
+    assert "| 40 (" in table
     short = compact_table({"pinned": summary})
     assert "| pinned | HAProxy 2.6 peer | 9,000 (90%) | +0.400 | 40.0 | 0.5 |"  # best rounds: 0.4 - 0.0 in short
     # Added latency at or below zero is floored, so a ratio stays meaningful.

@@ -1,7 +1,8 @@
 """Pure: the nginx configuration of the liveness reverse proxy, rendered from settings.
 
-No Pulumi and no I/O here. `ProxySettings` is the contract between the stack configuration
-(infra/config.py) and the renderer; :func:`render_nginx_config` turns it into one complete,
+No Pulumi and no I/O here. `ProxySettings` (components/proxy_settings.py, re-exported here) is the
+contract between the stack configuration (infra/config.py) and the renderer;
+:func:`render_nginx_config` turns it into one complete,
 top-level ``nginx.conf`` that a stock nginx image runs with
 ``nginx -c /etc/nginx-liveness/nginx.conf -g "daemon off;"``.
 
@@ -11,20 +12,44 @@ Design of the rendered configuration (docs/proxy.md explains it for operators):
   line exactly as the client sent it, so nothing nginx normalises (percent-decoding, dot-segments,
   merged slashes, ``;params``) can turn a refused target into an allowed one. The same raw target
   (``$request_uri``) is what is forwarded.
-* ``proxy_pass`` takes the Face address from a variable, so nginx resolves the account hostname
-  through ``resolver`` at request time and re-resolves every ``dns_valid_seconds``: a replaced
-  private endpoint IP is followed without a restart. The price is no upstream keep-alive pool
-  (nginx only pools connections for ``upstream{}`` blocks, which 1.22 resolves once at start).
-* Request bodies stream (no buffering), are never retried, and are capped by
-  ``client_max_body_size``; chunked request bodies are refused with 411 because a streamed
-  chunked body cannot be capped before part of it has reached Face.
+* Face is one ``upstream {}`` server: the private endpoint's fixed IP address on port 443, with
+  TLS SNI and certificate verification for the account hostname, a keep-alive pool and TLS
+  session reuse. No ``resolver``: nothing in the data path asks DNS.
+* Content-Length request bodies stream (no buffering); chunked bodies are read whole into memory
+  (never a temp file) so the cap is enforced before Face sees a byte; nothing is retried.
+* The client IP (rate-limit key, access log) is the right-most X-Forwarded-For entry, taken only
+  from peers in the trusted ranges (the ingress), never recursively.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from dataclasses import dataclass, field
+
+# ProxySettings, LocalRun, ProxyConfigError and validation live in proxy_settings.py; they are
+# re-exported here, where callers have always imported them from.
+from components.proxy_settings import (  # noqa: F401
+    CONTAINER_APPS_PLATFORM_CIDRS,
+    DEFAULT_CA_BUNDLE,
+    DEFAULT_HEALTH_PORT,
+    DEFAULT_LISTEN_PORT,
+    DEFAULT_UPSTREAM_IDLE_MS,
+    INGRESS_TIMEOUT_SECONDS,
+    LocalRun,
+    MAX_TRUSTED_PREFIXLEN,
+    MAX_UPSTREAM_IDLE_MS,
+    ProxyConfigError,
+    ProxySettings,
+    UPSTREAM_HOST_MODES,
+    _check_cidrs,
+    _check_upstream_address,
+    _validate_local,
+    check_hostname,
+    check_trusted_proxy_cidrs,
+    pool_size,
+    split_host_port,
+    validate,
+    worker_count,
+)
 
 # The four Face liveness routes the proxy forwards (Microsoft: "Use liveness detection with network
 # isolation"). `{version}` is the API version segment, e.g. v1.2 or v1.2-preview.1.
@@ -35,25 +60,26 @@ LIVENESS_ROUTES: tuple[str, ...] = (
     "/face/{version}/detectLivenessWithVerify/singleModal",
 )
 
-DEFAULT_LISTEN_PORT = 8080
-DEFAULT_HEALTH_PORT = 8081
 HEALTH_PATH = "/healthz"
 # The body of the proxy's own 404 for a route it does not forward. A fixed plain-text body (Face
 # answers errors in JSON with an `error.code`), so `liveness-infra smoke` and an operator reading
 # a response can tell "refused by the proxy" from "answered by Face".
 REFUSED_ROUTE_BODY = "not found: this proxy forwards only the Face liveness routes\n"
-# Azure-provided DNS, reachable from every VNet; it answers from private DNS zones linked to it.
-AZURE_DNS_RESOLVER = "168.63.129.16"
-# Where stock nginx images (Debian and Alpine based) keep the system CA bundle.
-DEFAULT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
-
 # The API version segment: v1.2, v1.2-preview.1 (matched case-insensitively, like the routes).
 VERSION_PATTERN = r"v[0-9]+\.[0-9]+(?:-preview\.[0-9]+)?"
-# Container Apps ingress gives up on a request after 240 s; every proxy timeout stays below it.
-INGRESS_TIMEOUT_SECONDS = 240
 # Where pid and temp files go in the container (the stock images all have a writable /tmp).
 DEFAULT_RUNTIME_DIR = "/tmp"
 UPSTREAM_TLS_PORT = 443
+UPSTREAM_NAME = "liveness_face"
+# Requests per pooled connection before nginx retires it (0.1 new connections per 1,000).
+UPSTREAM_KEEPALIVE_REQUESTS = 10_000
+# Chunked bodies are read whole into one memory buffer of this many bytes per allowed body byte
+# (plus CHUNKED_BUFFER_SLACK): the buffer holds the chunk framing too, and a body that does not
+# fit would be spooled to disk. The ingress re-frames what it forwards as `SIZE CRLF DATA CRLF`
+# without extensions, at worst 6 bytes per byte (1-byte chunks), so nothing it sends spills.
+# Only pages a body actually fills count against memory.
+CHUNKED_BUFFER_FACTOR = 6
+CHUNKED_BUFFER_SLACK = 64 * 1024
 # Hop-by-hop request headers the proxy does not forward (RFC 9110 §7.6.1 plus legacy ones).
 # nginx itself already replaces Connection, Keep-Alive, TE, Upgrade, Expect and Transfer-Encoding.
 DROPPED_REQUEST_HEADERS: tuple[str, ...] = ("Proxy-Connection", "Proxy-Authorization")
@@ -67,176 +93,6 @@ IGNORED_RESPONSE_HEADERS: tuple[str, ...] = (
     "X-Accel-Redirect", "X-Accel-Expires", "X-Accel-Limit-Rate", "X-Accel-Buffering",
     "X-Accel-Charset", "Expires", "Cache-Control", "Set-Cookie", "Vary",
 )
-
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-# Characters allowed in a filesystem path written into nginx.conf (no spaces, quotes, ; { } $ \).
-_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]*$")
-
-
-@dataclass(frozen=True)
-class ProxySettings:
-    """Everything the rendered configuration depends on."""
-
-    face_host: str
-    allow_options: bool = False
-    rate_limit_per_second: int = 10
-    rate_limit_burst: int = 20
-    max_body_bytes: int = 8 * 1024 * 1024
-    trusted_proxy_cidrs: tuple[str, ...] = field(default_factory=tuple)
-    client_timeout_seconds: int = 60
-    upstream_timeout_seconds: int = 120
-    listen_port: int = DEFAULT_LISTEN_PORT
-    health_port: int = DEFAULT_HEALTH_PORT
-    dns_resolver: str = AZURE_DNS_RESOLVER
-    dns_valid_seconds: int = 10
-    ca_bundle: str = DEFAULT_CA_BUNDLE
-    # The private endpoint's fixed private IP (group `account`, the member that serves
-    # `face_host`): the proxy connects there, SNI and certificate name stay `face_host`.
-    # Empty until the renderer uses it (issue 8); then required.
-    upstream_address: str = ""
-    # Host header sent to Face: "client" (the Host the client sent, unchanged) or "account"
-    # (face_host).
-    upstream_host: str = "client"
-    # The replica's vCPUs and the scale rule's concurrency: worker count and pool size follow them.
-    cpu: float = 0.5
-    concurrent_requests: int = 50
-
-
-@dataclass(frozen=True)
-class LocalRun:
-    """What ``liveness-infra proxy serve`` may change in the shipped configuration.
-
-    Only where nginx listens, where the Face hostname connects (SNI and Host stay the account
-    hostname), which CA bundle verifies the upstream, which resolver answers for the hostname,
-    and where the pid and temp files go. Addresses are ``HOST:PORT`` (``[v6]:PORT`` for IPv6).
-    """
-
-    listen: str
-    health_listen: str
-    face_address: str
-    ca_bundle: str
-    runtime_dir: str
-    resolver: str | None = None
-
-
-class ProxyConfigError(ValueError):
-    """A setting cannot be rendered; the message names the field, the value and what is expected."""
-
-    def __init__(self, name: str, received: object, expected: str):
-        self.name = name
-        super().__init__(f"{name}: received {received!r}; expected {expected}")
-
-
-# --------------------------------------------------------------------------------------------
-# Validation: everything that ends up in nginx.conf is checked, so no value can inject syntax.
-
-
-def _check_int(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ProxyConfigError(name, value, f"an integer from {low} to {high}")
-    return value
-
-
-def _check_path(name: str, value: object) -> str:
-    if not isinstance(value, str) or not _SAFE_PATH.match(value) or "/../" in value + "/":
-        raise ProxyConfigError(
-            name, value, "an absolute path of letters, digits and . _ / + - (no '..', no spaces)")
-    return value
-
-
-def check_hostname(name: str, value: object) -> str:
-    if not isinstance(value, str) or not _HOSTNAME.match(value):
-        raise ProxyConfigError(name, value, "a lower-case DNS hostname such as "
-                               "'myaccount.cognitiveservices.azure.com'")
-    return value
-
-
-def split_host_port(name: str, value: object, *, allow_hostname: bool) -> tuple[str, int]:
-    """``HOST:PORT`` / ``[V6]:PORT`` -> (host, port); host is an IP (or a hostname if allowed)."""
-    expected = "HOST:PORT with an IP address" + (" or hostname" if allow_hostname else "") + \
-        " (IPv6 as [ADDR]:PORT) and a port from 1 to 65535"
-    if not isinstance(value, str):
-        raise ProxyConfigError(name, value, expected)
-    match = re.match(r"^\[([0-9A-Fa-f:.]+)\]:([0-9]{1,5})$", value) or \
-        re.match(r"^([^:\[\]]+):([0-9]{1,5})$", value)
-    if not match:
-        raise ProxyConfigError(name, value, expected)
-    host, port = match.group(1), int(match.group(2))
-    if not 1 <= port <= 65535:
-        raise ProxyConfigError(name, value, expected)
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        if not allow_hostname or not _HOSTNAME.match(host):
-            raise ProxyConfigError(name, value, expected) from None
-    return host, port
-
-
-def _format_host_port(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _check_resolver(name: str, value: object) -> str:
-    """An IP address, optionally with a port: what nginx's ``resolver`` takes."""
-    if isinstance(value, str):
-        try:
-            ipaddress.ip_address(value)
-            return f"[{value}]" if ":" in value else value
-        except ValueError:
-            pass
-    host, port = split_host_port(name, value, allow_hostname=False)
-    return _format_host_port(host, port)
-
-
-def _check_cidrs(name: str, values: object) -> list[str]:
-    if isinstance(values, str) or not isinstance(values, (tuple, list)):
-        raise ProxyConfigError(name, values, "a list of CIDR ranges such as ['10.0.0.0/23']")
-    out: list[str] = []
-    for value in values:
-        try:
-            network = ipaddress.ip_network(str(value), strict=False)
-        except ValueError:
-            raise ProxyConfigError(name, value, "a CIDR range such as '10.0.0.0/23'") from None
-        if not isinstance(value, str) or network.prefixlen == 0:
-            # Trusting everyone would let any client pick its own rate-limit key.
-            raise ProxyConfigError(name, value, "a CIDR range narrower than /0 (the ingress's subnet)")
-        out.append(str(network))
-    return out
-
-
-def validate(settings: ProxySettings) -> None:
-    """Raise :class:`ProxyConfigError` for the first setting that cannot be rendered safely."""
-    check_hostname("face_host", settings.face_host)
-    if not isinstance(settings.allow_options, bool):
-        raise ProxyConfigError("allow_options", settings.allow_options, "true or false")
-    _check_int("rate_limit_per_second", settings.rate_limit_per_second, 1, 100_000)
-    _check_int("rate_limit_burst", settings.rate_limit_burst, 0, 100_000)
-    _check_int("max_body_bytes", settings.max_body_bytes, 1024, 1024 * 1024 * 1024)
-    _check_cidrs("trusted_proxy_cidrs", settings.trusted_proxy_cidrs)
-    below = INGRESS_TIMEOUT_SECONDS - 1
-    _check_int("client_timeout_seconds", settings.client_timeout_seconds, 1, below)
-    _check_int("upstream_timeout_seconds", settings.upstream_timeout_seconds, 1, below)
-    _check_int("listen_port", settings.listen_port, 1, 65535)
-    _check_int("health_port", settings.health_port, 1, 65535)
-    if settings.listen_port == settings.health_port:
-        raise ProxyConfigError("health_port", settings.health_port,
-                               f"a port other than listen_port ({settings.listen_port})")
-    _check_resolver("dns_resolver", settings.dns_resolver)
-    _check_int("dns_valid_seconds", settings.dns_valid_seconds, 1, 3600)
-    _check_path("ca_bundle", settings.ca_bundle)
-
-
-def _validate_local(local: LocalRun) -> None:
-    split_host_port("listen", local.listen, allow_hostname=False)
-    split_host_port("health_listen", local.health_listen, allow_hostname=False)
-    if local.listen == local.health_listen:
-        raise ProxyConfigError("health_listen", local.health_listen, "an address other than listen")
-    split_host_port("face_address", local.face_address, allow_hostname=True)
-    _check_path("ca_bundle", local.ca_bundle)
-    _check_path("runtime_dir", local.runtime_dir)
-    if local.resolver is not None:
-        _check_resolver("resolver", local.resolver)
-
 
 # --------------------------------------------------------------------------------------------
 # Rendering
@@ -296,8 +152,8 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     """The complete nginx.conf for ``settings``.
 
     Without ``local`` this is exactly what ships. With ``local`` (``proxy serve``) only the lines
-    :class:`LocalRun` names differ: listen addresses, the address the Face hostname connects to,
-    the upstream CA bundle, the resolver and the pid/temp paths.
+    :class:`LocalRun` names differ: listen addresses, the upstream server address, the upstream
+    CA bundle and the pid/temp paths.
     """
     validate(settings)
     if local is not None:
@@ -306,24 +162,30 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     runtime = local.runtime_dir.rstrip("/") if local else DEFAULT_RUNTIME_DIR
     listen = local.listen if local else str(s.listen_port)
     health_listen = local.health_listen if local else str(s.health_port)
-    face_address = local.face_address if local else f"{s.face_host}:{UPSTREAM_TLS_PORT}"
+    upstream = local.face_address if local else \
+        f"{_check_upstream_address('upstream_address', s.upstream_address)}:{UPSTREAM_TLS_PORT}"
     ca_bundle = local.ca_bundle if local else s.ca_bundle
-    resolver = _check_resolver("resolver", local.resolver) if local and local.resolver else \
-        _check_resolver("dns_resolver", s.dns_resolver)
     connect_timeout = min(10, s.upstream_timeout_seconds)
     methods = allowed_methods(s)
+    pool = pool_size(s)
+    connections = max(4096, 4 * pool)
+    burst = f" burst={s.rate_limit_burst}" if s.rate_limit_burst else ""
+    limit = f"limit_req zone=liveness_per_client{burst} nodelay;"
+    forward = f"proxy_pass https://{UPSTREAM_NAME}$request_uri;"
+    chunked_buffer = CHUNKED_BUFFER_FACTOR * s.max_body_bytes + CHUNKED_BUFFER_SLACK
 
     lines: list[str] = []
     add = lines.append
     add("# nginx.conf of the Face liveness reverse proxy, rendered by components/proxy_config.py.")
     add(f"# Forwards only {' and '.join(methods)} on the four liveness routes to https://{s.face_host};")
     add("# everything else gets 404 from the proxy. See docs/proxy.md. Do not edit by hand.")
-    add("worker_processes auto;")
+    add(f"worker_processes {worker_count(s)};")
+    add(f"worker_rlimit_nofile {2 * connections};")
     add(f"pid {runtime}/nginx-liveness.pid;")
     add("error_log stderr warn;")
     add("")
     add("events {")
-    add("    worker_connections 4096;")
+    add(f"    worker_connections {connections};")
     add("}")
     add("")
     add("http {")
@@ -331,6 +193,7 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     add("    default_type text/plain;")
     add("    charset off;")
     add("    gzip off;")
+    add("    # Bodies never go to these directories (see the body settings below); nginx needs them set.")
     add(f"    client_body_temp_path {runtime}/nginx-liveness-client-body;")
     add(f"    proxy_temp_path {runtime}/nginx-liveness-proxy;")
     add(f"    fastcgi_temp_path {runtime}/nginx-liveness-fastcgi;")
@@ -347,16 +210,18 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     add("    keepalive_timeout 300s;")
     add(f"    client_max_body_size {s.max_body_bytes};")
     add("    client_body_buffer_size 64k;")
+    add("    client_body_in_file_only off;")
     add("    underscores_in_headers on;")
     add("    max_ranges 0;")
     add("    if_modified_since off;")
     add("")
     if s.trusted_proxy_cidrs:
-        add("    # The client IP is taken from X-Forwarded-For only when the peer is the ingress.")
+        add("    # From a trusted peer (the ingress) the client IP is the right-most X-Forwarded-For")
+        add("    # entry, the one the ingress appended; entries a client wrote are never used.")
         for cidr in _check_cidrs("trusted_proxy_cidrs", s.trusted_proxy_cidrs):
             add(f"    set_real_ip_from {cidr};")
         add("    real_ip_header X-Forwarded-For;")
-        add("    real_ip_recursive on;")
+        add("    real_ip_recursive off;")
     else:
         add("    # No trusted proxy ranges: the client IP is the TCP peer.")
     add(f"    limit_req_zone $binary_remote_addr zone=liveness_per_client:10m "
@@ -364,9 +229,16 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     add("    limit_req_status 429;")
     add("    limit_req_log_level warn;")
     add("")
-    add("    # The Face hostname is resolved at request time and cached for at most valid=.")
-    add(f"    resolver {resolver} valid={s.dns_valid_seconds}s ipv6=off;")
-    add("    resolver_timeout 5s;")
+    add("    # Face: the private endpoint's fixed address, no DNS. Pooled connections are closed by")
+    add("    # the proxy when idle, before Face's front end would close them.")
+    add(f"    upstream {UPSTREAM_NAME} {{")
+    add(f"        server {upstream} max_fails=0;")
+    add(f"        keepalive {pool};")
+    add(f"        keepalive_requests {UPSTREAM_KEEPALIVE_REQUESTS};")
+    idle = f"{s.upstream_idle_ms // 1000}s" if s.upstream_idle_ms % 1000 == 0 else f"{s.upstream_idle_ms}ms"
+    add(f"        keepalive_timeout {idle};")
+    add("        keepalive_time 1h;")
+    add("    }")
     add("")
     add("    # The allowlist, checked on the raw request line (see route_regex()).")
     add("    map $request $liveness_route {")
@@ -378,12 +250,52 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     for method in methods:
         add(f"        {method} 1;")
     add("    }")
+    add("    # nginx itself answers 400/501 to any Transfer-Encoding but a lone `chunked`, and to")
+    add("    # Transfer-Encoding with Content-Length; what is left here is a chunked body.")
+    add("    map $http_transfer_encoding $liveness_chunked {")
+    add("        default 1;")
+    add('        "" 0;')
+    add("    }")
+    if s.upstream_host == "client":
+        add("    # Host sent to Face: the one the client sent, unchanged.")
+        add("    map $http_host $liveness_upstream_host {")
+        add(f"        default $http_host;")
+        add(f'        "" {s.face_host};')
+        add("    }")
     add("")
     add("    server {")
     add(f"        listen {listen} default_server;")
     add("        server_name _;")
     add("        access_log /dev/stdout liveness_json;")
-    add(f'        set $liveness_face_address "{face_address}";')
+    add("")
+    add("        proxy_http_version 1.1;")
+    host_value = "$liveness_upstream_host" if s.upstream_host == "client" else s.face_host
+    add(f"        proxy_set_header Host {host_value};")
+    add('        proxy_set_header Connection "";')
+    for header in DROPPED_REQUEST_HEADERS:
+        add(f'        proxy_set_header {header} "";')
+    add("        proxy_pass_request_headers on;")
+    add("        proxy_pass_request_body on;")
+    add("        proxy_buffering on;")
+    add("        proxy_buffer_size 16k;")
+    add("        proxy_buffers 8 16k;")
+    add("        proxy_max_temp_file_size 0;")
+    add("        proxy_next_upstream off;")
+    add("        proxy_intercept_errors off;")
+    add("        proxy_redirect off;")
+    for header in PASSED_RESPONSE_HEADERS:
+        add(f"        proxy_pass_header {header};")
+    add(f"        proxy_ignore_headers {' '.join(IGNORED_RESPONSE_HEADERS)};")
+    add(f"        proxy_connect_timeout {connect_timeout}s;")
+    add(f"        proxy_send_timeout {s.upstream_timeout_seconds}s;")
+    add(f"        proxy_read_timeout {s.upstream_timeout_seconds}s;")
+    add("        proxy_ssl_server_name on;")
+    add(f"        proxy_ssl_name {s.face_host};")
+    add("        proxy_ssl_verify on;")
+    add("        proxy_ssl_verify_depth 4;")
+    add(f"        proxy_ssl_trusted_certificate {ca_bundle};")
+    add("        proxy_ssl_protocols TLSv1.2 TLSv1.3;")
+    add("        proxy_ssl_session_reuse on;")
     add("")
     add("        location / {")
     add("            if ($liveness_route = 0) {")
@@ -393,42 +305,23 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     add(f'                add_header Allow "{", ".join(methods)}" always;')
     add("                return 405;")
     add("            }")
-    add("            if ($http_transfer_encoding) {")
-    add("                return 411;")
+    add("            error_page 418 = @liveness_chunked;")
+    add("            if ($liveness_chunked) {")
+    add("                return 418;")
     add("            }")
-    burst = f" burst={s.rate_limit_burst}" if s.rate_limit_burst else ""
-    add(f"            limit_req zone=liveness_per_client{burst} nodelay;")
-    add("")
-    add("            proxy_pass https://$liveness_face_address$request_uri;")
-    add("            proxy_http_version 1.1;")
-    add(f"            proxy_set_header Host {s.face_host};")
-    add('            proxy_set_header Connection "close";')
-    for header in DROPPED_REQUEST_HEADERS:
-        add(f'            proxy_set_header {header} "";')
-    add("            proxy_pass_request_headers on;")
-    add("            proxy_pass_request_body on;")
+    add(f"            {limit}")
+    add("            # Content-Length bodies stream to Face; the cap is judged on the header first.")
     add("            proxy_request_buffering off;")
-    add("            proxy_buffering on;")
-    add("            proxy_buffer_size 16k;")
-    add("            proxy_buffers 8 16k;")
-    add("            proxy_max_temp_file_size 0;")
-    add("            proxy_next_upstream off;")
-    add("            proxy_intercept_errors off;")
-    add("            proxy_redirect off;")
-    for header in PASSED_RESPONSE_HEADERS:
-        add(f"            proxy_pass_header {header};")
-    add(f"            proxy_ignore_headers {' '.join(IGNORED_RESPONSE_HEADERS)};")
-    add(f"            proxy_connect_timeout {connect_timeout}s;")
-    add(f"            proxy_send_timeout {s.upstream_timeout_seconds}s;")
-    add(f"            proxy_read_timeout {s.upstream_timeout_seconds}s;")
+    add(f"            {forward}")
+    add("        }")
     add("")
-    add("            proxy_ssl_server_name on;")
-    add(f"            proxy_ssl_name {s.face_host};")
-    add("            proxy_ssl_verify on;")
-    add("            proxy_ssl_verify_depth 4;")
-    add(f"            proxy_ssl_trusted_certificate {ca_bundle};")
-    add("            proxy_ssl_protocols TLSv1.2 TLSv1.3;")
-    add("            proxy_ssl_session_reuse on;")
+    add("        # Chunked bodies: read whole into memory (one buffer, never a temp file) so the cap")
+    add("        # is enforced before Face sees a byte; forwarded with Content-Length.")
+    add("        location @liveness_chunked {")
+    add(f"            {limit}")
+    add(f"            client_body_buffer_size {chunked_buffer};")
+    add("            proxy_request_buffering on;")
+    add(f"            {forward}")
     add("        }")
     add("    }")
     add("")

@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Optional
 
-from components.proxy_config import ProxySettings
+from components.proxy_config import (
+    CONTAINER_APPS_PLATFORM_CIDRS,
+    ProxyConfigError,
+    ProxySettings,
+    check_trusted_proxy_cidrs,
+)
 from infra.config_schema import KEYS_BY_NAME, NAMESPACE
 from infra.errors import ConfigError
 
@@ -169,6 +174,7 @@ class Settings:
             trusted_proxy_cidrs=p.trusted_proxy_cidrs,
             client_timeout_seconds=p.client_timeout_seconds,
             upstream_timeout_seconds=p.upstream_timeout_seconds,
+            upstream_address=str(ipaddress.ip_network(self.network.endpoints_subnet_prefix)[4]),  # PLACEHOLDER (i8-platform fills the fixed private endpoint IP from config)
         )
 
 
@@ -482,6 +488,25 @@ def _parse_face(r: _Reader, name_prefix: str, suffix: Optional[str], stack: str)
     )
 
 
+def _trusted_proxy_cidrs(r: _Reader, network: NetworkSettings) -> tuple[str, ...]:
+    """Peers whose right-most X-Forwarded-For entry is the client IP: by default the apps subnet
+    and the ranges a workload-profiles environment reserves (its ingress connects from either)."""
+    key = "proxyTrustedProxyCidrs"
+    trusted = tuple(r.string_list(key)) or (network.apps_subnet_prefix, *CONTAINER_APPS_PLATFORM_CIDRS)
+    for cidr in trusted:
+        try:
+            ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            raise ConfigError(r.full(key), cidr, "CIDR ranges with no host bits set") from None
+    try:
+        check_trusted_proxy_cidrs(key, list(trusted))
+    except ProxyConfigError as exc:
+        shown = ", ".join(trusted)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        raise ConfigError(r.full(key), f"[{shown}]", exc.expected) from None
+    return trusted
+
+
 def _parse_proxy(r: _Reader, prod: bool, network: NetworkSettings, stack: str) -> ProxyAppSettings:
     raw_host = r.require("proxyHost", "the public hostname of the proxy, e.g. liveness.contoso.com")
     # `{stack}` lets one template (stacks/Pulumi.pr.yaml) give every ephemeral stack its own host.
@@ -502,12 +527,7 @@ def _parse_proxy(r: _Reader, prod: bool, network: NetworkSettings, stack: str) -
         raise ConfigError(r.full("proxyMinReplicas"), min_replicas, "at least 2 for a prod lifecycle stack (the proxy is the only door)")
     if max_replicas < min_replicas:
         raise ConfigError(r.full("proxyMaxReplicas"), max_replicas, f"at least proxyMinReplicas ({min_replicas})")
-    trusted = r.string_list("proxyTrustedProxyCidrs") or (network.apps_subnet_prefix,)
-    for cidr in trusted:
-        try:
-            ipaddress.ip_network(cidr, strict=True)
-        except ValueError:
-            raise ConfigError(r.full("proxyTrustedProxyCidrs"), cidr, "CIDR ranges with no host bits set") from None
+    trusted = _trusted_proxy_cidrs(r, network)
     client_timeout = r.integer("proxyClientTimeoutSeconds", 60, 5, INGRESS_TIMEOUT_SECONDS - 1)
     upstream_timeout = r.integer("proxyUpstreamTimeoutSeconds", 120, 5, INGRESS_TIMEOUT_SECONDS - 1)
     source = r.choice("proxyCertificateSource", CERTIFICATE_SOURCES, "managed")

@@ -94,8 +94,10 @@ KEYS: tuple[Key, ...] = (
     _k("proxy", "proxyRateLimitBurst", "int", "`20`", "Burst allowance per client IP above the rate."),
     _k("proxy", "proxyMaxBodyBytes", "int", "`8388608` (8 MiB)",
        "Largest request body accepted (a 6 MB image in multipart fits)."),
-    _k("proxy", "proxyTrustedProxyCidrs", "list", "`[appsSubnetPrefix]`",
-       "Peers whose X-Forwarded-For is trusted for the client IP (the Container Apps ingress)."),
+    _k("proxy", "proxyTrustedProxyCidrs", "list",
+       "`[appsSubnetPrefix, 100.100.0.0/17, 100.100.128.0/19, 100.100.160.0/19, 100.100.192.0/19]`",
+       "Peers (the Container Apps ingress) whose right-most X-Forwarded-For entry is the client IP "
+       "for the rate limit and the log. Together at most a /8."),
     _k("proxy", "proxyClientTimeoutSeconds", "int", "`60`",
        "Client body/header timeout (below the ingress's 240 s)."),
     _k("proxy", "proxyUpstreamTimeoutSeconds", "int", "`120`",

@@ -194,8 +194,10 @@ def check_proxy_config(ev: "Evaluation") -> Iterable["Finding"]:
         yield _finding(inv, "proxy_ssl_server_name must be on")
     if "proxy_ssl_verify on;" not in conf:
         yield _finding(inv, "the upstream certificate must be verified")
-    if not re.search(r"proxy_set_header\s+Host\s+\"?" + re.escape(host), conf):
-        yield _finding(inv, f"the Host header must be the account hostname {host}")
+    mode = ev.settings.proxy_settings().upstream_host
+    sent_host = host if mode == "account" else "$liveness_upstream_host"  # client: Host unchanged
+    if not re.search(r"proxy_set_header\s+Host\s+\"?" + re.escape(sent_host) + r"\"?;", conf):
+        yield _finding(inv, f"the Host header must follow proxyUpstreamHost {mode} ({sent_host})")
     passes = len(re.findall(r"^\s*proxy_pass\s", conf, flags=re.MULTILINE))
     if passes < 1:
         yield _finding(inv, "no proxy_pass in the rendered configuration")

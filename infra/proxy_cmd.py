@@ -12,9 +12,10 @@ from infra.errors import UserError
 
 SERVE_EPILOG = """\
 Runs a real nginx in the foreground with exactly the configuration `proxy render` prints, except
-for the listen addresses, the address the Face hostname connects to (SNI and Host stay the
-account hostname, so the stand-in must present a certificate for it), the CA bundle trusted for
-the upstream, the resolver, and pid/temp paths (a private temporary directory, removed on exit).
+for the listen addresses, the upstream address (--face-address replaces the private endpoint's
+IP; SNI and the verified certificate name stay the account hostname, so the stand-in must present
+a certificate for it; Host follows the stack's proxyUpstreamHost mode), the CA bundle trusted for
+the upstream, and pid/temp paths (a private temporary directory, removed on exit).
 The JSON access log goes to stdout, nginx's error log to stderr. Stop with Ctrl-C or SIGTERM.
 
 example:
@@ -51,7 +52,6 @@ def _serve(args: argparse.Namespace) -> int:
         health_listen=args.health_listen or f"127.0.0.1:{settings.health_port}",
         face_address=args.face_address,
         trusted_ca=args.trusted_ca or settings.ca_bundle,
-        resolver=args.resolver,
     )
     stop_signals: list[int] = []
 
@@ -116,15 +116,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="where clients connect (default 127.0.0.1:<listen port of the stack>)")
     serve.add_argument("--health-listen", metavar="HOST:PORT",
                        help="health endpoint address (default 127.0.0.1:<health port of the stack>)")
-    serve.add_argument("--face-address", required=True, metavar="HOST:PORT",
-                       help="where the Face hostname connects, e.g. 127.0.0.1:8443 (an IP, or a "
-                            "hostname resolved through --resolver)")
+    serve.add_argument("--face-address", required=True, metavar="IP:PORT",
+                       help="IP:PORT that replaces the private endpoint's address, e.g. "
+                            "127.0.0.1:8443 (SNI stays the account hostname)")
     serve.add_argument("--trusted-ca", metavar="FILE",
                        help="PEM CA bundle that verifies the upstream certificate "
                             "(default: the stack's CA bundle path)")
-    serve.add_argument("--resolver", metavar="HOST:PORT",
-                       help="test-facing: DNS server nginx asks for hostnames in --face-address "
-                            "(default: the stack's resolver, Azure DNS 168.63.129.16)")
     serve.add_argument("--nginx", metavar="PATH",
                        help="nginx binary (default: nginx on PATH, else /usr/sbin/nginx)")
     serve.set_defaults(handler=_serve)

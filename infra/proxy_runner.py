@@ -1,8 +1,8 @@
 """Starting and stopping a real nginx with the shipped proxy configuration (``proxy serve``).
 
 The configuration is rendered by :func:`components.proxy_config.render_nginx_config` with a
-:class:`~components.proxy_config.LocalRun`, which changes only listen addresses, where the Face
-hostname connects, the CA bundle that verifies the upstream, the resolver, and pid/temp paths.
+:class:`~components.proxy_config.LocalRun`, which changes only listen addresses, the upstream
+address, the CA bundle that verifies the upstream, and pid/temp paths.
 Everything here is I/O; the configuration itself stays pure in components/proxy_config.py.
 """
 
@@ -89,7 +89,6 @@ class ServeOptions:
     health_listen: str
     face_address: str
     trusted_ca: str
-    resolver: str | None = None
 
 
 def _read_ca(path: str) -> bytes:
@@ -140,10 +139,9 @@ class ProxyProcess:
             face_address=self.options.face_address,
             ca_bundle=str(runtime_dir / "upstream-ca.pem"),
             runtime_dir=str(runtime_dir),
-            resolver=self.options.resolver,
         )
         names = {"listen": "--listen", "health_listen": "--health-listen",
-                 "face_address": "--face-address", "resolver": "--resolver"}
+                 "face_address": "--face-address"}
         try:
             return render_nginx_config(self.settings, local)
         except ProxyConfigError as exc:

@@ -89,11 +89,11 @@ ProxyFactory = Callable[..., RunningProxy]
 
 @pytest.fixture(scope="session")
 def proxy_factory(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyFactory]:
-    """Start a proxy: ``factory(settings, face_address, resolver=None, trusted_ca=None)``."""
+    """Start a proxy: ``factory(settings, face_address, trusted_ca=None)``."""
     started: list[ProxyProcess] = []
     handles = []
 
-    def start(settings: ProxySettings, face_address: str, *, resolver: str | None = None,
+    def start(settings: ProxySettings, face_address: str, *,
               trusted_ca: str | None = None) -> RunningProxy:
         logs = tmp_path_factory.mktemp("nginx-logs")
         out_path, err_path = logs / "stdout.log", logs / "stderr.log"
@@ -101,8 +101,7 @@ def proxy_factory(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         handles.extend([out, err])
         port, health = free_port(), free_port()
         options = ServeOptions(listen=f"{LOOPBACK}:{port}", health_listen=f"{LOOPBACK}:{health}",
-                               face_address=face_address, trusted_ca=trusted_ca or str(pki.ca.cert_path),
-                               resolver=resolver)
+                               face_address=face_address, trusted_ca=trusted_ca or str(pki.ca.cert_path))
         process = ProxyProcess(settings, options, stdout=out, stderr=err)
         started.append(process)
         process.start()

@@ -1,4 +1,4 @@
-"""Per-client rate limiting keyed on the real client IP, methods, chunked bodies, slow bodies."""
+"""Per-client rate limiting keyed on the real client IP, methods, slow bodies."""
 
 from __future__ import annotations
 
@@ -78,13 +78,6 @@ def test_options_refused_when_browser_clients_are_off(behind_ingress: RunningPro
     assert result.status == 405
     assert result.responses[0].header("allow") == [b"POST"]
     assert upstream.records == []
-
-
-def test_chunked_request_bodies_are_refused(main_proxy: RunningProxy, upstream: FaceStandin) -> None:
-    sent = (f"POST {ROUTE} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-            "2\r\n{{}}\r\n0\r\n\r\n").encode()
-    assert exchange(main_proxy.host, main_proxy.port, sent).status == 411
-    assert upstream.tls_connections == 0
 
 
 def test_slow_body_on_an_allowed_route_is_cut_off(behind_ingress: RunningProxy,

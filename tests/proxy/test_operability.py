@@ -137,7 +137,10 @@ def test_serve_runs_the_stack_config_and_stops_cleanly(pki, stop_signal: int) ->
             result = exchange(LOOPBACK, port, build_request(
                 "POST", "/face/v1.2/session/start", [("Authorization", "Bearer cli")], b"{}"))
             assert result.status == 200
-            assert standin.records[0].header("host") == [face_host.encode()]
+            # Host follows the stack's mode (default: the client's, unchanged); SNI is the account.
+            expected_host = "liveness.example.test" if stack_settings("dev").upstream_host == "client" \
+                else face_host
+            assert standin.records[0].header("host") == [expected_host.encode()]
             assert standin.sni_names == [face_host]
             assert exchange(LOOPBACK, port, build_request("POST", "/face/v1.2/detect", [], b"{}")
                             ).status == 404
@@ -165,7 +168,7 @@ def test_serve_runs_the_stack_config_and_stops_cleanly(pki, stop_signal: int) ->
     (["--listen", "0.0.0.0"], "--listen"),
     (["--health-listen", "127.0.0.1:99999"], "--health-listen"),
     (["--face-address", "evil;:443"], "--face-address"),
-    (["--resolver", "dns.example:53"], "--resolver"),
+    (["--face-address", "face.example:443"], "--face-address"),
     (["--nginx", "/nonexistent/nginx"], "--nginx"),
 ])
 def test_serve_mistakes_are_one_clear_line(pki, args: list[str], flag: str) -> None:
@@ -184,8 +187,9 @@ def test_help_describes_both_commands() -> None:
         result = run_cli("proxy", sub, "--help")
         assert result.returncode == 0 and "--stack" in result.stdout
     serve = run_cli("proxy", "serve", "--help").stdout
-    for flag in ("--listen", "--health-listen", "--face-address", "--trusted-ca", "--resolver"):
+    for flag in ("--listen", "--health-listen", "--face-address", "--trusted-ca"):
         assert flag in serve
+    assert "--resolver" not in serve, "the data path asks no DNS; there is no resolver to set"
 
 
 def test_render_unknown_stack_is_a_clear_error() -> None:

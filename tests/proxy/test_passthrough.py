@@ -6,13 +6,13 @@ import hashlib
 import os
 
 import pytest
-from proxykit.harness import FACE_HOST, RunningProxy
+from proxykit.harness import FACE_HOST, RunningProxy, settings
 from proxykit.rawhttp import build_request, exchange
 from proxykit.standin import FaceStandin, Recorded
 
 from components.proxy_config import LIVENESS_ROUTES
 
-# Headers a proxy replaces or must not forward (Host is rewritten to the account hostname).
+# Headers a proxy replaces or must not forward (Host is checked on its own, per mode).
 HOP_BY_HOP = {b"host", b"connection", b"keep-alive", b"te", b"upgrade", b"proxy-connection",
               b"proxy-authorization", b"transfer-encoding", b"expect", b"content-length"}
 RESPONSE_HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"content-length"}
@@ -24,16 +24,19 @@ def split_head(raw: bytes) -> tuple[bytes, list[tuple[bytes, bytes]], bytes]:
     return lines[0], [tuple(p.strip() for p in line.split(b":", 1)) for line in lines[1:]], body
 
 
-def assert_forwarded_unchanged(sent: bytes, got: Recorded) -> None:
+def assert_forwarded_unchanged(sent: bytes, got: Recorded, host_mode: str = "client") -> None:
     """Method, target, every end-to-end header (names, values, order) and body bytes are equal;
-    Host is the account hostname; nothing was added but Host/Connection/Content-Length."""
+    Host is the client's (mode "client", the default) or the account hostname (mode "account");
+    SNI is the account hostname; nothing was added but Host/Connection/Content-Length."""
     line, headers, body = split_head(sent)
+    sent_host = [v for k, v in headers if k.lower() == b"host"]
+    expected_host = sent_host if host_mode == "client" and sent_host else [FACE_HOST.encode()]
     method, target, _version = line.split(b" ")
     assert got.request_line == method + b" " + target + b" HTTP/1.1"
     end_to_end = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
     forwarded = [(k, v) for k, v in got.headers if k.lower() not in HOP_BY_HOP]
     assert forwarded == end_to_end
-    assert got.header("host") == [FACE_HOST.encode()]
+    assert got.header("host") == expected_host
     assert got.body == body
     lengths = got.header("content-length")
     sent_lengths = [v for k, v in headers if k.lower() == b"content-length"]
@@ -80,18 +83,26 @@ REQUEST_SHAPES = {
 }
 
 
+@pytest.fixture(scope="module")
+def account_host_proxy(proxy_factory, standin: FaceStandin) -> RunningProxy:
+    """The main settings with proxyUpstreamHost `account`."""
+    return proxy_factory(settings(upstream_host="account"), standin.address)
+
+
+@pytest.mark.parametrize("mode", ["client", "account"])
 @pytest.mark.parametrize("shape", sorted(REQUEST_SHAPES))
 @pytest.mark.parametrize("target", versions_and_cases())
-def test_allowed_request_arrives_identical(main_proxy: RunningProxy, upstream: FaceStandin,
-                                           target: str, shape: str) -> None:
+def test_allowed_request_arrives_identical(request: pytest.FixtureRequest, upstream: FaceStandin,
+                                           target: str, shape: str, mode: str) -> None:
+    proxy = request.getfixturevalue("main_proxy" if mode == "client" else "account_host_proxy")
     headers, body = REQUEST_SHAPES[shape]
     for query in ("", "?a=1&b=%2F%20x&c"):
         upstream.reset()
         sent = build_request("POST", target + query, headers, body)
-        result = exchange(main_proxy.host, main_proxy.port, sent)
+        result = exchange(proxy.host, proxy.port, sent)
         assert result.status == 200, result
         assert len(upstream.records) == 1
-        assert_forwarded_unchanged(sent, upstream.records[0])
+        assert_forwarded_unchanged(sent, upstream.records[0], mode)
 
 
 def test_http10_client_and_keepalive_connection_header(main_proxy: RunningProxy,

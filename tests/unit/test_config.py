@@ -92,7 +92,7 @@ def test_defaults_are_the_safe_choices():
     assert s.face.disable_local_auth and s.face.restrict_outbound_network_access
     assert s.face.ip_rules == () and s.face.private_dns_mode == "create"
     assert s.proxy.allow_browser_preflight is False
-    assert s.proxy.trusted_proxy_cidrs == (s.network.apps_subnet_prefix,)
+    assert s.proxy.trusted_proxy_cidrs[0] == s.network.apps_subnet_prefix  # + platform ranges
     assert s.proxy.upstream_timeout_seconds < 240 and s.proxy.client_timeout_seconds < 240
     assert s.proxy.max_body_bytes >= 6 * 1024 * 1024
 

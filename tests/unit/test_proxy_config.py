@@ -22,10 +22,11 @@ from components.proxy_config import (
 )
 
 FACE = "fl-unit-face.cognitiveservices.azure.com"
-BASE = ProxySettings(face_host=FACE, trusted_proxy_cidrs=("10.0.0.0/23",))
+BASE = ProxySettings(face_host=FACE, trusted_proxy_cidrs=("10.0.0.0/23",),
+                     upstream_address="10.40.2.4")
 LOCAL = LocalRun(listen="127.0.0.1:18080", health_listen="127.0.0.1:18081",
                  face_address="127.0.0.1:18443", ca_bundle="/tmp/x/upstream-ca.pem",
-                 runtime_dir="/tmp/x", resolver="127.0.0.1:5353")
+                 runtime_dir="/tmp/x")
 
 
 def directives(text: str) -> list[str]:
@@ -86,24 +87,69 @@ def test_anything_else_is_refused(request_line: str) -> None:
 # -- rendering --------------------------------------------------------------------------------
 
 
-def test_upstream_is_the_account_hostname_verified_against_the_ca_bundle() -> None:
+def test_upstream_is_the_fixed_address_verified_for_the_account_hostname() -> None:
     lines = directives(render_nginx_config(BASE))
-    assert f"proxy_set_header Host {FACE};" in lines
+    assert "server 10.40.2.4:443 max_fails=0;" in lines
     assert f"proxy_ssl_name {FACE};" in lines
     assert "proxy_ssl_server_name on;" in lines
     assert "proxy_ssl_verify on;" in lines
+    assert "proxy_ssl_session_reuse on;" in lines
     assert f"proxy_ssl_trusted_certificate {DEFAULT_CA_BUNDLE};" in lines
-    assert f'set $liveness_face_address "{FACE}:443";' in lines
-    assert "proxy_pass https://$liveness_face_address$request_uri;" in lines
+    assert lines.count("proxy_pass https://liveness_face$request_uri;") == 2
+    assert 'proxy_set_header Connection "";' in lines, "keep-alive to Face needs Connection cleared"
+
+
+def test_no_dns_in_the_data_path() -> None:
+    text = render_nginx_config(BASE)
+    assert "resolver" not in text
+    # The only host nginx could look up is a proxy_pass/server target: both are literal here.
+    assert not re.search(r"^\s*server [a-z]", text, re.MULTILINE)
 
 
 def test_never_retries_streams_bodies_and_hides_the_version() -> None:
     lines = directives(render_nginx_config(BASE))
     for expected in ("proxy_next_upstream off;", "proxy_request_buffering off;",
                      "server_tokens off;", "proxy_http_version 1.1;",
-                     f"client_max_body_size {BASE.max_body_bytes};",
-                     "resolver 168.63.129.16 valid=10s ipv6=off;", "limit_req_status 429;"):
+                     f"client_max_body_size {BASE.max_body_bytes};", "limit_req_status 429;",
+                     "proxy_max_temp_file_size 0;", "client_body_in_file_only off;"):
         assert expected in lines
+
+
+def test_chunked_bodies_are_buffered_whole_in_memory() -> None:
+    text = render_nginx_config(replace(BASE, max_body_bytes=4096))
+    named = text.split("location @liveness_chunked {", 1)[1].split("}", 1)[0]
+    assert "proxy_request_buffering on;" in named
+    assert f"client_body_buffer_size {6 * 4096 + 64 * 1024};" in named
+    assert "limit_req zone=liveness_per_client burst=20 nodelay;" in named
+    assert "error_page 418 = @liveness_chunked;" in text
+
+
+@pytest.mark.parametrize("mode,host", [("client", "$liveness_upstream_host"), ("account", FACE)])
+def test_host_per_mode(mode: str, host: str) -> None:
+    text = render_nginx_config(replace(BASE, upstream_host=mode))
+    assert f"proxy_set_header Host {host};" in directives(text)
+    assert ("map $http_host $liveness_upstream_host" in text) == (mode == "client")
+
+
+@pytest.mark.parametrize("cpu,workers", [(0.25, 1), (0.5, 1), (1.0, 1), (1.5, 2), (2.0, 2), (4.0, 4)])
+def test_workers_follow_the_replicas_vcpus(cpu: float, workers: int) -> None:
+    lines = directives(render_nginx_config(replace(BASE, cpu=cpu)))
+    assert f"worker_processes {workers};" in lines
+    assert "worker_processes auto;" not in lines
+
+
+@pytest.mark.parametrize("concurrency,pool", [(1, 32), (50, 100), (200, 400)])
+def test_pool_follows_the_scale_rule(concurrency: int, pool: int) -> None:
+    lines = directives(render_nginx_config(replace(BASE, concurrent_requests=concurrency)))
+    assert f"keepalive {pool};" in lines
+    connections = int(next(l for l in lines if l.startswith("worker_connections ")).split()[1][:-1])
+    assert connections >= 4 * pool, "room for client and upstream connections besides the pool"
+
+
+def test_pool_idle_timeout_stays_below_the_front_ends() -> None:
+    lines = directives(render_nginx_config(BASE))
+    assert "keepalive_timeout 30s;" in lines
+    assert "keepalive_timeout 250ms;" in directives(render_nginx_config(replace(BASE, upstream_idle_ms=250)))
 
 
 def test_options_only_when_enabled() -> None:
@@ -116,13 +162,13 @@ def test_options_only_when_enabled() -> None:
 def test_settings_reach_the_directives() -> None:
     s = replace(BASE, rate_limit_per_second=7, rate_limit_burst=3, max_body_bytes=2048,
                 client_timeout_seconds=33, upstream_timeout_seconds=44, listen_port=9000,
-                health_port=9001, dns_resolver="10.1.2.3", dns_valid_seconds=5,
+                health_port=9001,
                 ca_bundle="/etc/ssl/cert.pem", trusted_proxy_cidrs=("10.0.0.0/23", "fd00::/64"))
     lines = directives(render_nginx_config(s))
     for expected in ("client_max_body_size 2048;", "client_header_timeout 33s;",
                      "client_body_timeout 33s;", "proxy_read_timeout 44s;",
                      "proxy_send_timeout 44s;", "listen 9000 default_server;", "listen 9001;",
-                     "resolver 10.1.2.3 valid=5s ipv6=off;",
+                     "real_ip_recursive off;",
                      "proxy_ssl_trusted_certificate /etc/ssl/cert.pem;",
                      "set_real_ip_from 10.0.0.0/23;", "set_real_ip_from fd00::/64;",
                      "limit_req zone=liveness_per_client burst=3 nodelay;"):
@@ -157,25 +203,25 @@ def test_local_run_changes_only_what_serve_may_change() -> None:
     local = directives(render_nginx_config(BASE, LOCAL))
     assert len(shipped) == len(local)
     changed = [(a, b) for a, b in zip(shipped, local) if a != b]
-    allowed_prefixes = ("listen ", "set $liveness_face_address ", "proxy_ssl_trusted_certificate ",
-                        "resolver ", "pid ", "client_body_temp_path ", "proxy_temp_path ",
+    allowed_prefixes = ("listen ", "server ", "proxy_ssl_trusted_certificate ",
+                        "pid ", "client_body_temp_path ", "proxy_temp_path ",
                         "fastcgi_temp_path ", "uwsgi_temp_path ", "scgi_temp_path ")
     assert changed, "the local run must actually change the addresses"
     for before, after in changed:
         prefix = next((p for p in allowed_prefixes if before.startswith(p)), None)
         assert prefix and after.startswith(prefix), (before, after)
     assert "listen 127.0.0.1:18080 default_server;" in local
-    assert 'set $liveness_face_address "127.0.0.1:18443";' in local
-    assert "resolver 127.0.0.1:5353 valid=10s ipv6=off;" in local
-    assert f"proxy_ssl_name {FACE};" in local and f"proxy_set_header Host {FACE};" in local
+    assert "server 127.0.0.1:18443 max_fails=0;" in local
+    assert f"proxy_ssl_name {FACE};" in local
+    assert [l for l in local if l.startswith("proxy_set_header Host")] == \
+        [l for l in shipped if l.startswith("proxy_set_header Host")]
 
 
 def test_ipv6_local_addresses_are_bracketed() -> None:
-    local = replace(LOCAL, listen="[::1]:18080", face_address="[::1]:18443", resolver="::1")
+    local = replace(LOCAL, listen="[::1]:18080", face_address="[::1]:18443")
     lines = directives(render_nginx_config(BASE, local))
     assert "listen [::1]:18080 default_server;" in lines
-    assert 'set $liveness_face_address "[::1]:18443";' in lines
-    assert "resolver [::1] valid=10s ipv6=off;" in lines
+    assert "server [::1]:18443 max_fails=0;" in lines
 
 
 @pytest.mark.parametrize("field,value", [
@@ -193,8 +239,23 @@ def test_ipv6_local_addresses_are_bracketed() -> None:
     ("trusted_proxy_cidrs", "10.0.0.0/8"),
     ("health_port", 8080),
     ("listen_port", 70000),
-    ("dns_resolver", "dns.example.com"),
-    ("dns_valid_seconds", 0),
+    ("trusted_proxy_cidrs", ("0.0.0.0/1", "128.0.0.0/1")),
+    ("trusted_proxy_cidrs", ("10.0.0.0/8", "11.0.0.0/24")),
+    ("trusted_proxy_cidrs", ("8000::/2",)),
+    ("upstream_address", ""),
+    ("upstream_address", "face.example.com"),
+    ("upstream_address", "10.40.2.4:443"),
+    ("upstream_address", "127.0.0.1"),
+    ("upstream_address", "0.0.0.0"),
+    ("upstream_address", "224.0.0.1"),
+    ("upstream_address", "fd00::4"),
+    ("upstream_address", "10.40.2.4; include /etc/passwd"),
+    ("upstream_host", "proxy"),
+    ("upstream_host", ""),
+    ("cpu", 0),
+    ("cpu", True),
+    ("concurrent_requests", 0),
+    ("upstream_idle_ms", 60_000),
     ("ca_bundle", "relative.pem"),
     ("ca_bundle", "/etc/ssl/a b.pem"),
     ("ca_bundle", "/etc/ssl/x;y"),
@@ -208,7 +269,8 @@ def test_invalid_settings_are_refused_naming_the_field(field: str, value: object
 
 @pytest.mark.parametrize("field,value", [
     ("listen", "0.0.0.0"), ("listen", "localhost:80"), ("face_address", "127.0.0.1:0"),
-    ("face_address", "evil;:443"), ("resolver", "x:53"), ("runtime_dir", "/tmp/a b"),
+    ("face_address", "evil;:443"), ("face_address", "face.example.com:443"),
+    ("runtime_dir", "/tmp/a b"),
     ("health_listen", "127.0.0.1:18080"),
 ])
 def test_invalid_local_run_is_refused(field: str, value: str) -> None:
@@ -229,3 +291,23 @@ def test_every_stack_renders() -> None:
         assert isinstance(settings, ProxySettings)
         text = render_nginx_config(settings)
         assert f"proxy_ssl_name {settings.face_host};" in text
+
+
+def test_trusted_ranges_up_to_a_slash_8_are_accepted() -> None:
+    from components.proxy_config import CONTAINER_APPS_PLATFORM_CIDRS
+
+    for cidrs in (("10.0.0.0/8",), ("10.40.0.0/23", *CONTAINER_APPS_PLATFORM_CIDRS),
+                  ("10.0.0.0/9", "10.128.0.0/9"), ("10.0.0.0/8", "10.1.0.0/16")):
+        render_nginx_config(replace(BASE, trusted_proxy_cidrs=cidrs))
+
+
+def test_a_changed_endpoint_address_changes_only_the_server_line() -> None:
+    """The container's NGINX_CONFIG_SHA256 hashes the rendering, so a new private endpoint address
+    is a new revision; nothing else in the file moves."""
+    import hashlib
+
+    old = render_nginx_config(BASE)
+    new = render_nginx_config(replace(BASE, upstream_address="10.40.2.5"))
+    assert hashlib.sha256(old.encode()).hexdigest() != hashlib.sha256(new.encode()).hexdigest()
+    changed = [(a, b) for a, b in zip(directives(old), directives(new)) if a != b]
+    assert changed == [("server 10.40.2.4:443 max_fails=0;", "server 10.40.2.5:443 max_fails=0;")]

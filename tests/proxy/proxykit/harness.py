@@ -45,7 +45,9 @@ MAIN_SETTINGS = ProxySettings(
     trusted_proxy_cidrs=("127.0.0.0/8",),
     client_timeout_seconds=2,
     upstream_timeout_seconds=3,
-    dns_valid_seconds=1,
+    # The shipped address is replaced by the stand-in's (LocalRun.face_address) in every test.
+    upstream_address="10.40.2.4",
+    cpu=1.0,
 )
 
 

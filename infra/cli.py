@@ -16,14 +16,14 @@ from infra.errors import UserError, one_line
 
 # Modules that contribute subcommands, in the order --help lists them.
 COMMAND_MODULES: tuple[str, ...] = (
-    "infra.plan_cmd",
-    "infra.proxy_cmd",
-    "infra.dns_cmd",
-    "infra.support_cmd",
-    "infra.teardown_cmd",
-    "infra.config_cmd",
-    "infra.smoke_cmd",
-    "infra.logs_cmd",
+    "infra.plan.command",
+    "infra.proxyrun.command",
+    "infra.dnscheck.command",
+    "infra.dnscheck.support",
+    "infra.lifecycle.teardown",
+    "infra.configtool.command",
+    "infra.smoke.command",
+    "infra.logs.command",
 )
 
 EXIT_USAGE = 2

@@ -878,8 +878,8 @@ def load_stack_settings(stack: str, template: Optional[str] = None) -> Settings:
     name, which is how ephemeral `pr-<N>` stacks are derived from the `pr` template; a `pr-<N>`
     stack without a file of its own uses that template without being told.
     """
-    from infra import ephemeral, stackfile
-
+    from infra import stackfile
+    from infra.lifecycle import ephemeral
     source = ephemeral.config_template(stack, template, stackfile.STACKS_DIR) or stack
     config, secure = stackfile.read_stack_config_and_secure_keys(source)
     return settings_from_stack_config(stack, config, secure)

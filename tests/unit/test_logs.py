@@ -12,10 +12,10 @@ import pytest
 from azure.monitor.query import LogsQueryPartialResult, LogsQueryResult, LogsTable
 
 from components.monitoring_queries import summary_queries
-from infra import logs_cmd
+from infra.logs import command as logs_cmd
 from infra.cli import main
 from infra.errors import UserError
-from infra.logs_summary import parse_line, percentile, summarize
+from infra.logs.summary import parse_line, percentile, summarize
 
 RECORDED = Path(__file__).parent / "data" / "proxy-serve-access.log"
 WORKSPACE = "2f0e8c1a-1b2c-4d3e-8f90-a1b2c3d4e5f6"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from components.proxy_config import REFUSED_ROUTE_BODY
-from infra.smoke_model import (
+from infra.smoke.model import (
     ErrorKind,
     FailureClass,
     HttpAnswer,

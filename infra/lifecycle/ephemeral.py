@@ -4,11 +4,11 @@ A pull request labelled `preview-env` gets the stack `pr-<number>`, configured f
 stacks/Pulumi.pr.yaml (the workflow copies it to stacks/Pulumi.pr-<number>.yaml before `pulumi
 up`; later runs, e.g. teardown from a fresh checkout, read the template directly).
 
-`python -m infra.ephemeral stack-tags --stack pr-<N> --subscription-id ID` prints the stack tags
+`python -m infra.lifecycle.ephemeral stack-tags --stack pr-<N> --subscription-id ID` prints the stack tags
 the workflow records before `pulumi up` (lifecycle, the Face account id with the run's suffix, its
 location); `liveness-infra teardown` reads them back, also after a destroy emptied the outputs.
 
-`python -m infra.ephemeral expired --ttl-hours H < stacks.json` is what the sweeper workflow runs
+`python -m infra.lifecycle.ephemeral expired --ttl-hours H < stacks.json` is what the sweeper workflow runs
 on `pulumi stack ls --json`: it prints the `pr-*` stacks whose last update is older than the TTL,
 as a JSON list. Whether their pull request is closed is checked by the workflow (GitHub API).
 """
@@ -204,7 +204,7 @@ def expired_pr_stacks(stack_list: Iterable[dict[str, Any]], now: datetime, ttl: 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m infra.ephemeral",
+        prog="python -m infra.lifecycle.ephemeral",
         description="Helpers for the preview-env and sweeper workflows.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -236,7 +236,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(json.dumps(expired_pr_stacks(listing, now, timedelta(hours=args.ttl_hours))))
         return 0
     except UserError as exc:
-        print(f"infra.ephemeral: error: {exc}", file=sys.stderr)
+        print(f"infra.lifecycle.ephemeral: error: {exc}", file=sys.stderr)
         return 2
 
 

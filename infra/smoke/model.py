@@ -1,6 +1,6 @@
 """Pure data of `liveness-infra smoke`: what was observed, what it means, and the exit code.
 
-No sockets here. :mod:`infra.smoke_probe` fills the observation types; the ``smoke_judge_*``
+No sockets here. :mod:`infra.smoke.probe` fills the observation types; the ``smoke_judge_*``
 modules turn observations into :class:`Verdict` values.
 
 Exit code rule (README "Step 4"):

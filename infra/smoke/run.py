@@ -12,13 +12,13 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from components.proxy_config import LIVENESS_ROUTES
-from infra import smoke_probe
-from infra.dns_verdicts import Server
-from infra.smoke_judge_edge import judge_asuid, judge_azaiverify, judge_cname, judge_tls
-from infra.smoke_judge_http import judge_latency, judge_options, judge_redirect, judge_refused, judge_route
-from infra.smoke_model import FailureClass, Outcome, Verdict
-from infra.smoke_probe import Endpoint
-from infra.smoke_session import ClientFactory, face_session_client, run_session_check
+from infra.smoke import probe as smoke_probe
+from infra.dnscheck.verdicts import Server
+from infra.smoke.judge_edge import judge_asuid, judge_azaiverify, judge_cname, judge_tls
+from infra.smoke.judge_http import judge_latency, judge_options, judge_redirect, judge_refused, judge_route
+from infra.smoke.model import FailureClass, Outcome, Verdict
+from infra.smoke.probe import Endpoint
+from infra.smoke.session import ClientFactory, face_session_client, run_session_check
 
 DEFAULT_API_VERSION = "v1.2"
 # Routes the proxy must never forward: session creation belongs to the app server (private path),

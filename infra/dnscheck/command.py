@@ -1,7 +1,7 @@
 """`liveness-infra dns check|wait`: is the azaiverify record live where Microsoft will look?
 
-The runbook is docs/dns-verification.md. Queries: :mod:`infra.dns_probe`; meaning and exit
-codes: :mod:`infra.dns_verdicts`; output: :mod:`infra.dns_report`.
+The runbook is docs/dns-verification.md. Queries: :mod:`infra.dnscheck.probe`; meaning and exit
+codes: :mod:`infra.dnscheck.verdicts`; output: :mod:`infra.dnscheck.report`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from infra import dns_probe
-from infra.dns_caa import judge_caa, lookup_caa
-from infra.dns_report import progress_line, render_json, render_text
-from infra.dns_verdicts import (
+from infra.dnscheck import probe as dns_probe
+from infra.dnscheck.caa import judge_caa, lookup_caa
+from infra.dnscheck.report import progress_line, render_json, render_text
+from infra.dnscheck.verdicts import (
     EXIT_OK,
     Report,
     Role,

@@ -6,8 +6,8 @@ import json
 from collections import Counter
 from typing import Sequence
 
-from infra.smoke_model import Outcome, Verdict
-from infra.smoke_run import SmokeTarget
+from infra.smoke.model import Outcome, Verdict
+from infra.smoke.run import SmokeTarget
 
 _MARK = {Outcome.PASS: "PASS", Outcome.WARN: "WARN", Outcome.FAIL: "FAIL", Outcome.UNREACHABLE: "UNREACH",
          Outcome.SKIP: "skip"}

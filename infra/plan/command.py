@@ -1,6 +1,6 @@
 """`liveness-infra plan`: the offline plan of a stack, and its diff against another git ref.
 
-The program is evaluated under Pulumi's mock runtime (infra/offline.py): no Pulumi CLI, no
+The program is evaluated under Pulumi's mock runtime (infra/plan/offline.py): no Pulumi CLI, no
 credentials. Output formats: text (default), json (DESIGN.md: a list of objects with keys `type`,
 `name`, `parent`, `inputs`; findings go to stderr) and markdown (for a pull-request comment).
 
@@ -25,23 +25,30 @@ import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
-from infra import ephemeral, plan_render
+from infra.lifecycle import ephemeral
+from infra.plan import render as plan_render
 from infra.errors import UserError, shorten
 from infra.stackfile import PROJECT_ROOT, SECRET_PLACEHOLDER
 
 FORMATS = ("text", "json", "markdown")
 BASE_TIMEOUT_SECONDS = 180
 EXIT_FINDINGS = 1
+# Where a tree keeps the offline evaluation: the current layout first, then the one before issue 11.
+OFFLINE_MODULES = ("plan/offline.py", "offline.py")
 
 # Runs inside the extracted base tree (PYTHONPATH = that tree): it relies only on the stable
-# `infra.offline.evaluate_stack` contract, not on this module, which the base may not have.
+# `evaluate_stack` contract (infra/plan/offline.py, or infra/offline.py in trees older than the
+# issue 11 layout), not on this module, which the base may not have.
 _BASE_SCRIPT = r"""
 import json, os, sys
 root, stack, template, out = sys.argv[1:5]
 import infra
 if not os.path.realpath(infra.__file__).startswith(os.path.realpath(root) + os.sep):
     sys.exit("the base tree's infra package was not the one imported: " + infra.__file__)
-from infra.offline import evaluate_stack
+try:
+    from infra.plan.offline import evaluate_stack
+except ImportError:
+    from infra.offline import evaluate_stack
 ev = evaluate_stack(stack, template) if template else evaluate_stack(stack)
 g = getattr
 doc = {
@@ -82,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     template = ephemeral.config_template(stack, args.template)
     base_eval = BaseEvaluation(args.base, stack, template).start() if args.base is not None else None
     try:
-        from infra.offline import evaluate_stack
+        from infra.plan.offline import evaluate_stack
 
         evaluation = evaluate_stack(stack, template)
     except BaseException:
@@ -185,9 +192,9 @@ class BaseEvaluation:
         if not own and not template:
             self._missing = True
             return self
-        if not (tree / "infra" / "offline.py").is_file():
+        if not any((tree / "infra" / where).is_file() for where in OFFLINE_MODULES):
             self.close()
-            raise UserError(f"--base: {self.label} has no infra/offline.py, so its plan cannot be evaluated offline")
+            raise UserError(f"--base: {self.label} has no infra/plan/offline.py, so its plan cannot be evaluated offline")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
         env["PYTHONPATH"] = str(tree)
         env["PYTHONDONTWRITEBYTECODE"] = "1"

@@ -15,8 +15,8 @@ from __future__ import annotations
 import uuid
 from typing import Any, Callable, Protocol
 
-from infra.smoke_judge_http import signature
-from infra.smoke_model import FailureClass, HttpAttempt, Outcome, Verdict
+from infra.smoke.judge_http import signature
+from infra.smoke.model import FailureClass, HttpAttempt, Outcome, Verdict
 
 CHECK = "session"
 # Shortest lifetime Face accepts (60-86400 s): the smoke session is deleted right away anyway.

@@ -272,7 +272,7 @@ def evaluate_config(stack: str, config: Mapping[str, Any], secret_keys: tuple[st
 
     evaluation.outputs = {k: (SECRET if k in secret_outputs else v) for k, v in captured.items()}
     evaluation.resources = monitor.recorded
-    from infra.invariants import check_invariants
+    from infra.plan.invariants import check_invariants
 
     evaluation.findings = check_invariants(evaluation)
     return evaluation

@@ -1,14 +1,14 @@
 """Pure: the public edge of the proxy host, i.e. its DNS records and the certificate it serves.
 
-DNS answers arrive as :mod:`infra.dns_verdicts` values (the same query layer as `dns check`);
-the certificate as a :class:`~infra.smoke_model.TlsObservation`.
+DNS answers arrive as :mod:`infra.dnscheck.verdicts` values (the same query layer as `dns check`);
+the certificate as a :class:`~infra.smoke.model.TlsObservation`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from infra.dns_verdicts import (
+from infra.dnscheck.verdicts import (
     NOT_REACHED,
     Chain,
     Reply,
@@ -19,7 +19,7 @@ from infra.dns_verdicts import (
     normalize_name,
     txt_value,
 )
-from infra.smoke_model import FailureClass, Outcome, TlsObservation, Verdict
+from infra.smoke.model import FailureClass, Outcome, TlsObservation, Verdict
 
 # Managed certificates renew about 45 days before expiry; a certificate this close was not renewed.
 EXPIRY_WARN_DAYS = 30

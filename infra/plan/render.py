@@ -5,7 +5,7 @@ already shown as "[secret]") and optionally `protect`; plus findings (`severity`
 `message`, `resource`). Objects (the offline evaluation's dataclasses) and plain dicts (a plan
 read back from JSON, e.g. the plan of another git ref) are both accepted.
 
-`liveness-infra plan` (infra/plan_cmd.py) does the evaluation and the printing; everything that
+`liveness-infra plan` (infra/plan/command.py) does the evaluation and the printing; everything that
 decides what the output says lives here so it can be tested on hand-made plans.
 """
 

@@ -2,7 +2,7 @@
 
 Arguments and where the expected values come from (``--stack``: the stack file and the stack's
 outputs through Pulumi's Automation API; ``--url``: only what the flags say). The checks are in
-:mod:`infra.smoke_run`; output in :mod:`infra.smoke_report`.
+:mod:`infra.smoke.run`; output in :mod:`infra.smoke.report`.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from components.proxy_config import VERSION_PATTERN
-from infra.dns_verdicts import Role, Server, normalize_name, parse_server, validate_hostname
+from infra.dnscheck.verdicts import Role, Server, normalize_name, parse_server, validate_hostname
 from infra.errors import UserError
-from infra.smoke_model import exit_code
-from infra.smoke_report import render_json, render_text
-from infra.smoke_run import DEFAULT_API_VERSION, SESSION_API_VERSION, SmokeTarget, run_checks
-from infra.smoke_probe import Endpoint
+from infra.smoke.model import exit_code
+from infra.smoke.report import render_json, render_text
+from infra.smoke.run import DEFAULT_API_VERSION, SESSION_API_VERSION, SmokeTarget, run_checks
+from infra.smoke.probe import Endpoint
 
 MAX_PROBES = 100
 MAX_TIMEOUT = 60.0
@@ -150,7 +150,7 @@ def _resolve(spec: str, host: str) -> tuple[str, int | None]:
 
 def _nameservers(specs: list[str]) -> list[Server]:
     if not specs:
-        from infra.dns_cmd import system_resolvers
+        from infra.dnscheck.command import system_resolvers
 
         return system_resolvers()
     try:

@@ -3,7 +3,7 @@
 `--stack S [--since 1h]` asks the stack's Log Analytics workspace (its id and the app name from the
 stack outputs `logAnalyticsWorkspaceId` and `proxyAppName`, or `--workspace-id`/`--app`) with
 azure-monitor-query and DefaultAzureCredential; `--file F` reads a JSON access log saved locally,
-e.g. `liveness-infra proxy serve ... > access.log`. Summarising is infra/logs_summary.py.
+e.g. `liveness-infra proxy serve ... > access.log`. Summarising is infra/logs/summary.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from infra.errors import UserError
-from infra.logs_summary import Summary, render_text, summarize, summary_from_tables
+from infra.logs.summary import Summary, render_text, summarize, summary_from_tables
 
 MAX_SINCE = timedelta(days=90)
 _SINCE = re.compile(r"^(\d{1,6})([smhd])$")
@@ -87,7 +87,7 @@ def default_client() -> Any:
 def _stack_outputs(stack: str) -> dict[str, Any]:
     import shutil
 
-    from infra.dns_cmd import stack_outputs
+    from infra.dnscheck.command import stack_outputs
 
     if shutil.which("pulumi") is None:
         raise UserError(f"--stack {stack}: the Pulumi CLI ('pulumi') is not on PATH, so the stack outputs cannot be "

@@ -1,6 +1,6 @@
 """Pure: what DNS replies mean for Microsoft's domain verification.
 
-No sockets and no dnspython here. :mod:`infra.dns_probe` turns DNS messages into :class:`Reply`
+No sockets and no dnspython here. :mod:`infra.dnscheck.probe` turns DNS messages into :class:`Reply`
 values; this module turns replies into per-server verdicts, findings and the exit code of
 `liveness-infra dns check`.
 

@@ -193,7 +193,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, az: Callable[[], str | None] = az_subscription) -> int:
-    from infra.ephemeral import deployed_settings
+    from infra.lifecycle.ephemeral import deployed_settings
 
     subscription = args.subscription_id
     if subscription is not None and not _GUID.match(subscription.strip()):

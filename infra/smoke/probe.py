@@ -1,7 +1,7 @@
 """The network side of `liveness-infra smoke`: TLS handshakes, HTTP requests, DNS look-ups.
 
 Every call is bounded by the endpoint's timeout and never raises for network faults: it returns
-an observation (:mod:`infra.smoke_model`) that the judge modules turn into verdicts.
+an observation (:mod:`infra.smoke.model`) that the judge modules turn into verdicts.
 ``--resolve HOST:ADDR[:PORT]`` is honoured here: connections go to ADDR:PORT while SNI, the
 certificate check and the Host header stay HOST, as a client resolving HOST would send them.
 """
@@ -18,9 +18,9 @@ from typing import Sequence
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from infra import dns_probe
-from infra.dns_verdicts import Chain, Reply, Server, Status, asuid_name, verification_name
-from infra.smoke_model import ErrorKind, HttpAnswer, HttpAttempt, TlsObservation
+from infra.dnscheck import probe as dns_probe
+from infra.dnscheck.verdicts import Chain, Reply, Server, Status, asuid_name, verification_name
+from infra.smoke.model import ErrorKind, HttpAnswer, HttpAttempt, TlsObservation
 
 MAX_BODY_BYTES = 64 * 1024
 USER_AGENT = "liveness-infra-smoke/1"

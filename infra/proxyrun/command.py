@@ -27,7 +27,7 @@ example:
 def stack_proxy_settings(stack: str) -> ProxySettings:
     """ProxySettings of a stack, from the validated stack configuration (infra/config.py)."""
     try:
-        from infra.ephemeral import deployed_settings
+        from infra.lifecycle.ephemeral import deployed_settings
     except ImportError as exc:  # pragma: no cover - only while infra/config.py is missing
         raise UserError(f"--stack: stack configuration support is not available ({exc})") from None
     # pr-<N> stacks: the account actually deployed (its run's suffix), not the template's default.
@@ -69,7 +69,7 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from infra.proxy_runner import NginxFailed, ProxyProcess, ServeOptions
+    from infra.proxyrun.runner import NginxFailed, ProxyProcess, ServeOptions
 
     settings = stack_proxy_settings(args.stack)
     options = ServeOptions(

@@ -1,7 +1,7 @@
 """Platform invariants (issue 10): NSG rules, the account's diagnostic setting, locks on prod,
 app-server role assignments, the environment's hardening and the certificate's delete order.
 
-Pure, like infra/invariants.py (which runs these after its own): each check reads the recorded
+Pure, like infra/plan/invariants.py (which runs these after its own): each check reads the recorded
 provider inputs and resource options of an offline evaluation and yields Findings.
 """
 
@@ -14,10 +14,10 @@ from components import nsg_rules
 from components.dns_records import VERIFICATION_LABEL
 from infra.component_args import infrastructure_resource_group
 from components.shared_interfaces import ALL_METRICS, FACE_LOG_CATEGORIES, FACE_RECOGNIZER_ROLE_ID, LOCK_LEVEL, ZONE_LOCK_PATH
-from infra import delete_order
+from infra.plan import delete_order
 
 if TYPE_CHECKING:  # pragma: no cover
-    from infra.offline import Evaluation, Finding, PlannedResource
+    from infra.plan.offline import Evaluation, Finding, PlannedResource
 
 T_NSG = "azure-native:network:NetworkSecurityGroup"
 T_SUBNET = "azure-native:network:Subnet"
@@ -34,7 +34,7 @@ SECRET = "[secret]"
 
 
 def _finding(invariant: str, message: str, resource: str | None = None) -> "Finding":
-    from infra.offline import Finding
+    from infra.plan.offline import Finding
 
     return Finding(severity="error", invariant=invariant, message=message, resource=resource)
 

@@ -16,10 +16,10 @@ from components.dns_records import ASUID_LABEL, VERIFICATION_LABEL
 from infra import endpoint_ips
 from infra.azure_ids import parse_zone_id
 from infra.config import COGNITIVE_ZONE
-from infra.invariants_platform import PLATFORM_CHECKS
+from infra.plan.invariants_platform import PLATFORM_CHECKS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from infra.offline import Evaluation, Finding, PlannedResource
+    from infra.plan.offline import Evaluation, Finding, PlannedResource
 
 T_ACCOUNT = "azure-native:cognitiveservices:Account"
 T_ENDPOINT = "azure-native:network:PrivateEndpoint"
@@ -47,7 +47,7 @@ def check_invariants(ev: "Evaluation") -> list["Finding"]:
 
 
 def _finding(invariant: str, message: str, resource: str | None = None, severity: str = "error") -> "Finding":
-    from infra.offline import Finding
+    from infra.plan.offline import Finding
 
     return Finding(severity=severity, invariant=invariant, message=message, resource=resource)
 

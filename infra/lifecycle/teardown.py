@@ -35,7 +35,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
-from infra import ephemeral
+from infra.lifecycle import ephemeral
 from infra.errors import UserError, shorten
 from infra.purge import (
     PurgeError,
@@ -50,7 +50,7 @@ from infra import stackfile
 from infra.stackfile import PROJECT_ROOT
 
 SUBSCRIPTION_ENV = ("ARM_SUBSCRIPTION_ID", "AZURE_SUBSCRIPTION_ID")
-# Stack tags the preview-env workflow sets (infra.ephemeral): they survive `pulumi destroy`.
+# Stack tags the preview-env workflow sets (infra.lifecycle.ephemeral): they survive `pulumi destroy`.
 TAG_ACCOUNT_ID = "liveness:faceAccountId"
 TAG_LOCATION = "liveness:faceLocation"
 TAG_LIFECYCLE = "liveness:lifecycle"

@@ -26,6 +26,7 @@ from infra.config_operations import OperationsSettings, parse_operations
 from infra import endpoint_ips
 from infra.azure_ids import parse_zone_id
 from infra.config_schema import KEYS_BY_NAME, NAMESPACE
+from infra import stack_names, stackfile
 from infra.errors import ConfigError
 from infra.monitoring_config import MonitoringSettings, parse_monitoring
 
@@ -878,17 +879,13 @@ def load_stack_settings(stack: str, template: Optional[str] = None) -> Settings:
     name, which is how ephemeral `pr-<N>` stacks are derived from the `pr` template; a `pr-<N>`
     stack without a file of its own uses that template without being told.
     """
-    from infra import stackfile
-    from infra.lifecycle import ephemeral
-    source = ephemeral.config_template(stack, template, stackfile.STACKS_DIR) or stack
+    source = stack_names.config_template(stack, template, stackfile.STACKS_DIR) or stack
     config, secure = stackfile.read_stack_config_and_secure_keys(source)
     return settings_from_stack_config(stack, config, secure)
 
 
 def settings_from_stack_config(stack: str, config: Mapping[str, str], secure: set[str] | frozenset[str]) -> Settings:
     """Settings from a stack file's `config:` as infra/stack_yaml.py reads it (runtime strings)."""
-    from infra import stackfile
-
     key = f"{NAMESPACE}:verificationCode"
     webhook = f"{NAMESPACE}:alertWebhookUrl"
     return parse_settings(
@@ -905,8 +902,6 @@ def load_runtime_settings(
     get_all: Callable[[], Mapping[str, Any]], is_secret: Callable[[str], bool], stack: str
 ) -> Settings:
     """Settings inside a Pulumi program: `get_all` returns every `ns:key` config entry."""
-    from infra import stackfile
-
     config = dict(get_all())
     key = f"{NAMESPACE}:verificationCode"
     webhook = f"{NAMESPACE}:alertWebhookUrl"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Optional
 
 if TYPE_CHECKING:  # pragma: no cover
-    from infra.plan.offline import PlannedResource
+    from infra.plan.model import PlannedResource
 
 T_APP = "azure-native:app:ContainerApp"
 T_ENV = "azure-native:app:ManagedEnvironment"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from components import proxy_config
 from components.dns_records import ASUID_LABEL, VERIFICATION_LABEL
@@ -17,9 +17,7 @@ from infra import endpoint_ips
 from infra.azure_ids import parse_zone_id
 from infra.config import COGNITIVE_ZONE
 from infra.plan.invariants_platform import PLATFORM_CHECKS
-
-if TYPE_CHECKING:  # pragma: no cover
-    from infra.plan.offline import Evaluation, Finding, PlannedResource
+from infra.plan.model import Evaluation, Finding, PlannedResource
 
 T_ACCOUNT = "azure-native:cognitiveservices:Account"
 T_ENDPOINT = "azure-native:network:PrivateEndpoint"
@@ -47,8 +45,6 @@ def check_invariants(ev: "Evaluation") -> list["Finding"]:
 
 
 def _finding(invariant: str, message: str, resource: str | None = None, severity: str = "error") -> "Finding":
-    from infra.plan.offline import Finding
-
     return Finding(severity=severity, invariant=invariant, message=message, resource=resource)
 
 

@@ -8,16 +8,14 @@ provider inputs and resource options of an offline evaluation and yields Finding
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from components import nsg_rules
 from components.dns_records import VERIFICATION_LABEL
 from infra.component_args import infrastructure_resource_group
 from components.shared_interfaces import ALL_METRICS, FACE_LOG_CATEGORIES, FACE_RECOGNIZER_ROLE_ID, LOCK_LEVEL, ZONE_LOCK_PATH
 from infra.plan import delete_order
-
-if TYPE_CHECKING:  # pragma: no cover
-    from infra.plan.offline import Evaluation, Finding, PlannedResource
+from infra.plan.model import Evaluation, Finding, PlannedResource
 
 T_NSG = "azure-native:network:NetworkSecurityGroup"
 T_SUBNET = "azure-native:network:Subnet"
@@ -34,8 +32,6 @@ SECRET = "[secret]"
 
 
 def _finding(invariant: str, message: str, resource: str | None = None) -> "Finding":
-    from infra.plan.offline import Finding
-
     return Finding(severity="error", invariant=invariant, message=message, resource=resource)
 
 

@@ -9,7 +9,6 @@ plausible stand-ins. Secret inputs are recorded as "[secret]".
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 import pulumi
@@ -17,7 +16,10 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings as runtime_settings
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.config import NAMESPACE, Settings, load_runtime_settings
+from infra import stackfile
+from infra.config import NAMESPACE, load_runtime_settings
+from infra.plan.invariants import check_invariants
+from infra.plan.model import Evaluation, Finding, PlannedResource
 
 SECRET = "[secret]"
 PROJECT = "face-liveness-isolation"
@@ -57,57 +59,6 @@ _EXTENSION_ARM: dict[str, tuple[str, str, str]] = {
     "azure-native:authorization:ManagementLockByScope": ("scope", "lockName", "providers/Microsoft.Authorization/locks/{}"),
     "azure-native:authorization:RoleAssignment": ("scope", "roleAssignmentName", "providers/Microsoft.Authorization/roleAssignments/{}"),
 }
-
-
-@dataclass
-class PlannedResource:
-    type: str
-    name: str
-    parent: Optional[str]
-    inputs: dict[str, Any]
-    custom: bool = True
-    protect: bool = False
-    after_delete_hooks: list[str] = field(default_factory=list)
-    # Logical names of what this resource depends on (depends_on and input dependencies), and of
-    # the resource whose deletion makes Pulumi skip this one's (deleted_with): the delete order.
-    dependencies: list[str] = field(default_factory=list)
-    deleted_with: Optional[str] = None
-    provider: Optional[str] = None  # explicit provider's logical name, None for the default provider
-
-    def as_json(self) -> dict[str, Any]:
-        return {"type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
-
-
-@dataclass
-class Finding:
-    severity: str  # "error" | "warning"
-    invariant: str
-    message: str
-    resource: Optional[str] = None
-
-
-@dataclass
-class Evaluation:
-    stack: str
-    settings: Settings
-    resources: list[PlannedResource] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
-
-    def by_type(self, type_token: str) -> list[PlannedResource]:
-        return [r for r in self.resources if r.type == type_token]
-
-    def one(self, type_token: str) -> PlannedResource:
-        found = self.by_type(type_token)
-        if len(found) != 1:
-            raise AssertionError(f"expected exactly one {type_token}, found {len(found)}")
-        return found[0]
-
-    def named(self, name: str) -> PlannedResource:
-        for r in self.resources:
-            if r.name == name:
-                return r
-        raise KeyError(name)
 
 
 def redact(value: Any) -> Any:
@@ -272,16 +223,12 @@ def evaluate_config(stack: str, config: Mapping[str, Any], secret_keys: tuple[st
 
     evaluation.outputs = {k: (SECRET if k in secret_outputs else v) for k, v in captured.items()}
     evaluation.resources = monitor.recorded
-    from infra.plan.invariants import check_invariants
-
     evaluation.findings = check_invariants(evaluation)
     return evaluation
 
 
 def evaluate_stack(stack: str, template: Optional[str] = None) -> Evaluation:
     """Evaluate stacks/Pulumi.<stack>.yaml (or the `template` file under the name `stack`)."""
-    from infra import stackfile
-
     config, secure = stackfile.read_stack_config_and_secure_keys(template or stack)
     return evaluate_config(stack, config, tuple(sorted(secure)))
 

@@ -15,7 +15,7 @@ from components import proxy_config
 from components.dns_records import ASUID_LABEL, VERIFICATION_LABEL
 from infra import endpoint_ips
 from infra.azure_ids import parse_zone_id
-from infra.config import COGNITIVE_ZONE
+from infra.config_settings import COGNITIVE_ZONE
 from infra.plan.invariants_platform import PLATFORM_CHECKS
 from infra.plan.model import Evaluation, Finding, PlannedResource
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from infra.config import Settings
+from infra.config_settings import Settings
 
 
 @dataclass

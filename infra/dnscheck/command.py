@@ -13,49 +13,25 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from infra.dnscheck import probe as dns_probe
-from infra.dnscheck.caa import judge_caa, lookup_caa
 from infra.dnscheck.report import progress_line, render_json, render_text
-from infra.dnscheck.verdicts import (
-    EXIT_OK,
-    Report,
-    Role,
-    Server,
-    asuid_name,
-    judge_asuid,
-    judge_delegation,
-    judge_face_privatelink,
-    judge_host_target,
-    judge_txt,
-    normalize_name,
-    parse_issued_at,
-    parse_server,
-    redact,
-    validate_hostname,
-    verification_name,
-    window_finding,
-)
+from infra.dnscheck.verdicts import EXIT_OK, Role, Server, normalize_name, parse_issued_at, parse_server, redact, validate_hostname, window_finding
 from infra.errors import UserError, shorten
 from infra.stackfile import PROJECT_ROOT, read_stack_config
+from infra.dnscheck.check import DEFAULT_QUERY_TIMEOUT, CheckOptions, run_check
+
 
 CODE_ENV = "LIVENESS_VERIFICATION_CODE"
 DEFAULT_PUBLIC_RESOLVERS = ("1.1.1.1", "8.8.8.8", "9.9.9.9", "208.67.222.222")
-DEFAULT_QUERY_TIMEOUT = 3.0
 MAX_QUERY_TIMEOUT = 30.0
 DEFAULT_WAIT_TIMEOUT = 1800.0
 MAX_WAIT_TIMEOUT = 48 * 3600.0
 DEFAULT_INTERVAL = 30.0
 PULUMI_TIMEOUT = 120
 ISSUED_AT_SKEW = timedelta(minutes=5)  # clock skew tolerated before an issue time counts as future
-
-
-# --------------------------------------------------------------------------------------------
-# argument parsing
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -155,26 +131,6 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                        default=DEFAULT_QUERY_TIMEOUT, metavar="SECONDS",
                        help=f"per-query timeout, UDP and the TCP retry each (default {DEFAULT_QUERY_TIMEOUT:g})")
     p.add_argument("--json", action="store_true", help="print the findings as JSON (same facts as the text)")
-
-
-# --------------------------------------------------------------------------------------------
-# inputs
-
-
-@dataclass
-class CheckOptions:
-    host: str
-    code: str
-    nameservers: list[Server] = field(default_factory=list)
-    resolvers: list[Server] = field(default_factory=list)
-    public: list[Server] = field(default_factory=list)
-    port: int = 53
-    timeout: float = DEFAULT_QUERY_TIMEOUT
-    ipv6: bool = False
-    expect_target: str | None = None
-    asuid: str | None = None
-    face_host: str | None = None
-    issued_at: datetime | None = None
 
 
 def stack_outputs(stack: str, runner: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> dict[str, Any]:
@@ -319,53 +275,6 @@ def build_options(args: argparse.Namespace) -> CheckOptions:
     )
 
 
-# --------------------------------------------------------------------------------------------
-# one round
-
-
-def run_check(opts: CheckOptions, now: datetime | None = None) -> tuple[Report, list[str]]:
-    """Ask every server once; the report and discovery notes. Bounded by the query timeout."""
-    record = verification_name(opts.host)
-    report = Report(host=opts.host, record=record, code_redacted=redact(opts.code))
-    notes: list[str] = []
-    if opts.nameservers:
-        servers = list(opts.nameservers)
-    else:
-        found = dns_probe.discover(opts.host, opts.resolvers, port=opts.port, timeout=opts.timeout,
-                                   ipv6=opts.ipv6)
-        notes.extend(found.notes)
-        report.zone = found.zone
-        report.discovery_failed = found.failed
-        servers = found.servers
-        if found.zone is not None and found.servers:
-            report.findings.extend(judge_delegation(found.zone, found.parent_zone, found.parent_ns,
-                                                    found.apex_ns, found.soa_replies))
-        if found.nxdomain:
-            note = f"{record} does not exist; the closest enclosing zone is {found.zone or '.'}"
-            if found.zone is not None and "." not in found.zone:
-                note += f": is the zone of {opts.host} delegated from it?"
-            notes.append(note)
-    asked = servers + [s for s in opts.public if s not in servers]
-    jobs = ([(s, record, "TXT") for s in asked]
-            + [(s, opts.host, "A") for s in servers]
-            + [(s, asuid_name(opts.host), "TXT") for s in servers])
-    replies = dns_probe.query_many(jobs, timeout=opts.timeout,
-                                   recursion=lambda s: s.role is not Role.AUTHORITATIVE)
-    txt, rest = replies[:len(asked)], replies[len(asked):]
-    host_replies, asuid_replies = rest[:len(servers)], rest[len(servers):]
-    report.verdicts = [judge_txt(r, opts.code) for r in txt]
-    report.findings.extend(judge_host_target(opts.host, opts.expect_target, host_replies))
-    report.findings.extend(judge_asuid(opts.host, opts.asuid, asuid_replies))
-    if opts.face_host:
-        chain = dns_probe.follow_chain(opts.face_host, opts.resolvers, timeout=opts.timeout)
-        report.findings.extend(judge_face_privatelink(opts.face_host, chain))
-    # A CAA record that leaves out DigiCert blocks the managed certificate and its renewals.
-    report.findings.append(judge_caa(lookup_caa(opts.host, opts.resolvers, port=opts.port, timeout=opts.timeout)))
-    if opts.issued_at is not None:
-        report.findings.append(window_finding(opts.issued_at, now or datetime.now(timezone.utc)))
-    return report, notes
-
-
 def run_check_command(args: argparse.Namespace) -> int:
     opts = build_options(args)
     report, notes = run_check(opts)
@@ -405,3 +314,4 @@ def run_wait_command(args: argparse.Namespace, sleep: Callable[[float], None] = 
         else:
             print(f"live after {rounds} round(s): tell Microsoft support the record is in place")
     return report.exit_code
+

@@ -27,57 +27,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import shutil
-import subprocess
 import sys
-from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
-from infra.lifecycle import ephemeral
-from infra.errors import UserError, shorten
-from infra.purge import (
-    PurgeError,
-    PurgeTarget,
-    default_client,
-    normalize_location,
-    purge_by_prefix,
-    purge_soft_deleted,
-    target_from_account_id,
-)
 from infra import stackfile
-from infra.stackfile import PROJECT_ROOT
+from infra.errors import UserError, shorten
+from infra.lifecycle import ephemeral
+from infra.purge import PurgeError, PurgeTarget, default_client, normalize_location, purge_by_prefix, purge_soft_deleted, target_from_account_id
+from infra.lifecycle.pulumi_cli import PulumiRunner, resolve_subscription, subprocess_runner
+from infra.lifecycle.pulumi_cli import CommandResult, SUBSCRIPTION_ENV  # noqa: F401 (re-exported: this module's interface)
 
-SUBSCRIPTION_ENV = ("ARM_SUBSCRIPTION_ID", "AZURE_SUBSCRIPTION_ID")
+
 # Stack tags the preview-env workflow sets (infra.lifecycle.ephemeral): they survive `pulumi destroy`.
 TAG_ACCOUNT_ID = "liveness:faceAccountId"
 TAG_LOCATION = "liveness:faceLocation"
 TAG_LIFECYCLE = "liveness:lifecycle"
 TEARABLE = ("test", "ephemeral")
 DEFAULT_PURGE_WAIT_SECONDS = 90.0
-_SUBSCRIPTION = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 class TeardownRefused(UserError):
     """Teardown of this stack is not allowed; nothing was touched."""
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    returncode: int
-    stdout: str = ""
-    stderr: str = ""
-
-
-# (pulumi arguments, capture output?) -> result. Streaming commands print straight to the terminal.
-PulumiRunner = Callable[[Sequence[str], bool], CommandResult]
-
-
-def subprocess_runner(args: Sequence[str], capture: bool) -> CommandResult:
-    """Runs the real Pulumi CLI in the project directory."""
-    done = subprocess.run(["pulumi", *args], cwd=PROJECT_ROOT, capture_output=capture, text=True, check=False)
-    return CommandResult(done.returncode, done.stdout or "", done.stderr or "")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -115,25 +86,6 @@ def run(args: argparse.Namespace) -> int:
         run_program=args.run_program,
         purge_wait=args.purge_wait,
     ).execute()
-
-
-def resolve_subscription(flag: Optional[str], environ: Optional[dict[str, str]] = None) -> str:
-    env = os.environ if environ is None else environ
-    value, source = flag, "--subscription-id"
-    if not value:
-        for name in SUBSCRIPTION_ENV:
-            if env.get(name):
-                value, source = env[name], f"${name}"
-                break
-    if not value:
-        raise UserError(
-            "--subscription-id: received nothing (and $ARM_SUBSCRIPTION_ID / $AZURE_SUBSCRIPTION_ID are unset); "
-            "expected the id of the Azure subscription the stack deploys to"
-        )
-    value = value.strip()
-    if not _SUBSCRIPTION.match(value):
-        raise UserError(f"{source}: received {shorten(value)}; expected a subscription id like 00000000-0000-0000-0000-000000000000")
-    return value.lower()
 
 
 class Teardown:
@@ -413,3 +365,4 @@ class Teardown:
             return None, ""
         return PurgeTarget(subscription, normalize_location(settings.location), settings.resource_group_name,
                            settings.face.account_name), "stack config"
+

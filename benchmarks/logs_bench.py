@@ -1,6 +1,6 @@
 """Benchmark: `liveness-infra logs --file` on a large access log.
 
-Builds a log of N lines by repeating the entries of tests/unit/data/proxy-serve-access.log (a real
+Builds a log of N lines by repeating the entries of tests/logs/data/proxy-serve-access.log (a real
 `proxy serve` recording), then runs the real command in a fresh process several times and prints
 the median, min and max wall time and the lines per second. Not a test: figures depend on the machine.
 
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RECORDED = ROOT / "tests" / "unit" / "data" / "proxy-serve-access.log"
+RECORDED = ROOT / "tests" / "logs" / "data" / "proxy-serve-access.log"
 
 
 def main() -> int:

@@ -62,7 +62,7 @@ from haproxy_peer import PeerRun, render_haproxy_config  # noqa: E402
 from proxykit.pki import TestCA  # noqa: E402
 
 from components.proxy_config import ProxySettings  # noqa: E402
-from infra.proxy_runner import ProxyProcess, ServeOptions, find_nginx  # noqa: E402
+from infra.proxyrun.runner import ProxyProcess, ServeOptions, find_nginx  # noqa: E402
 
 FACE_HOST = "fl-bench-face.cognitiveservices.azure.com"
 ROUTE = "/face/v1.2/detectLiveness/singleModal"

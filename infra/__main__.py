@@ -9,6 +9,7 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
+from components.args_errors import ComponentArgsError  # noqa: E402
 from infra.errors import UserError, one_line  # noqa: E402
 from infra.program import main  # noqa: E402
 
@@ -17,3 +18,7 @@ try:
 except UserError as exc:
     # A config mistake: one clear line instead of a Python traceback in `pulumi up`.
     raise SystemExit(one_line(f"face-liveness-isolation: {exc}", 400)) from None
+except ComponentArgsError as exc:
+    # Config validation should have refused this first; still one line, naming the Args field.
+    raise SystemExit(one_line(f"face-liveness-isolation: a component refused its arguments "
+                              f"(please report: the stack config validated): {exc}", 400)) from None

@@ -12,18 +12,19 @@ import importlib
 import sys
 from typing import Sequence
 
+from components.args_errors import ComponentArgsError
 from infra.errors import UserError, one_line
 
 # Modules that contribute subcommands, in the order --help lists them.
 COMMAND_MODULES: tuple[str, ...] = (
-    "infra.plan_cmd",
-    "infra.proxy_cmd",
-    "infra.dns_cmd",
-    "infra.support_cmd",
-    "infra.teardown_cmd",
-    "infra.config_cmd",
-    "infra.smoke_cmd",
-    "infra.logs_cmd",
+    "infra.plan.command",
+    "infra.proxyrun.command",
+    "infra.dnscheck.command",
+    "infra.dnscheck.support",
+    "infra.lifecycle.teardown",
+    "infra.configtool.command",
+    "infra.smoke.command",
+    "infra.logs.command",
 )
 
 EXIT_USAGE = 2
@@ -51,6 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except UserError as exc:
         print(one_line(f"liveness-infra {args.command}: error: {exc}", 400), file=sys.stderr)
+        return EXIT_USAGE
+    except ComponentArgsError as exc:
+        # Config validation should have refused this first; still one line, naming the field.
+        print(one_line(f"liveness-infra {args.command}: error: a component refused its arguments "
+                       f"(please report: the stack config validated): {exc}", 400), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"liveness-infra {args.command}: interrupted", file=sys.stderr)

@@ -15,7 +15,7 @@ from components.monitoring_queries import AlertThresholds
 from infra.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from infra.config import _Reader
+    from infra.config_reader import _Reader
 
 WINDOW_MINUTES = (5, 10, 15, 30, 45, 60)  # windows a 5-minute scheduled-query rule accepts
 _EMAIL = re.compile(r"^[^@\s,;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")

@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from infra.teardown_cmd import CommandResult
+from infra.lifecycle.teardown import CommandResult
 
 SUBSCRIPTION = "3f2a6c1e-0b7d-4c55-9a1e-7d6b5c4a3f21"
 

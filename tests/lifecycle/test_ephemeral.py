@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from infra import ephemeral
+from infra.lifecycle import ephemeral
 from infra.config import load_stack_settings, parse_settings
 from infra.errors import UserError
 from infra.stackfile import namespaced, read_stack_config
@@ -94,7 +94,7 @@ def test_expired_pr_stacks_are_those_older_than_the_ttl():
 
 def test_the_sweeper_helper_reads_pulumi_stack_ls_json():
     def run(*args, stdin):
-        return subprocess.run([sys.executable, "-m", "infra.ephemeral", *args], input=stdin, cwd=ROOT,
+        return subprocess.run([sys.executable, "-m", "infra.lifecycle.ephemeral", *args], input=stdin, cwd=ROOT,
                               capture_output=True, text=True, timeout=60)
 
     old = (datetime.now(timezone.utc) - timedelta(days=10)).isoformat()
@@ -137,7 +137,7 @@ def test_stack_tags_record_the_account_with_the_runner_suffix(tmp_path, monkeypa
 
 
 def test_stack_tags_command_prints_name_value_lines():
-    done = subprocess.run([sys.executable, "-m", "infra.ephemeral", "stack-tags", "--stack", "pr-31",
+    done = subprocess.run([sys.executable, "-m", "infra.lifecycle.ephemeral", "stack-tags", "--stack", "pr-31",
                            "--subscription-id", "3f2a6c1e-0b7d-4c55-9a1e-7d6b5c4a3f21"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

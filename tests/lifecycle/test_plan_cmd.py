@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-import infra.offline
-from infra import plan_cmd, plan_render
+import infra.plan.offline
+from infra.plan import command as plan_cmd
+from infra.plan import render as plan_render
 from infra.config import load_stack_settings
 from infra.errors import UserError
 from infra.stackfile import SECRET_PLACEHOLDER, stack_names
@@ -27,14 +28,14 @@ PR_STACK = "pr-4711"  # an ephemeral stack: no file of its own, read from the pr
 @pytest.fixture(scope="module")
 def evaluations():
     """One real offline evaluation per stack (the mock runtime), shared by the format tests."""
-    cache = {s: infra.offline.evaluate_stack(s) for s in STACKS}
-    cache[PR_STACK] = infra.offline.evaluate_stack(PR_STACK, "pr")
+    cache = {s: infra.plan.offline.evaluate_stack(s) for s in STACKS}
+    cache[PR_STACK] = infra.plan.offline.evaluate_stack(PR_STACK, "pr")
     return cache
 
 
 def run_plan(argv, monkeypatch, capsys, evaluations=None):
     if evaluations is not None:
-        monkeypatch.setattr(infra.offline, "evaluate_stack", lambda stack, template=None: evaluations[stack])
+        monkeypatch.setattr(infra.plan.offline, "evaluate_stack", lambda stack, template=None: evaluations[stack])
     parser = argparse.ArgumentParser()
     plan_cmd.register(parser.add_subparsers())
     args = parser.parse_args(["plan", *argv])
@@ -206,7 +207,7 @@ def test_secrets_show_as_secret_in_the_plan(two_commits: Path):
 
 
 def test_broken_invariant_exits_1_and_reports_the_finding(monkeypatch, capsys, evaluations):
-    from infra.offline import Finding
+    from infra.plan.offline import Finding
 
     ev = evaluations["dev"]
     broken = type(ev)(stack=ev.stack, settings=ev.settings, resources=ev.resources, outputs=ev.outputs,

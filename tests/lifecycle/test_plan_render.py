@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from infra import plan_render as pr
+from infra.plan import render as pr
 
 ACCOUNT = "azure-native:cognitiveservices:Account"
 ENDPOINT = "azure-native:network:PrivateEndpoint"

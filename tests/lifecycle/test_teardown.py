@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-import infra.teardown_cmd as teardown_cmd
+import infra.lifecycle.teardown as teardown_cmd
 from infra import cli
 from infra.config import load_stack_settings
 from infra.errors import UserError
 from infra.purge import PurgeTarget, purge_after_delete, purge_soft_deleted, target_from_account_id
-from infra.teardown_cmd import Teardown, TeardownRefused, resolve_subscription
+from infra.lifecycle.teardown import Teardown, TeardownRefused, resolve_subscription
 from tests.lifecycle.fakes import SUBSCRIPTION, FakeCognitiveClient, FakePulumi, account_id, forbidden, no_credentials
 from tests.lifecycle.tools import ROOT
 

@@ -179,7 +179,7 @@ def test_preview_env_creates_pr_stacks_from_the_template_and_tears_them_down():
     assert 'cp stacks/Pulumi.pr.yaml "stacks/Pulumi.$STACK.yaml"' in prepare
     assert "liveness:instanceSuffix" in prepare
     # The account's real id is recorded as stack tags before `up` and again from its outputs after.
-    assert "python -m infra.ephemeral stack-tags --stack \"$STACK\"" in prepare
+    assert "python -m infra.lifecycle.ephemeral stack-tags --stack \"$STACK\"" in prepare
     assert 'pulumi stack tag set --stack "$STACK" "$name" "$value"' in prepare
     assert 'pulumi stack tag set --stack "$STACK" liveness:faceAccountId "$id"' in prepare
     names = [s.get("name", s.get("uses", "")) for s in up["steps"]]
@@ -197,7 +197,7 @@ def test_sweeper_runs_on_a_schedule_and_tears_down_only_closed_pull_requests():
     doc = load(WORKFLOWS_DIR / "sweeper.yml")
     assert doc["on"]["schedule"] and "workflow_dispatch" in doc["on"]
     pick = " ".join(str(s.get("run", "")) for s in doc["jobs"]["select"]["steps"])
-    assert "python -m infra.ephemeral expired" in pick and "CLOSED|MERGED)" in pick
+    assert "python -m infra.lifecycle.ephemeral expired" in pick and "CLOSED|MERGED)" in pick
     sweep = doc["jobs"]["sweep"]
     assert sweep["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.select.outputs.stacks) }}"
     assert "liveness-infra teardown" in " ".join(str(s.get("run", "")) for s in sweep["steps"])

@@ -5,7 +5,7 @@
 2. `config check` (stack file → settings) and the program under `pulumi up` (the same values as
    the runtime's strings) agree: both valid with equal settings, or both the same error.
 3. Every config that validates evaluates offline without an exception, and every security
-   invariant (infra/invariants.py) holds on its plan; the plan's settings are check's settings.
+   invariant (infra/plan/invariants.py) holds on its plan; the plan's settings are check's settings.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from infra.config import load_runtime_settings, parse_settings, settings_from_stack_config
 from infra.config_schema import KEYS
 from infra.errors import MAX_MESSAGE, ConfigError, UserError
-from infra.offline import evaluate_config
+from infra.plan.offline import evaluate_config
 from infra.stack_yaml import parse_stack_document
 from tests.property.conftest import plan_examples
 from tests.property.strategies import BASE, plausible_documents, stack_documents

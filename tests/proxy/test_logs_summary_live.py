@@ -17,7 +17,7 @@ from proxykit.harness import RunningProxy, settings
 from proxykit.rawhttp import build_request, exchange
 from proxykit.standin import FaceStandin, Recorded, default_response
 
-from infra.logs_summary import summarize
+from infra.logs.summary import summarize
 
 PROJECT = Path(__file__).resolve().parents[2]
 FORBIDDEN = (b'{"error":{"code":"PermissionDenied","message":"not registered"}}')

@@ -20,7 +20,7 @@ from proxykit.pki import TestCA  # noqa: E402
 from proxykit.standin import FaceStandin  # noqa: E402
 
 from infra import cli  # noqa: E402
-from infra.proxy_runner import NGINX_FALLBACK_PATHS, ProxyProcess, ServeOptions  # noqa: E402
+from infra.proxyrun.runner import NGINX_FALLBACK_PATHS, ProxyProcess, ServeOptions  # noqa: E402
 from tests.dns.knot import KnotServer, free_port, zone_text  # noqa: E402
 from tests.smoke.rig import Redirector, TlsFront, face_like, issue  # noqa: E402
 
@@ -173,8 +173,7 @@ def smoke(capsys):
         if handler_options:
             parser = cli.build_parser()
             args = parser.parse_args(argv)
-            from infra import smoke_cmd
-
+            from infra.smoke import command as smoke_cmd
             try:
                 code = smoke_cmd.run(args, **handler_options)
             except cli.UserError as exc:

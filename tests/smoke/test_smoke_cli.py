@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from infra import cli
-from infra.smoke_cmd import automation_outputs, build_target
+from infra.smoke.command import automation_outputs, build_target
 
 OUTPUTS = {"proxyHost": "liveness.dev.contoso.com", "ingressFqdn": "app.env.westeurope.azurecontainerapps.io",
            "customDomainVerificationId": "ABC123", "registrationState": "verifying",

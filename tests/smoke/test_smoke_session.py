@@ -9,7 +9,7 @@ import pytest
 from azure.ai.vision.face.models import CreateLivenessSessionContent
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 
-from infra.smoke_session import run_session_check, session_request
+from infra.smoke.session import run_session_check, session_request
 from tests.smoke.conftest import FACE_HOST, HOST
 from tests.smoke.rig import face_like
 
@@ -108,7 +108,7 @@ def test_retired_api_version_points_at_the_flag():
 
 
 def test_delete_failure_turns_a_pass_into_a_warning():
-    from infra.smoke_model import HttpAnswer, HttpAttempt
+    from infra.smoke.model import HttpAnswer, HttpAttempt
 
     answer = HttpAnswer(200, "OK", (("apim-request-id", "x"),), b"{}", 5.0)
     verdict = run_session_check("https://a.cognitiveservices.azure.com", "v1.2",

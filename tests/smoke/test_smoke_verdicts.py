@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from components.proxy_config import REFUSED_ROUTE_BODY
-from infra.dns_verdicts import Chain, Reply, Role, Server, Status
-from infra.smoke_judge_edge import judge_asuid, judge_azaiverify, judge_cname, judge_tls, name_matches
-from infra.smoke_judge_http import (
+from infra.dnscheck.verdicts import Chain, Reply, Role, Server, Status
+from infra.smoke.judge_edge import judge_asuid, judge_azaiverify, judge_cname, judge_tls, name_matches
+from infra.smoke.judge_http import (
     judge_latency,
     judge_options,
     judge_redirect,
@@ -18,7 +18,7 @@ from infra.smoke_judge_http import (
     judge_route,
     signature,
 )
-from infra.smoke_model import (
+from infra.smoke.model import (
     ErrorKind,
     FailureClass,
     HttpAnswer,

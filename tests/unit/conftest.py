@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.offline import Evaluation, evaluate_config, evaluate_stack
+from infra.plan.offline import Evaluation, evaluate_config, evaluate_stack
 
 BASE_CONFIG: dict[str, Any] = {
     "liveness:lifecycle": "test",

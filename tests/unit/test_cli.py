@@ -49,3 +49,18 @@ def test_config_check_accepts_every_stack(stack, capsys):
 def test_config_docs_prints_the_reference(capsys):
     assert main(["config", "docs"]) == 0
     assert "`liveness:proxyHost`" in capsys.readouterr().out
+
+
+def test_a_component_refusing_its_args_is_one_line(monkeypatch, capsys):
+    """Config validation should catch everything first; if a component still refuses, no traceback."""
+    from components.args_errors import ComponentArgsError
+    from infra.configtool import command as config_command
+
+    def refuse(args):
+        raise ComponentArgsError("FaceAccountArgs", "account_name", "x" * 500, "2-64 lower-case letters")
+
+    monkeypatch.setattr(config_command, "_docs", refuse)  # the handler is bound when the parser is built
+    assert main(["config", "docs"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err
+    assert "FaceAccountArgs.account_name" in err and len(err) <= 400

@@ -6,7 +6,8 @@ import socket
 
 import pytest
 
-from infra import ephemeral, stackfile
+from infra import stackfile
+from infra.lifecycle import ephemeral
 from infra.cli import main
 
 GOOD = ("config:\n  liveness:lifecycle: test\n  liveness:location: westeurope\n"

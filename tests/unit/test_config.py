@@ -160,3 +160,16 @@ def test_stack_file_with_plain_text_code_is_refused(tmp_path, monkeypatch):
 def test_pr_stack_without_its_own_file_uses_the_template():
     s = load_stack_settings("pr-77")
     assert s.lifecycle == "ephemeral" and s.proxy.host == "pr-77.liveness-preview.contoso.com"
+
+
+def test_every_proxy_setting_from_config_names_its_key_in_renderer_errors():
+    """A renderer refusal must name the config key; a new ProxySettings field needs its row."""
+    import dataclasses
+
+    from components.proxy_config import ProxySettings
+    from infra.config_parsers import _PROXY_FIELD_KEYS, _PROXY_FIELDS_NOT_FROM_CONFIG
+    from infra.config_schema import KEYS_BY_NAME
+
+    fields = {f.name for f in dataclasses.fields(ProxySettings)}
+    assert fields - _PROXY_FIELDS_NOT_FROM_CONFIG == set(_PROXY_FIELD_KEYS)
+    assert set(_PROXY_FIELD_KEYS.values()) <= set(KEYS_BY_NAME)

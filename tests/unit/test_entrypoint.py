@@ -12,7 +12,7 @@ from pulumi.runtime import settings as runtime_settings
 
 from infra import program
 from infra.errors import ConfigError
-from infra.offline import _RecordingMocks, _RecordingMonitor, _reset_runtime
+from infra.plan.offline import _RecordingMocks, _RecordingMonitor, _reset_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = {
@@ -58,7 +58,7 @@ def test_entrypoint_turns_config_errors_into_one_line():
     """`pulumi up` runs infra/__main__.py; a bad key must not print a traceback."""
     env = {"PULUMI_CONFIG": '{"liveness:location": "westeurope", "liveness:proxyHost": "nope"}',
            "PATH": "/usr/bin:/bin"}
-    code = ("import runpy, pulumi, infra.offline as o; m=o._RecordingMocks(); "
+    code = ("import runpy, pulumi, infra.plan.offline as o; m=o._RecordingMocks(); "
             "pulumi.runtime.set_mocks(m, preview=False, monitor=o._RecordingMonitor(m)); "
             f"runpy.run_path({str(ROOT / 'infra')!r}, run_name='__main__')")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)

@@ -153,7 +153,7 @@ def _run_entrypoint(config: dict[str, str]):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    code = ("import runpy, pulumi, infra.offline as o; m=o._RecordingMocks(); "
+    code = ("import runpy, pulumi, infra.plan.offline as o; m=o._RecordingMocks(); "
             "pulumi.runtime.set_mocks(m, preview=False, monitor=o._RecordingMonitor(m)); "
             f"runpy.run_path({str(root / 'infra')!r}, run_name='__main__')")
     env = {"PULUMI_CONFIG": json.dumps(config), "PATH": "/usr/bin:/bin"}

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from infra import stackfile
-from infra.invariants import (T_ACCOUNT, T_APP, T_ENDPOINT, T_ENV, T_PRIVATE_ZONE, T_RECORD, T_SUBNET,
+from infra.plan.invariants import (T_ACCOUNT, T_APP, T_ENDPOINT, T_ENV, T_PRIVATE_ZONE, T_RECORD, T_SUBNET,
                               T_ZONE, T_ZONE_GROUP, T_ZONE_LINK)
 from tests.unit.conftest import SECRET_CODE, evaluate, stack_evaluation, verifying
 

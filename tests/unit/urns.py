@@ -13,8 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from infra import offline
-
+from infra.plan import offline
 # Stack configurations whose URNs are pinned: every stack file plus the modes the files do not use.
 VARIANTS: dict[str, dict[str, Any]] = {
     "keyvault-external-dns": {

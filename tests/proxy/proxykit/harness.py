@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from components.proxy_config import ProxySettings
-from infra.proxy_runner import ProxyProcess
+from infra.proxyrun.runner import ProxyProcess
 
 FACE_HOST = "fl-test-face.cognitiveservices.azure.com"
 LOOPBACK = "127.0.0.1"

@@ -1,0 +1,1 @@
+"""DNS verification: probe authoritative servers, judge records, report, CAA, the support request."""

@@ -1,0 +1,1 @@
+"""Ephemeral stacks and teardown (destroy, purge, cleanup)."""

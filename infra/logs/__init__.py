@@ -1,0 +1,1 @@
+"""`liveness-infra logs`: summarise the proxy's JSON access log."""

@@ -1,0 +1,1 @@
+"""Offline plan: evaluate the program under Pulumi's mock runtime, check invariants, render and diff plans."""

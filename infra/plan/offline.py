@@ -1,0 +1,236 @@
+"""Evaluate the Pulumi program offline, under Pulumi's mock runtime (no CLI, no credentials).
+
+The program runs for real (preview is off, so every `apply` runs) against a mock resource monitor
+that records each registration: its type, logical name, parent and the inputs the provider would
+receive. Provider-computed values (ids, default domains, verification ids, name servers) get
+plausible stand-ins. Secret inputs are recorded as "[secret]".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Mapping, Optional
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings as runtime_settings
+from pulumi.runtime.sync_await import _sync_await
+
+from infra import stackfile
+from infra.config import NAMESPACE, load_runtime_settings
+from infra.plan.invariants import check_invariants
+from infra.plan.model import Evaluation, Finding, PlannedResource
+
+SECRET = "[secret]"
+PROJECT = "face-liveness-isolation"
+MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+
+# type token → (input holding the resource's own name, ARM id path after the resource group)
+_ARM: dict[str, tuple[str, str]] = {
+    "azure-native:resources:ResourceGroup": ("resourceGroupName", ""),
+    "azure-native:network:VirtualNetwork": ("virtualNetworkName", "Microsoft.Network/virtualNetworks/{}"),
+    "azure-native:network:Subnet": ("subnetName", "Microsoft.Network/virtualNetworks/{virtualNetworkName}/subnets/{}"),
+    "azure-native:network:NetworkSecurityGroup": ("networkSecurityGroupName", "Microsoft.Network/networkSecurityGroups/{}"),
+    "azure-native:network:PrivateEndpoint": ("privateEndpointName", "Microsoft.Network/privateEndpoints/{}"),
+    "azure-native:network:PrivateDnsZoneGroup": ("privateDnsZoneGroupName", "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups/{}"),
+    "azure-native:privatedns:PrivateZone": ("privateZoneName", "Microsoft.Network/privateDnsZones/{}"),
+    "azure-native:privatedns:VirtualNetworkLink": ("virtualNetworkLinkName", "Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks/{}"),
+    "azure-native:cognitiveservices:Account": ("accountName", "Microsoft.CognitiveServices/accounts/{}"),
+    "azure-native:operationalinsights:Workspace": ("workspaceName", "Microsoft.OperationalInsights/workspaces/{}"),
+    "azure-native:app:ManagedEnvironment": ("environmentName", "Microsoft.App/managedEnvironments/{}"),
+    "azure-native:app:ContainerApp": ("containerAppName", "Microsoft.App/containerApps/{}"),
+    "azure-native:app:ManagedCertificate": ("managedCertificateName", "Microsoft.App/managedEnvironments/{environmentName}/managedCertificates/{}"),
+    "azure-native:app:Certificate": ("certificateName", "Microsoft.App/managedEnvironments/{environmentName}/certificates/{}"),
+    "azure-native:dns:Zone": ("zoneName", "Microsoft.Network/dnszones/{}"),
+    "azure-native:dns:RecordSet": ("relativeRecordSetName", "Microsoft.Network/dnszones/{zoneName}/{recordType}/{}"),
+    # monitoring (components/monitoring.py)
+    "azure-native:operationalinsights:SavedSearch": ("savedSearchId", "Microsoft.OperationalInsights/workspaces/{workspaceName}/savedSearches/{}"),
+    "azure-native:applicationinsights:Workbook": ("resourceName", "Microsoft.Insights/workbooks/{}"),
+    "azure-native:applicationinsights:Component": ("resourceName", "Microsoft.Insights/components/{}"),
+    "azure-native:applicationinsights:WebTest": ("webTestName", "Microsoft.Insights/webtests/{}"),
+    "azure-native:monitor:ActionGroup": ("actionGroupName", "Microsoft.Insights/actionGroups/{}"),
+    "azure-native:monitor:ScheduledQueryRule": ("ruleName", "Microsoft.Insights/scheduledQueryRules/{}"),
+    "azure-native:monitor:MetricAlert": ("ruleName", "Microsoft.Insights/metricAlerts/{}"),
+}
+
+# Extension resources: type token → (input holding the scope's id, input holding the name, path after it)
+_EXTENSION_ARM: dict[str, tuple[str, str, str]] = {
+    "azure-native:monitor:DiagnosticSetting": ("resourceUri", "name", "providers/Microsoft.Insights/diagnosticSettings/{}"),
+    "azure-native:authorization:ManagementLockByScope": ("scope", "lockName", "providers/Microsoft.Authorization/locks/{}"),
+    "azure-native:authorization:RoleAssignment": ("scope", "roleAssignmentName", "providers/Microsoft.Authorization/roleAssignments/{}"),
+}
+
+
+def redact(value: Any) -> Any:
+    """Inputs with every secret replaced by "[secret]" (the unwrapped value never leaves here)."""
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire carries every number as a double
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def _stand_ins(type_token: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Provider-computed outputs the program reads, with plausible offline values."""
+    digest = hashlib.sha256(f"{type_token}/{name}".encode()).hexdigest()
+    location = inputs.get("location", "westeurope")
+    if type_token == "azure-native:app:ManagedEnvironment":
+        return {
+            "defaultDomain": f"{digest[:12]}.{location}.azurecontainerapps.io",
+            "customDomainConfiguration": {"customDomainVerificationId": digest.upper()},
+            "staticIp": "20.0.0.10",
+        }
+    if type_token == "azure-native:operationalinsights:Workspace":
+        return {"customerId": f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"}
+    if type_token == "azure-native:dns:Zone":
+        n = int(digest[:2], 16) % 9 + 1
+        return {"nameServers": [f"ns{i}-0{n}.azure-dns.{tld}." for i, tld in ((1, "com"), (2, "net"), (3, "org"), (4, "info"))]}
+    if type_token == "azure-native:network:PrivateEndpoint":
+        static = inputs.get("ipConfigurations") or []
+        if static:  # Azure gives each member its static address; the FQDNs here are placeholders
+            return {"customDnsConfigs": [{"fqdn": f"{c.get('memberName')}.offline-stand-in", "ipAddresses": [c.get("privateIPAddress")]}
+                                         for c in static]}
+        return {"customDnsConfigs": [{"fqdn": "mock.cognitiveservices.azure.com", "ipAddresses": ["10.0.0.4"]}]}
+    return {}
+
+
+class _RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.resources: list[PlannedResource] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        inputs = dict(args.inputs)
+        plain = {k: rpc.unwrap_rpc_secret(v) for k, v in inputs.items()}
+        name_key, path = _ARM.get(args.typ, (None, None))
+        own_name = plain.get(name_key) if name_key else None
+        own_name = own_name or args.name
+        rg = plain.get("resourceGroupName", own_name)
+        extension = _EXTENSION_ARM.get(args.typ)
+        if extension is not None:
+            scope_key, ext_name_key, ext_path = extension
+            own_name = plain.get(ext_name_key) or args.name
+            arm_id = f"{str(plain.get(scope_key) or '/mock').rstrip('/')}/" + ext_path.format(own_name)
+        elif path is None:
+            arm_id = f"/mock/{args.typ}/{args.name}"
+        elif path == "":
+            arm_id = f"/subscriptions/{MOCK_SUBSCRIPTION}/resourceGroups/{own_name}"
+        else:
+            fields = {k: (v if isinstance(v, str) else "") for k, v in plain.items()}
+            arm_id = f"/subscriptions/{MOCK_SUBSCRIPTION}/resourceGroups/{rg}/providers/" + path.format(own_name, **fields)
+        state = {**inputs, "name": own_name, **_stand_ins(args.typ, own_name, plain)}
+        identity = plain.get("identity")
+        if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+            # Inputs list identity ids; the provider's output maps each id to its details.
+            state["identity"] = {**identity, "userAssignedIdentities": {i: {} for i in identity["userAssignedIdentities"]}}
+        return arm_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "azure-native:operationalinsights:getSharedKeys":
+            return {"primarySharedKey": "offline-mock-shared-key", "secondarySharedKey": "offline-mock-shared-key"}
+        return {}
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """Records registrations with their parent, including component resources."""
+
+    def __init__(self, mocks: _RecordingMocks):
+        super().__init__(mocks)
+        self.recorded: list[PlannedResource] = []
+        self._names_by_urn: dict[str, str] = {}
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = redact(rpc.deserialize_properties(request.object))
+            self._names_by_urn[response.urn] = request.name
+            self.recorded.append(PlannedResource(
+                type=request.type,
+                name=request.name,
+                parent=self._names_by_urn.get(request.parent),
+                inputs=inputs,
+                custom=bool(request.custom),
+                protect=bool(getattr(request, "protect", False)),
+                after_delete_hooks=list(request.hooks.after_delete),
+                dependencies=self._dependency_names(request),
+                deleted_with=self._names_by_urn.get(request.deletedWith) if request.deletedWith else None,
+                provider=_provider_name(request.provider),
+            ))
+        return response
+
+
+    def _dependency_names(self, request) -> list[str]:
+        urns = set(request.dependencies)
+        for deps in request.propertyDependencies.values():
+            urns.update(deps.urns)
+        return sorted({self._names_by_urn[u] for u in urns if u in self._names_by_urn})
+
+
+def _provider_name(reference: str) -> Optional[str]:
+    """`urn:pulumi:stack::project::pulumi:providers:azure-native::NAME::id` → NAME (default providers → None)."""
+    if not reference:
+        return None
+    urn = reference.split("::", 4)
+    name = urn[3] if len(urn) >= 4 else ""
+    return None if name.startswith("default") else name or None
+
+
+def _reset_runtime() -> None:
+    runtime_settings.SETTINGS.outputs.clear() if hasattr(runtime_settings.SETTINGS, "outputs") else None
+    runtime_settings._set_root_resource(None) if hasattr(runtime_settings, "_set_root_resource") else None
+
+
+def evaluate_config(stack: str, config: Mapping[str, Any], secret_keys: tuple[str, ...] = ()) -> Evaluation:
+    """Run the program for `stack` with `config` (`ns:key` → value) under the mock runtime."""
+    from infra import program
+
+    from infra.config import runtime_strings
+
+    # Exactly what `pulumi up` hands the program: strings (native values become their runtime text).
+    string_config = runtime_strings(config, "")
+    settings = load_runtime_settings(lambda: string_config, lambda k: k in secret_keys, stack)
+
+    mocks = _RecordingMocks()
+    monitor = _RecordingMonitor(mocks)
+    _reset_runtime()
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(string_config, list(secret_keys))
+
+    evaluation = Evaluation(stack=stack, settings=settings)
+    captured: dict[str, Any] = {}
+
+    secret_outputs: set[str] = set()
+
+    def run() -> Any:
+        outputs = program.build(settings)
+
+        async def resolve() -> None:
+            for key, value in outputs.items():
+                out = pulumi.Output.from_input(value)
+                captured[key] = await out.future()
+                if await out.is_secret():
+                    secret_outputs.add(key)
+
+        return pulumi.Output.from_input(resolve())
+
+    try:
+        pulumi.runtime.mocks.test(run)()
+    finally:
+        _reset_runtime()
+
+    evaluation.outputs = {k: (SECRET if k in secret_outputs else v) for k, v in captured.items()}
+    evaluation.resources = monitor.recorded
+    evaluation.findings = check_invariants(evaluation)
+    return evaluation
+
+
+def evaluate_stack(stack: str, template: Optional[str] = None) -> Evaluation:
+    """Evaluate stacks/Pulumi.<stack>.yaml (or the `template` file under the name `stack`)."""
+    config, secure = stackfile.read_stack_config_and_secure_keys(template or stack)
+    return evaluate_config(stack, config, tuple(sorted(secure)))
+
+
+__all__ = ["Evaluation", "Finding", "PlannedResource", "SECRET", "evaluate_config", "evaluate_stack", "NAMESPACE"]

@@ -1,0 +1,1 @@
+"""Run the rendered nginx proxy locally (`liveness-infra proxy`)."""

@@ -1,0 +1,1 @@
+"""`liveness-infra smoke`: probe a deployed endpoint and judge the answers."""

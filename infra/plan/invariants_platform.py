@@ -15,32 +15,15 @@ from components.dns_records import VERIFICATION_LABEL
 from infra.component_args import infrastructure_resource_group
 from components.shared_interfaces import ALL_METRICS, FACE_LOG_CATEGORIES, FACE_RECOGNIZER_ROLE_ID, LOCK_LEVEL, ZONE_LOCK_PATH
 from infra.plan import delete_order
+from infra.plan.invariant_helpers import T_ACCOUNT, T_ENDPOINT, T_ENV, T_RECORD, T_SUBNET, T_ZONE, _finding, _get
 from infra.plan.model import Evaluation, Finding, PlannedResource
 
 T_NSG = "azure-native:network:NetworkSecurityGroup"
-T_SUBNET = "azure-native:network:Subnet"
-T_ACCOUNT = "azure-native:cognitiveservices:Account"
-T_ENDPOINT = "azure-native:network:PrivateEndpoint"
 T_WORKSPACE = "azure-native:operationalinsights:Workspace"
 T_DIAGNOSTIC = "azure-native:monitor:DiagnosticSetting"
 T_LOCK = "azure-native:authorization:ManagementLockByScope"
 T_ROLE = "azure-native:authorization:RoleAssignment"
-T_ENV = "azure-native:app:ManagedEnvironment"
-T_ZONE = "azure-native:dns:Zone"
-T_RECORD = "azure-native:dns:RecordSet"
 SECRET = "[secret]"
-
-
-def _finding(invariant: str, message: str, resource: str | None = None) -> "Finding":
-    return Finding(severity="error", invariant=invariant, message=message, resource=resource)
-
-
-def _get(data: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
 
 
 def _sources(rule: dict) -> list[str]:

@@ -10,7 +10,7 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 from components.args_errors import ComponentArgsError  # noqa: E402
-from infra.errors import UserError, one_line  # noqa: E402
+from infra.errors import UserError, component_refusal, one_line  # noqa: E402
 from infra.program import main  # noqa: E402
 
 try:
@@ -20,5 +20,4 @@ except UserError as exc:
     raise SystemExit(one_line(f"face-liveness-isolation: {exc}", 400)) from None
 except ComponentArgsError as exc:
     # Config validation should have refused this first; still one line, naming the Args field.
-    raise SystemExit(one_line(f"face-liveness-isolation: a component refused its arguments "
-                              f"(please report: the stack config validated): {exc}", 400)) from None
+    raise SystemExit(one_line(f"face-liveness-isolation: {component_refusal(exc)}", 400)) from None

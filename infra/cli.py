@@ -13,7 +13,7 @@ import sys
 from typing import Sequence
 
 from components.args_errors import ComponentArgsError
-from infra.errors import UserError, one_line
+from infra.errors import UserError, component_refusal, one_line
 
 # Modules that contribute subcommands, in the order --help lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -55,8 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except ComponentArgsError as exc:
         # Config validation should have refused this first; still one line, naming the field.
-        print(one_line(f"liveness-infra {args.command}: error: a component refused its arguments "
-                       f"(please report: the stack config validated): {exc}", 400), file=sys.stderr)
+        print(one_line(f"liveness-infra {args.command}: error: {component_refusal(exc)}", 400), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"liveness-infra {args.command}: interrupted", file=sys.stderr)

@@ -49,3 +49,8 @@ class ConfigError(UserError):
         self.received = received
         self.expected = expected
         super().__init__(one_line(f"config key '{key}': received {shorten(received)}; expected {expected}"))
+
+
+def component_refusal(exc: Exception) -> str:
+    """What to say when a component refuses Args that config validation let through (a bug)."""
+    return f"a component refused its arguments (please report: the stack config validated): {exc}"

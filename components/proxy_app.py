@@ -27,6 +27,21 @@ DOMAIN_BINDINGS = ("auto", "bootstrap", "bound")
 CERTIFICATE_SOURCES = ("managed", "keyvault")
 UPSTREAM_HOST_MODES = ("client", "account")
 DEFAULT_IMAGE = "docker.io/library/nginx:1.28.0-alpine"
+DEFAULT_MEMORY = "1Gi"
+# The container's command: a POSIX sh (busybox in the Alpine image, dash on Debian) runs nginx in
+# the foreground and turns the platform's SIGTERM into SIGQUIT, nginx's graceful shutdown (on
+# SIGTERM nginx stops at once and cuts every request in flight). The shell then waits for nginx,
+# whose listeners (the health port too, so readiness fails) close at once and whose requests in
+# flight finish within worker_shutdown_timeout, and exits with nginx's status.
+DRAIN_SCRIPT = (
+    f"nginx -c {CONFIG_DIR}/{CONFIG_FILE} -g 'daemon off;' & pid=$!; "
+    "trap 'kill -QUIT \"$pid\" 2>/dev/null' TERM INT; "
+    "wait \"$pid\"; status=$?; "
+    "while kill -0 \"$pid\" 2>/dev/null; do wait \"$pid\"; status=$?; done; "
+    "exit \"$status\""
+)
+CONTAINER_COMMAND = ["/bin/sh", "-c"]
+CONTAINER_ARGS = [DRAIN_SCRIPT]
 
 
 class ProxyRoutingArgs(TypedDict):
@@ -84,7 +99,7 @@ class LivenessProxyAppArgs(TypedDict):
     cpu: NotRequired[float]
     """vCPUs per replica; default 0.5."""
     memory: NotRequired[str]
-    """Memory per replica; default 1Gi."""
+    """Memory per replica (e.g. 1Gi); default 1Gi. The proxy's connection and buffer limits follow it."""
     min_replicas: NotRequired[int]
     """Replicas kept running; default 1 (no cold start)."""
     max_replicas: NotRequired[int]
@@ -113,7 +128,8 @@ def proxy_settings(args: LivenessProxyAppArgs) -> ProxySettings:
     return ProxySettings(
         face_host=r["face_host"], upstream_address=r["upstream_address"],
         trusted_proxy_cidrs=tuple(r.get("trusted_proxy_cidrs") or ()),
-        cpu=args.get("cpu", 0.5), concurrent_requests=args.get("concurrent_requests", 50), **optional)
+        cpu=args.get("cpu", 0.5), concurrent_requests=args.get("concurrent_requests", 50),
+        memory=args.get("memory", DEFAULT_MEMORY), **optional)
 
 
 def validate_args(args: LivenessProxyAppArgs) -> ProxySettings:
@@ -227,14 +243,17 @@ class LivenessProxyApp(pulumi.ComponentResource):
                 ),
             ),
             template=app.TemplateArgs(
+                # SIGTERM, then SIGKILL this long after: nginx's drain ends well before it.
+                termination_grace_period_seconds=proxy_config.TERMINATION_GRACE_PERIOD_SECONDS,
                 containers=[
                     app.ContainerArgs(
                         name=CONTAINER_NAME,
                         image=args.get("image", DEFAULT_IMAGE),
-                        # Explicit command: any stock nginx image runs the mounted configuration.
-                        command=["nginx"],
-                        args=["-c", f"{CONFIG_DIR}/{CONFIG_FILE}", "-g", "daemon off;"],
-                        resources=app.ContainerResourcesArgs(cpu=ps.cpu, memory=args.get("memory", "1Gi")),
+                        # Explicit command: any stock nginx image runs the mounted configuration
+                        # and drains on the platform's SIGTERM (DRAIN_SCRIPT).
+                        command=list(CONTAINER_COMMAND),
+                        args=list(CONTAINER_ARGS),
+                        resources=app.ContainerResourcesArgs(cpu=ps.cpu, memory=ps.memory),
                         # Secret changes alone do not start a new revision; the hash does.
                         env=[app.EnvironmentVarArgs(name=REVISION_HASH_ENV, value=conf_hash)],
                         volume_mounts=[app.VolumeMountArgs(volume_name=CONFIG_VOLUME, mount_path=CONFIG_DIR)],

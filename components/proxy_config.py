@@ -45,7 +45,14 @@ from components.proxy_settings import (  # noqa: F401
     _validate_local,
     check_hostname,
     check_trusted_proxy_cidrs,
+    CHUNKED_BUFFER_FACTOR,
+    CHUNKED_BUFFER_SLACK,
+    TERMINATION_GRACE_PERIOD_SECONDS,
+    WORKER_SHUTDOWN_TIMEOUT_SECONDS,
+    chunked_body_bytes,
+    client_header_timeout,
     pool_size,
+    proxy_limits,
     split_host_port,
     validate,
     worker_count,
@@ -73,13 +80,6 @@ UPSTREAM_TLS_PORT = 443
 UPSTREAM_NAME = "liveness_face"
 # Requests per pooled connection before nginx retires it (0.1 new connections per 1,000).
 UPSTREAM_KEEPALIVE_REQUESTS = 10_000
-# Chunked bodies are read whole into one memory buffer of this many bytes per allowed body byte
-# (plus CHUNKED_BUFFER_SLACK): the buffer holds the chunk framing too, and a body that does not
-# fit would be spooled to disk. The ingress re-frames what it forwards as `SIZE CRLF DATA CRLF`
-# without extensions, at worst 6 bytes per byte (1-byte chunks), so nothing it sends spills.
-# Only pages a body actually fills count against memory.
-CHUNKED_BUFFER_FACTOR = 6
-CHUNKED_BUFFER_SLACK = 64 * 1024
 # Hop-by-hop request headers the proxy does not forward (RFC 9110 §7.6.1 plus legacy ones).
 # nginx itself already replaces Connection, Keep-Alive, TE, Upgrade, Expect and Transfer-Encoding.
 DROPPED_REQUEST_HEADERS: tuple[str, ...] = ("Proxy-Connection", "Proxy-Authorization")
@@ -167,12 +167,18 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     ca_bundle = local.ca_bundle if local else s.ca_bundle
     connect_timeout = min(10, s.upstream_timeout_seconds)
     methods = allowed_methods(s)
-    pool = pool_size(s)
-    connections = max(4096, 4 * pool)
+    limits = proxy_limits(s)
+    pool = limits.pool
+    connections = limits.worker_connections
     burst = f" burst={s.rate_limit_burst}" if s.rate_limit_burst else ""
     limit = f"limit_req zone=liveness_per_client{burst} nodelay;"
     forward = f"proxy_pass https://{UPSTREAM_NAME}$request_uri;"
-    chunked_buffer = CHUNKED_BUFFER_FACTOR * s.max_body_bytes + CHUNKED_BUFFER_SLACK
+    chunked_buffer = chunked_body_bytes(s)
+    # In-flight requests per client and in total; chunked bodies (held in memory) separately.
+    caps = [f"limit_conn liveness_inflight_per_client {limits.requests_per_client};",
+            f"limit_conn liveness_inflight_replica {limits.requests_total};"]
+    chunked_caps = [f"limit_conn liveness_chunked_per_client {limits.chunked_per_client};",
+                    f"limit_conn liveness_chunked_replica {limits.chunked_total};"]
 
     lines: list[str] = []
     add = lines.append
@@ -183,7 +189,13 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     add(f"worker_rlimit_nofile {2 * connections};")
     add(f"pid {runtime}/nginx-liveness.pid;")
     add("error_log stderr warn;")
+    add("# SIGQUIT (the container's command turns SIGTERM into it) drains: listeners close, requests")
+    add("# in flight finish; whatever is still open after this is closed, inside the platform's")
+    add(f"# {TERMINATION_GRACE_PERIOD_SECONDS} s grace period.")
+    add(f"worker_shutdown_timeout {WORKER_SHUTDOWN_TIMEOUT_SECONDS}s;")
     add("")
+    add(f"# Limits derived from memory {s.memory}, {worker_count(s)} worker(s) and a "
+        f"{s.max_body_bytes}-byte body cap (docs/proxy.md, Limits).")
     add("events {")
     add(f"    worker_connections {connections};")
     add("}")
@@ -204,7 +216,7 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     add(f"    log_format liveness_json escape=json '{_log_format()}';")
     add("")
     add("    # Clients (through the Container Apps ingress).")
-    add(f"    client_header_timeout {s.client_timeout_seconds}s;")
+    add(f"    client_header_timeout {client_header_timeout(s)}s;")
     add(f"    client_body_timeout {s.client_timeout_seconds}s;")
     add(f"    send_timeout {s.client_timeout_seconds}s;")
     add("    keepalive_timeout 300s;")
@@ -228,6 +240,16 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
         f"rate={s.rate_limit_per_second}r/s;")
     add("    limit_req_status 429;")
     add("    limit_req_log_level warn;")
+    add("    # Requests in flight and chunked bodies held in memory, per client IP and per replica.")
+    add("    map $request_method $liveness_replica {")
+    add("        default replica;")
+    add("    }")
+    add("    limit_conn_zone $binary_remote_addr zone=liveness_inflight_per_client:10m;")
+    add("    limit_conn_zone $liveness_replica zone=liveness_inflight_replica:1m;")
+    add("    limit_conn_zone $binary_remote_addr zone=liveness_chunked_per_client:10m;")
+    add("    limit_conn_zone $liveness_replica zone=liveness_chunked_replica:1m;")
+    add("    limit_conn_status 429;")
+    add("    limit_conn_log_level warn;")
     add("")
     add("    # Face: the private endpoint's fixed address, no DNS. Pooled connections are closed by")
     add("    # the proxy when idle, before Face's front end would close them.")
@@ -310,6 +332,8 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     add("                return 418;")
     add("            }")
     add(f"            {limit}")
+    for cap in caps:
+        add(f"            {cap}")
     add("            # Content-Length bodies stream to Face; the cap is judged on the header first.")
     add("            proxy_request_buffering off;")
     add(f"            {forward}")
@@ -319,6 +343,8 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     add("        # is enforced before Face sees a byte; forwarded with Content-Length.")
     add("        location @liveness_chunked {")
     add(f"            {limit}")
+    for cap in caps + chunked_caps:
+        add(f"            {cap}")
     add(f"            client_body_buffer_size {chunked_buffer};")
     add("            proxy_request_buffering on;")
     add(f"            {forward}")

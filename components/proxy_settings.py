@@ -34,6 +34,43 @@ MAX_TRUSTED_PREFIXLEN = 8
 # of private endpoints, so Face never closes a connection the pool is about to reuse.
 DEFAULT_UPSTREAM_IDLE_MS = 30_000
 MAX_UPSTREAM_IDLE_MS = 59_000
+DEFAULT_MEMORY = "1Gi"
+_MEMORY_SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)Gi$")
+GIB = 1024 ** 3
+KIB = 1024
+MIB = 1024 ** 2
+
+# Chunked bodies are read whole into one memory buffer of this many bytes per allowed body byte
+# (plus CHUNKED_BUFFER_SLACK): the buffer holds the chunk framing too, and a body that does not
+# fit would be spooled to disk. The ingress re-frames what it forwards as `SIZE CRLF DATA CRLF`
+# without extensions, at worst 6 bytes per byte (1-byte chunks), so nothing it sends spills.
+CHUNKED_BUFFER_FACTOR = 6
+CHUNKED_BUFFER_SLACK = 64 * KIB
+
+# The replica memory model the limits are derived from (docs/proxy.md, "Limits"). Worst cases
+# per unit, measured and rounded up on nginx 1.22 (tests/proxy/test_memory_bound.py):
+# what one worker holds with no traffic (code, zones, configuration, OpenSSL contexts);
+WORKER_BASE_BYTES = 16 * MIB
+# one in-flight request: client body buffer 64k, response buffers 16k + 8x16k, header buffers
+# up to 1k + 4x8k, the pooled TLS connection to Face and the request's memory pools;
+REQUEST_BYTES = 320 * KIB
+# one open client connection with no request in flight (idle keep-alive or a half-sent head:
+# header buffers up to 1k + 4x8k and the connection's structures).
+CONNECTION_BYTES = 40 * KIB
+# Share of the replica's memory the proxy may use whatever the request mix; the rest is headroom
+# for the allocator, the kernel's socket buffers and the container runtime.
+MEMORY_SHARE = 0.5
+# nginx never needs more slots than this per worker (file descriptors stay far below limits).
+MAX_WORKER_CONNECTIONS = 16_384
+
+# Container Apps sends SIGTERM to a replica it stops (scale-in, new revision) and SIGKILL after
+# the template's terminationGracePeriodSeconds (default 30 s; learn.microsoft.com, Template
+# terminationGracePeriodSeconds). The proxy asks for 60 s and bounds its own drain well below.
+TERMINATION_GRACE_PERIOD_SECONDS = 60
+WORKER_SHUTDOWN_TIMEOUT_SECONDS = 45
+# How long a client may take to send a request head (headers are small; the ingress sends them
+# at once). Shorter than client_timeout_seconds, which bounds the gaps inside a body.
+MAX_CLIENT_HEADER_TIMEOUT_SECONDS = 10
 UPSTREAM_HOST_MODES: tuple[str, ...] = ("client", "account")
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -67,6 +104,8 @@ class ProxySettings:
     concurrent_requests: int = 50
     # How long a pooled connection to Face may stay idle (not a config key; tests shorten it).
     upstream_idle_ms: int = DEFAULT_UPSTREAM_IDLE_MS
+    # The replica's memory (proxyMemory, e.g. "1Gi"): every buffer and connection limit follows it.
+    memory: str = DEFAULT_MEMORY
 
 
 @dataclass(frozen=True)
@@ -91,6 +130,7 @@ class ProxyConfigError(ValueError):
 
     def __init__(self, name: str, received: object, expected: str):
         self.name = name
+        self.received = received
         self.expected = expected
         super().__init__(f"{name}: received {received!r}; expected {expected}")
 
@@ -193,11 +233,78 @@ def worker_count(settings: ProxySettings) -> int:
     return max(1, math.ceil(settings.cpu))
 
 
+def memory_bytes(name: str, memory: object) -> int:
+    """`1Gi`, `0.5Gi` -> bytes (the Container Apps notation proxyMemory uses)."""
+    match = _MEMORY_SIZE.match(memory) if isinstance(memory, str) else None
+    if not match or float(match.group(1)) <= 0:
+        raise ProxyConfigError(name, memory, "a size in Gi such as '1Gi' or '0.5Gi'")
+    return int(float(match.group(1)) * GIB)
+
+
+def chunked_body_bytes(settings: ProxySettings) -> int:
+    """The memory buffer one chunked body is read into (never a temp file)."""
+    return CHUNKED_BUFFER_FACTOR * settings.max_body_bytes + CHUNKED_BUFFER_SLACK
+
+
+@dataclass(frozen=True)
+class ProxyLimits:
+    """Every count limit of the rendered configuration, derived from the replica's size."""
+
+    worker_connections: int      # connection slots per worker (client and upstream sides)
+    requests_total: int          # requests in flight at once on the replica (all workers)
+    requests_per_client: int     # ... from one client IP
+    chunked_total: int           # chunked bodies buffered at once on the replica
+    chunked_per_client: int      # ... from one client IP
+    pool: int                    # idle pooled connections to Face each worker keeps
+    budget_bytes: int            # MEMORY_SHARE of proxyMemory
+
+
+def proxy_limits(settings: ProxySettings) -> ProxyLimits:
+    """Split MEMORY_SHARE of the replica's memory, after each worker's base, into half for
+    buffered chunked bodies, a quarter for requests in flight and a quarter for open connections;
+    each count is its share divided by the worst case of one unit. Raise ProxyConfigError (naming
+    the settings) where the split cannot hold one chunked body or the scale rule's concurrency."""
+    workers = worker_count(settings)
+    budget = int(memory_bytes("memory", settings.memory) * MEMORY_SHARE)
+    usable = budget - workers * WORKER_BASE_BYTES
+    body = chunked_body_bytes(settings)
+    chunked_total = max(0, usable // 2) // body
+    requests_total = max(0, usable // 4) // REQUEST_BYTES
+    connections_total = max(0, usable // 4) // CONNECTION_BYTES
+    if chunked_total < 1:
+        need = math.ceil((2 * body + workers * WORKER_BASE_BYTES) / MEMORY_SHARE / GIB * 4) / 4
+        raise ProxyConfigError(
+            "max_body_bytes", settings.max_body_bytes,
+            f"a body cap whose chunked buffer ({CHUNKED_BUFFER_FACTOR} x cap + 64 KiB = {body} bytes) "
+            f"fits in a quarter of memory {settings.memory} (with this cap, memory of at least "
+            f"{need:g}Gi)")
+    if requests_total < settings.concurrent_requests:
+        raise ProxyConfigError(
+            "concurrent_requests", settings.concurrent_requests,
+            f"at most {requests_total} requests in flight, what memory {settings.memory} carries "
+            f"({REQUEST_BYTES // KIB} KiB each in an eighth of it)")
+    pool = max(1, requests_total // workers)
+    per_worker = min(MAX_WORKER_CONNECTIONS, connections_total // workers + pool)
+    return ProxyLimits(
+        worker_connections=per_worker,
+        requests_total=requests_total,
+        requests_per_client=max(4, requests_total // 8),
+        chunked_total=chunked_total,
+        chunked_per_client=max(1, chunked_total // 4),
+        pool=pool,
+        budget_bytes=budget,
+    )
+
+
 def pool_size(settings: ProxySettings) -> int:
-    """Idle connections each worker keeps to Face. Twice the scale rule's concurrency: even if
-    every in-flight request of a replica (and the overshoot before it scales out) lands on one
-    worker, no connection is closed for want of room in the pool."""
-    return max(32, 2 * settings.concurrent_requests)
+    """Idle connections each worker keeps to Face: as many as requests a worker can carry at once
+    (its share of requests_total), so a burst far above the scale rule's target reuses
+    connections instead of opening and closing TLS sessions."""
+    return proxy_limits(settings).pool
+
+
+def client_header_timeout(settings: ProxySettings) -> int:
+    return min(MAX_CLIENT_HEADER_TIMEOUT_SECONDS, settings.client_timeout_seconds)
 
 
 def validate(settings: ProxySettings) -> None:
@@ -227,6 +334,8 @@ def validate(settings: ProxySettings) -> None:
         raise ProxyConfigError("health_port", settings.health_port,
                                f"a port other than listen_port ({settings.listen_port})")
     _check_path("ca_bundle", settings.ca_bundle)
+    memory_bytes("memory", settings.memory)
+    proxy_limits(settings)
 
 
 def _validate_local(local: LocalRun) -> None:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Optional
 
 from components.proxy_config import CONTAINER_APPS_PLATFORM_CIDRS, ProxyConfigError, check_trusted_proxy_cidrs
+from components.proxy_settings import ProxySettings, proxy_limits
 from infra import endpoint_ips
 from infra.azure_ids import parse_zone_id
 from infra.config_schema import NAMESPACE
@@ -50,6 +51,7 @@ _PROXY_FIELD_KEYS = {
     "upstream_host": "proxyUpstreamHost",
     "cpu": "proxyCpu",
     "concurrent_requests": "proxyConcurrentRequests",
+    "memory": "proxyMemory",
 }
 # ProxySettings fields that no config key sets (local runs and tests change them).
 _PROXY_FIELDS_NOT_FROM_CONFIG = frozenset({"listen_port", "health_port", "ca_bundle", "upstream_idle_ms"})
@@ -212,6 +214,9 @@ def _parse_proxy(r: _Reader, prod: bool, network: NetworkSettings, stack: str) -
     elif kv_url or kv_identity:
         raise ConfigError(r.full("proxyKeyVaultCertificateUrl" if kv_url else "proxyKeyVaultIdentity"), kv_url or kv_identity,
                           "unset unless proxyCertificateSource is keyvault")
+    max_body = r.integer("proxyMaxBodyBytes", 8 * 1024 * 1024, 1024, 64 * 1024 * 1024)
+    concurrent = r.integer("proxyConcurrentRequests", 50, 1, 10000)
+    _check_memory_bound(r, cpu, memory, max_body, concurrent)
     return ProxyAppSettings(
         host=host,
         image=image,
@@ -219,12 +224,12 @@ def _parse_proxy(r: _Reader, prod: bool, network: NetworkSettings, stack: str) -
         memory=memory,
         min_replicas=min_replicas,
         max_replicas=max_replicas,
-        concurrent_requests=r.integer("proxyConcurrentRequests", 50, 1, 10000),
+        concurrent_requests=concurrent,
         zone_redundant=r.boolean("proxyZoneRedundant", prod),
         allow_browser_preflight=r.boolean("proxyAllowBrowserPreflight", False),
         rate_limit_per_second=r.integer("proxyRateLimitPerSecond", 10, 1, 10000),
         rate_limit_burst=r.integer("proxyRateLimitBurst", 20, 0, 100000),
-        max_body_bytes=r.integer("proxyMaxBodyBytes", 8 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+        max_body_bytes=max_body,
         trusted_proxy_cidrs=trusted,
         client_timeout_seconds=client_timeout,
         upstream_timeout_seconds=upstream_timeout,
@@ -298,3 +303,14 @@ def _parse_registration(r: _Reader, proxy_host: str, code_is_secret: Optional[bo
         allow_proxy_host_change=allow_change,
     )
 
+
+def _check_memory_bound(r: _Reader, cpu: float, memory: str, max_body: int, concurrent: int) -> None:
+    """The proxy's memory bound (components/proxy_settings.proxy_limits) must hold for these sizes."""
+    sizes = ProxySettings(face_host="bound.check.invalid", upstream_address="10.0.0.4", cpu=cpu,
+                          memory=memory, max_body_bytes=max_body, concurrent_requests=concurrent)
+    try:
+        proxy_limits(sizes)
+    except ProxyConfigError as e:
+        key = "proxyConcurrentRequests" if e.name == "concurrent_requests" else "proxyMaxBodyBytes"
+        raise ConfigError(r.full(key), e.received, f"{e.expected}, for {r.full('proxyMemory')} {memory} and "
+                          f"{r.full('proxyCpu')} {cpu:g}: the proxy's memory stays within half the replica's") from None

@@ -171,5 +171,6 @@ class Settings:
             upstream_host=p.upstream_host,
             cpu=p.cpu,
             concurrent_requests=p.concurrent_requests,
+            memory=p.memory,
         )
 

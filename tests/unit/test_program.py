@@ -213,8 +213,13 @@ def test_proxy_container_runs_stock_nginx_with_mounted_config():
     app = ev.one(T_APP).inputs
     (container,) = app["template"]["containers"]
     assert container["image"] == "docker.io/library/nginx:1.28.0-alpine"
-    assert container["command"] == ["nginx"]
-    assert container["args"] == ["-c", "/etc/nginx-liveness/nginx.conf", "-g", "daemon off;"]
+    from components.proxy_app import DRAIN_SCRIPT
+    from components.proxy_config import TERMINATION_GRACE_PERIOD_SECONDS
+
+    assert container["command"] == ["/bin/sh", "-c"]
+    assert container["args"] == [DRAIN_SCRIPT]
+    assert "nginx -c /etc/nginx-liveness/nginx.conf -g 'daemon off;'" in DRAIN_SCRIPT
+    assert app["template"]["terminationGracePeriodSeconds"] == TERMINATION_GRACE_PERIOD_SECONDS
     (volume,) = app["template"]["volumes"]
     assert volume["storageType"] == "Secret"
     (secret,) = app["configuration"]["secrets"]

@@ -17,8 +17,12 @@ from components.proxy_config import (
     LocalRun,
     ProxyConfigError,
     ProxySettings,
+    TERMINATION_GRACE_PERIOD_SECONDS,
+    WORKER_SHUTDOWN_TIMEOUT_SECONDS,
+    proxy_limits,
     render_nginx_config,
     route_regex,
+    worker_count,
 )
 
 FACE = "fl-unit-face.cognitiveservices.azure.com"
@@ -138,12 +142,61 @@ def test_workers_follow_the_replicas_vcpus(cpu: float, workers: int) -> None:
     assert "worker_processes auto;" not in lines
 
 
-@pytest.mark.parametrize("concurrency,pool", [(1, 32), (50, 100), (200, 400)])
-def test_pool_follows_the_scale_rule(concurrency: int, pool: int) -> None:
-    lines = directives(render_nginx_config(replace(BASE, concurrent_requests=concurrency)))
-    assert f"keepalive {pool};" in lines
+@pytest.mark.parametrize("concurrency", [1, 50, 200])
+def test_pool_is_what_a_worker_carries_not_the_scale_rule(concurrency: int) -> None:
+    """The pool holds every request a worker can have in flight at once, whatever the scale
+    rule's target: a burst several times the target reuses connections."""
+    s = replace(BASE, concurrent_requests=concurrency)
+    limits = proxy_limits(s)
+    lines = directives(render_nginx_config(s))
+    assert f"keepalive {limits.pool};" in lines
+    assert limits.pool * worker_count(s) >= limits.requests_total >= concurrency
     connections = int(next(l for l in lines if l.startswith("worker_connections ")).split()[1][:-1])
-    assert connections >= 4 * pool, "room for client and upstream connections besides the pool"
+    assert connections >= limits.pool + limits.requests_total // worker_count(s), \
+        "room for client and upstream connections besides the pool"
+
+
+@pytest.mark.parametrize("memory,cpu", [("0.5Gi", 0.25), ("1Gi", 0.5), ("2Gi", 1.0), ("4Gi", 2.0)])
+@pytest.mark.parametrize("body", [1024, 8 * 1024 * 1024, 16 * 1024 * 1024])
+def test_worst_case_memory_stays_within_half_the_replica(memory: str, cpu: float, body: int) -> None:
+    """Every unit the limits admit, at its worst case, fits in half the replica's memory."""
+    from components.proxy_settings import (CONNECTION_BYTES, REQUEST_BYTES, WORKER_BASE_BYTES,
+                                           chunked_body_bytes, memory_bytes)
+
+    s = replace(BASE, memory=memory, cpu=cpu, max_body_bytes=body, concurrent_requests=10)
+    limits = proxy_limits(s)
+    workers = worker_count(s)
+    client_slots = limits.worker_connections * workers - limits.pool * workers
+    worst = (workers * WORKER_BASE_BYTES + limits.chunked_total * chunked_body_bytes(s)
+             + limits.requests_total * REQUEST_BYTES + client_slots * CONNECTION_BYTES)
+    assert worst <= memory_bytes("memory", memory) // 2
+    text = render_nginx_config(s)
+    assert f"limit_conn liveness_chunked_replica {limits.chunked_total};" in text
+    assert f"limit_conn liveness_inflight_replica {limits.requests_total};" in text
+    assert limits.chunked_per_client <= limits.chunked_total
+
+
+@pytest.mark.parametrize("memory,cpu,body,field", [
+    ("0.5Gi", 0.25, 64 * 1024 * 1024, "max_body_bytes"),
+    ("1Gi", 0.5, 48 * 1024 * 1024, "max_body_bytes"),
+])
+def test_a_body_cap_the_replica_cannot_buffer_is_refused(memory, cpu, body, field) -> None:
+    with pytest.raises(ProxyConfigError) as refused:
+        render_nginx_config(replace(BASE, memory=memory, cpu=cpu, max_body_bytes=body))
+    assert refused.value.name == field
+    assert memory in refused.value.expected
+
+
+def test_a_concurrency_the_replica_cannot_carry_is_refused() -> None:
+    with pytest.raises(ProxyConfigError) as refused:
+        render_nginx_config(replace(BASE, memory="0.5Gi", cpu=0.25, concurrent_requests=5000))
+    assert refused.value.name == "concurrent_requests"
+
+
+def test_drain_is_bounded_below_the_grace_period() -> None:
+    lines = directives(render_nginx_config(BASE))
+    assert f"worker_shutdown_timeout {WORKER_SHUTDOWN_TIMEOUT_SECONDS}s;" in lines
+    assert WORKER_SHUTDOWN_TIMEOUT_SECONDS + 10 <= TERMINATION_GRACE_PERIOD_SECONDS
 
 
 def test_pool_idle_timeout_stays_below_the_front_ends() -> None:
@@ -165,7 +218,7 @@ def test_settings_reach_the_directives() -> None:
                 health_port=9001,
                 ca_bundle="/etc/ssl/cert.pem", trusted_proxy_cidrs=("10.0.0.0/23", "fd00::/64"))
     lines = directives(render_nginx_config(s))
-    for expected in ("client_max_body_size 2048;", "client_header_timeout 33s;",
+    for expected in ("client_max_body_size 2048;", "client_header_timeout 10s;",
                      "client_body_timeout 33s;", "proxy_read_timeout 44s;",
                      "proxy_send_timeout 44s;", "listen 9000 default_server;", "listen 9001;",
                      "real_ip_recursive off;",

@@ -14,6 +14,8 @@ from proxykit.harness import LOOPBACK, RunningProxy, settings
 from proxykit.rawhttp import build_request, exchange
 from proxykit.standin import FaceStandin
 
+from infra.proxyrun.runner import ProxyProcess, ServeOptions
+
 ROUTE = "/face/v1.2/session/start"
 CONCURRENCY = 40   # the scale rule's concurrency in these tests
 
@@ -99,3 +101,57 @@ def test_idle_closes_by_face_never_reach_a_client(proxy_factory, pki) -> None:
         assert len(face.records) == 2200
         assert face.closed_by_client > 0, "the pool's idle timeout never fired: the test proved nothing"
         assert face.closed_idle_by_standin == 0, "Face closed an idle pooled connection before the proxy did"
+
+
+class ScaleRulePool(ProxyProcess):
+    """The pool as it was sized before: twice the scale rule's concurrency, not what a worker carries."""
+
+    def render(self, runtime_dir):
+        import re
+
+        text = super().render(runtime_dir)
+        return re.sub(r"keepalive [0-9]+;", f"keepalive {2 * CONCURRENCY};", text, count=1)
+
+
+def _distinct_clients(proxy: RunningProxy, clients: int, each: int) -> Counter:
+    """`clients` concurrent clients, each its own IP behind the ingress (X-Forwarded-For)."""
+    def client(index: int) -> list[int | None]:
+        request = build_request("POST", ROUTE, [("X-Forwarded-For", f"10.9.{index // 250}.{index % 250 + 1}")], b"{}")
+        return [exchange(proxy.host, proxy.port, request).status for _ in range(each)]
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        return Counter(s for batch in pool.map(client, range(clients)) for s in batch)
+
+
+def _burst(kind, own_standin: FaceStandin, pki, tmp_path) -> tuple[Counter, int]:
+    from proxykit.harness import free_port
+
+    from proxykit.standin import default_response
+
+    # Face takes 50 ms per request, so the burst's requests overlap as they do in production.
+    own_standin.respond = lambda request: (time.sleep(0.05), default_response(request))[1]
+    options = ServeOptions(listen=f"{LOOPBACK}:{free_port()}", health_listen=f"{LOOPBACK}:{free_port()}",
+                           face_address=own_standin.address, trusted_ca=str(pki.ca.cert_path))
+    process = kind(settings(cpu=1.0, concurrent_requests=CONCURRENCY), options,
+                   stdout=open(tmp_path / "out.log", "wb"), stderr=open(tmp_path / "err.log", "wb")).start()
+    try:
+        proxy = RunningProxy(process, LOOPBACK, process.listen_port, process.health_port,
+                             tmp_path / "out.log", tmp_path / "err.log")
+        return _distinct_clients(proxy, 4 * CONCURRENCY, 15), own_standin.closed_by_client
+    finally:
+        process.stop()
+
+
+def test_a_burst_at_four_times_the_scale_rule_reuses_pooled_connections(own_standin, pki, tmp_path) -> None:
+    statuses, closed = _burst(ProxyProcess, own_standin, pki, tmp_path)
+    print(f"\npool sized to the worker: {closed} pooled connections closed by the proxy "
+          f"during {4 * CONCURRENCY * 15} requests at {4 * CONCURRENCY} clients")
+    assert statuses == {200: 4 * CONCURRENCY * 15}
+    assert closed == 0, "the proxy closed pooled connections under the burst: churn"
+
+
+def test_control_a_pool_sized_to_the_scale_rule_churns_under_the_burst(own_standin, pki, tmp_path) -> None:
+    statuses, closed = _burst(ScaleRulePool, own_standin, pki, tmp_path)
+    print(f"\npool of 2x the scale rule: {closed} pooled connections closed by the proxy")
+    assert statuses == {200: 4 * CONCURRENCY * 15}
+    assert closed > 0

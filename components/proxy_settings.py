@@ -273,15 +273,15 @@ def proxy_limits(settings: ProxySettings) -> ProxyLimits:
     connections_total = max(0, usable // 4) // CONNECTION_BYTES
     if chunked_total < 1:
         need = math.ceil((2 * body + workers * WORKER_BASE_BYTES) / MEMORY_SHARE / GIB * 4) / 4
+        largest = max(0, (max(0, usable // 2) - CHUNKED_BUFFER_SLACK) // CHUNKED_BUFFER_FACTOR)
         raise ProxyConfigError(
             "max_body_bytes", settings.max_body_bytes,
-            f"a body cap whose chunked buffer ({CHUNKED_BUFFER_FACTOR} x cap + 64 KiB = {body} bytes) "
-            f"fits in a quarter of memory {settings.memory} (with this cap, memory of at least "
-            f"{need:g}Gi)")
+            f"at most {largest} with memory {settings.memory} (a chunked body's buffer, 6 x the cap, "
+            f"must fit in a quarter of it), or memory of at least {need:g}Gi")
     if requests_total < settings.concurrent_requests:
         raise ProxyConfigError(
             "concurrent_requests", settings.concurrent_requests,
-            f"at most {requests_total} requests in flight, what memory {settings.memory} carries "
+            f"at most {requests_total}, the requests in flight memory {settings.memory} carries "
             f"({REQUEST_BYTES // KIB} KiB each in an eighth of it)")
     pool = max(1, requests_total // workers)
     per_worker = min(MAX_WORKER_CONNECTIONS, connections_total // workers + pool)

@@ -312,5 +312,5 @@ def _check_memory_bound(r: _Reader, cpu: float, memory: str, max_body: int, conc
         proxy_limits(sizes)
     except ProxyConfigError as e:
         key = "proxyConcurrentRequests" if e.name == "concurrent_requests" else "proxyMaxBodyBytes"
-        raise ConfigError(r.full(key), e.received, f"{e.expected}, for {r.full('proxyMemory')} {memory} and "
-                          f"{r.full('proxyCpu')} {cpu:g}: the proxy's memory stays within half the replica's") from None
+        raise ConfigError(r.full(key), e.received, f"{e.expected.replace('memory ', r.full('proxyMemory') + ' ')} "
+                          f"(proxyCpu {cpu:g}; the proxy stays within half the replica's memory)") from None

@@ -288,7 +288,10 @@ def proxy_limits(settings: ProxySettings) -> ProxyLimits:
     return ProxyLimits(
         worker_connections=per_worker,
         requests_total=requests_total,
-        requests_per_client=max(4, requests_total // 8),
+        # An eighth of the replica, or the scale rule's target if larger (what a replica is sized
+        # to carry), but never more than half: the rest always stays for other clients.
+        requests_per_client=max(4, requests_total // 8,
+                                min(settings.concurrent_requests, requests_total // 2)),
         chunked_total=chunked_total,
         chunked_per_client=max(1, chunked_total // 4),
         pool=pool,

@@ -35,8 +35,11 @@ class RunningProxy:
         return self.stderr_path.read_text(errors="replace")
 
 
-# The main proxy: generous rate limit (rate limiting has its own instances), short client
-# timeouts so slow-client cases finish quickly, OPTIONS enabled so its forwarding is tested.
+# The main proxy: generous rate limit and memory-derived caps (rate limiting and the caps have
+# their own instances: the hostile corpus sends 24 requests at once from one address, chunked ones
+# among them, which a 1Gi replica's per-client chunked cap would answer with 429 before nginx
+# judges their framing), short client timeouts so slow-client cases finish quickly, OPTIONS
+# enabled so its forwarding is tested.
 MAIN_SETTINGS = ProxySettings(
     face_host=FACE_HOST,
     allow_options=True,
@@ -48,6 +51,7 @@ MAIN_SETTINGS = ProxySettings(
     # The shipped address is replaced by the stand-in's (LocalRun.face_address) in every test.
     upstream_address="10.40.2.4",
     cpu=1.0,
+    memory="32Gi",
 )
 
 

@@ -16,7 +16,8 @@ Design of the rendered configuration (docs/proxy.md explains it for operators):
   TLS SNI and certificate verification for the account hostname, a keep-alive pool and TLS
   session reuse. No ``resolver``: nothing in the data path asks DNS.
 * Content-Length request bodies stream (no buffering); chunked bodies are read whole into memory
-  (never a temp file) so the cap is enforced before Face sees a byte; nothing is retried.
+  (never a temp file) so the cap is enforced before Face sees a byte; a request is retried once
+  only if connecting to Face failed before any byte of it was written.
 * The client IP (rate-limit key, access log) is the right-most X-Forwarded-For entry, taken only
   from peers in the trusted ranges (the ingress), never recursively.
 """
@@ -80,6 +81,9 @@ UPSTREAM_TLS_PORT = 443
 UPSTREAM_NAME = "liveness_face"
 # Requests per pooled connection before nginx retires it (0.1 new connections per 1,000).
 UPSTREAM_KEEPALIVE_REQUESTS = 10_000
+# Tries per request: a connection or TLS handshake that fails before the request is written is
+# retried once on a new connection; a POST that was written is never re-sent.
+UPSTREAM_TRIES = 2
 # Hop-by-hop request headers the proxy does not forward (RFC 9110 §7.6.1 plus legacy ones).
 # nginx itself already replaces Connection, Keep-Alive, TE, Upgrade, Expect and Transfer-Encoding.
 DROPPED_REQUEST_HEADERS: tuple[str, ...] = ("Proxy-Connection", "Proxy-Authorization")
@@ -254,7 +258,11 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     add("    # Face: the private endpoint's fixed address, no DNS. Pooled connections are closed by")
     add("    # the proxy when idle, before Face's front end would close them.")
     add(f"    upstream {UPSTREAM_NAME} {{")
+    add("        # The same address again as a backup: a second try (proxy_next_upstream) needs a second")
+    add("        # peer entry, and as a backup it serves only retries, so every new connection still")
+    add("        # resumes the one TLS session the primary entry keeps.")
     add(f"        server {upstream} max_fails=0;")
+    add(f"        server {upstream} max_fails=0 backup;")
     add(f"        keepalive {pool};")
     add(f"        keepalive_requests {UPSTREAM_KEEPALIVE_REQUESTS};")
     idle = f"{s.upstream_idle_ms // 1000}s" if s.upstream_idle_ms % 1000 == 0 else f"{s.upstream_idle_ms}ms"
@@ -302,7 +310,11 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     add("        proxy_buffer_size 16k;")
     add("        proxy_buffers 8 16k;")
     add("        proxy_max_temp_file_size 0;")
-    add("        proxy_next_upstream off;")
+    add("        # One retry on a fresh connection, only where no byte of the request was written:")
+    add("        # nginx never re-sends a POST once it has started sending it (nor a streamed body).")
+    add("        proxy_next_upstream error timeout;")
+    add(f"        proxy_next_upstream_tries {UPSTREAM_TRIES};")
+    add(f"        proxy_next_upstream_timeout {2 * connect_timeout}s;")
     add("        proxy_intercept_errors off;")
     add("        proxy_redirect off;")
     for header in PASSED_RESPONSE_HEADERS:

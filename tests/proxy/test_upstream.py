@@ -1,4 +1,5 @@
-"""The upstream side: certificate verification, SNI and Host per mode, no retries, timeouts."""
+"""The upstream side: certificate verification, SNI and Host per mode, retries only before a byte
+is written, timeouts."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import pytest
 from proxykit.harness import FACE_HOST, LOOPBACK, RunningProxy, free_port, settings
 from proxykit.rawhttp import build_request, exchange
 from proxykit.standin import FaceStandin
+
+from infra.proxyrun.runner import ProxyProcess, ServeOptions
 
 ROUTE = "/face/v1.2/detectLiveness/singleModal"
 
@@ -73,3 +76,69 @@ def test_upstream_timeout_is_a_504(main_proxy: RunningProxy, upstream: FaceStand
     assert post(main_proxy, timeout=timeout + 5) == 504
     assert timeout - 0.5 <= time.monotonic() - started < timeout + 3
     assert len(upstream.records) == 1
+
+
+class ResettingStandin(FaceStandin):
+    """Resets (RST, before TLS) the first `resets` new connections, as a Face front end that is
+    being replaced or a path that drops a SYN-ACK does: no byte of any request reaches it."""
+
+    def __init__(self, *args, resets: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.resets = resets
+
+    def _serve(self, raw_conn):
+        import socket
+        import struct
+
+        with self._lock:
+            reset, self.resets = self.resets > 0, max(0, self.resets - 1)
+        if reset:
+            raw_conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            raw_conn.close()
+            return
+        super()._serve(raw_conn)
+
+
+class SingleTryProxy(ProxyProcess):
+    """The configuration before the retry: one server entry, proxy_next_upstream off."""
+
+    def render(self, runtime_dir):
+        lines = super().render(runtime_dir).splitlines()
+        text = "\n".join(line for line in lines if not line.strip().endswith(" backup;")) + "\n"
+        return text.replace("proxy_next_upstream error timeout;", "proxy_next_upstream off;")
+
+
+def _post_through(kind, face: FaceStandin, pki, tmp_path) -> list[int | None]:
+    options = ServeOptions(listen=f"{LOOPBACK}:{free_port()}", health_listen=f"{LOOPBACK}:{free_port()}",
+                           face_address=face.address, trusted_ca=str(pki.ca.cert_path))
+    process = kind(settings(cpu=1.0), options, stdout=open(tmp_path / "out.log", "wb"),
+                   stderr=open(tmp_path / "err.log", "wb")).start()
+    try:
+        statuses = []
+        for _ in range(5):
+            face.resets = 1          # the next new connection fails before TLS
+            statuses.append(exchange(LOOPBACK, process.listen_port,
+                                     build_request("POST", ROUTE, [], b'{"n":1}'), timeout=10).status)
+            # Fresh connection for every request: the proxy must open a new one to Face.
+            time.sleep(0.3)
+        return statuses
+    finally:
+        process.stop()
+
+
+def test_a_connect_that_fails_before_any_byte_is_retried_once(pki, tmp_path) -> None:
+    with ResettingStandin(LOOPBACK, 0, pki.face_cert, pki.face_key, resets=0,
+                          idle_close=lambda: 0.05) as face:
+        statuses = _post_through(ProxyProcess, face, pki, tmp_path)
+        print(f"\nretry on: {statuses.count(502)} x 502 of 5 posts whose first connect was reset")
+        assert statuses == [200] * 5
+        assert len(face.records) == 5, "each POST reached Face exactly once"
+
+
+def test_control_without_the_retry_a_reset_connect_is_a_502(pki, tmp_path) -> None:
+    with ResettingStandin(LOOPBACK, 0, pki.face_cert, pki.face_key, resets=0,
+                          idle_close=lambda: 0.05) as face:
+        statuses = _post_through(SingleTryProxy, face, pki, tmp_path)
+        print(f"\nretry off: {statuses.count(502)} x 502 of 5")
+        assert statuses.count(502) == 5
+        assert face.records == []

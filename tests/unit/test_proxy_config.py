@@ -110,9 +110,12 @@ def test_no_dns_in_the_data_path() -> None:
     assert not re.search(r"^\s*server [a-z]", text, re.MULTILINE)
 
 
-def test_never_retries_streams_bodies_and_hides_the_version() -> None:
+def test_retries_only_failed_connects_streams_bodies_and_hides_the_version() -> None:
     lines = directives(render_nginx_config(BASE))
-    for expected in ("proxy_next_upstream off;", "proxy_request_buffering off;",
+    # No non_idempotent: a POST nginx started to send is never re-sent.
+    assert not any("non_idempotent" in line or line.startswith("proxy_next_upstream http_") for line in lines)
+    for expected in ("proxy_next_upstream error timeout;", "proxy_next_upstream_tries 2;",
+                     "proxy_request_buffering off;",
                      "server_tokens off;", "proxy_http_version 1.1;",
                      f"client_max_body_size {BASE.max_body_bytes};", "limit_req_status 429;",
                      "proxy_max_temp_file_size 0;", "client_body_in_file_only off;"):
@@ -354,7 +357,7 @@ def test_trusted_ranges_up_to_a_slash_8_are_accepted() -> None:
         render_nginx_config(replace(BASE, trusted_proxy_cidrs=cidrs))
 
 
-def test_a_changed_endpoint_address_changes_only_the_server_line() -> None:
+def test_a_changed_endpoint_address_changes_only_the_server_lines() -> None:
     """The container's NGINX_CONFIG_SHA256 hashes the rendering, so a new private endpoint address
     is a new revision; nothing else in the file moves."""
     import hashlib
@@ -363,4 +366,6 @@ def test_a_changed_endpoint_address_changes_only_the_server_line() -> None:
     new = render_nginx_config(replace(BASE, upstream_address="10.40.2.5"))
     assert hashlib.sha256(old.encode()).hexdigest() != hashlib.sha256(new.encode()).hexdigest()
     changed = [(a, b) for a, b in zip(directives(old), directives(new)) if a != b]
-    assert changed == [("server 10.40.2.4:443 max_fails=0;", "server 10.40.2.5:443 max_fails=0;")]
+    # The server is listed twice, the second as a backup (a second try needs a second entry).
+    assert changed == [("server 10.40.2.4:443 max_fails=0;", "server 10.40.2.5:443 max_fails=0;"),
+                       ("server 10.40.2.4:443 max_fails=0 backup;", "server 10.40.2.5:443 max_fails=0 backup;")]

@@ -20,6 +20,7 @@ from proxykit.rawhttp import build_request, exchange
 from proxykit.standin import FaceStandin
 
 from components.proxy_app import CONFIG_DIR, CONFIG_FILE, CONTAINER_ARGS, CONTAINER_COMMAND
+from components.proxy_config import WORKER_SHUTDOWN_TIMEOUT_SECONDS
 from infra.proxyrun.runner import ProxyProcess, ServeOptions, find_nginx
 
 ROUTE = "/face/v1.2/detectLiveness/singleModal"
@@ -38,7 +39,7 @@ def _connectable(port: int) -> bool:
 
 
 def _start_container(tmp_path: Path, pki, face: FaceStandin, command: list[str],
-                     args: list[str]) -> tuple[subprocess.Popen, int, int]:
+                     args: list[str], edit=lambda text: text) -> tuple[subprocess.Popen, int, int]:
     """Run `command + args` as the container would, the shipped config path replaced by a local
     render (only listen addresses, upstream address, CA and runtime paths differ)."""
     runtime = tmp_path / "runtime"
@@ -51,7 +52,7 @@ def _start_container(tmp_path: Path, pki, face: FaceStandin, command: list[str],
     options = ServeOptions(listen=f"{LOOPBACK}:{port}", health_listen=f"{LOOPBACK}:{health}",
                            face_address=face.address, trusted_ca=str(pki.ca.cert_path))
     conf = runtime / "nginx.conf"
-    conf.write_text(ProxyProcess(settings(), options).render(runtime))
+    conf.write_text(edit(ProxyProcess(settings(), options).render(runtime)))
     argv = command + [a.replace(SHIPPED_CONFIG, str(conf)) for a in args]
     env = dict(os.environ, PATH=f"{Path(find_nginx()).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}")
     log = open(tmp_path / "container.log", "wb")
@@ -125,3 +126,53 @@ def test_the_drain_script_runs_on_the_images_shells(tmp_path, pki, shell: str) -
     results, listening, code, _complete = _stop_during_uploads(tmp_path, pki, command, list(CONTAINER_ARGS))
     assert [r.status for r, _b in results] == [200] * UPLOADS
     assert listening == (False, False) and code == 0
+
+
+def _trickle_through_a_stop(tmp_path: Path, pki, edit) -> tuple[float, int | None]:
+    """Start the declared command, open an upload that trickles one byte every 0.2 s for up to
+    5 s, send SIGTERM, and return how long the container took to exit (or 5 if it had not)."""
+    with FaceStandin(LOOPBACK, 0, pki.face_cert, pki.face_key) as face:
+        process, port, _health = _start_container(tmp_path, pki, face, list(CONTAINER_COMMAND),
+                                                  list(CONTAINER_ARGS), edit)
+        sock = socket.create_connection((LOOPBACK, port), timeout=5)
+        try:
+            sock.sendall(build_request("POST", ROUTE, [("Content-Length", "100")], content_length=False))
+            time.sleep(0.3)
+            process.send_signal(signal.SIGTERM)
+            stopped = time.monotonic()
+            for _ in range(25):
+                if process.poll() is not None:
+                    break
+                try:
+                    sock.sendall(b"x")
+                except OSError:
+                    pass
+                time.sleep(0.2)
+            took = time.monotonic() - stopped
+            return took, process.poll()
+        finally:
+            sock.close()
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(5)
+
+
+def _shutdown_timeout(seconds: str):
+    return lambda text: text.replace(f"worker_shutdown_timeout {WORKER_SHUTDOWN_TIMEOUT_SECONDS}s;",
+                                     f"worker_shutdown_timeout {seconds};")
+
+
+def test_a_trickling_client_cannot_hold_the_drain_past_worker_shutdown_timeout(tmp_path, pki) -> None:
+    """The shipped 45 s is shortened to 1 s here: the drain ends at the timeout, not when the
+    trickling client would finish."""
+    took, code = _trickle_through_a_stop(tmp_path, pki, _shutdown_timeout("1s"))
+    print(f"\nworker_shutdown_timeout 1s: a trickling upload held the stop for {took:.1f} s")
+    assert code is not None and took < 4
+
+
+def test_control_without_worker_shutdown_timeout_a_trickling_client_holds_the_stop(tmp_path, pki) -> None:
+    took, code = _trickle_through_a_stop(
+        tmp_path, pki, lambda text: "\n".join(l for l in text.splitlines()
+                                              if not l.startswith("worker_shutdown_timeout")) + "\n")
+    print(f"\nno worker_shutdown_timeout: still running {took:.1f} s after SIGTERM")
+    assert code is None, "nginx stopped although the client was still sending"

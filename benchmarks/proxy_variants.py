@@ -13,6 +13,7 @@ Variants (each on top of "pool sized", except "as rendered"):
   as rendered   the shipped render, unchanged
   pool sized    upstream keepalive = 2x the load (no pool churn: the base of the others)
   log buffered  access_log ... buffer=64k flush=1s
+  log buffered + jit  both
   log off       no access log (a lower bound: the log is needed)
   pcre jit      pcre_jit on (the allowlist regex compiled to machine code)
   no regex      allowlist map replaced by a constant (a lower bound: the allowlist is needed)
@@ -62,13 +63,15 @@ def _sub(pattern: str, replacement: str, count: int = 0):
 
 def variants(load: int) -> dict[str, list]:
     pool = _sub(r"^(\s*)keepalive \d+;", rf"\g<1>keepalive {2 * load};")
+    buffered = _sub(r"^(\s*access_log /dev/stdout liveness_json)[^;]*;", r"\1 buffer=64k flush=1s;")
+    jit = _sub(r"^(pid )", r"pcre_jit on;\n\1", 1)
     return {
         "as rendered": [],
         "pool sized": [pool],
-        "log buffered": [pool, _sub(r"^(\s*access_log /dev/stdout liveness_json)[^;]*;",
-                                    r"\1 buffer=64k flush=1s;")],
+        "log buffered": [pool, buffered],
+        "log buffered + jit": [pool, buffered, jit],
         "log off": [pool, _sub(r"^(\s*)access_log /dev/stdout liveness_json[^;]*;", r"\1access_log off;")],
-        "pcre jit": [pool, _sub(r"^(pid )", r"pcre_jit on;\n\1", 1)],
+        "pcre jit": [pool, jit],
         "no regex": [pool, _sub(r'^(\s*)"~\*\^\[A-Z\][^\n]*" 1;\n', "", 1),
                      _sub(r"(map \$request \$liveness_route \{\s*default) 0;", r"\1 1;")],
         "no buffering": [pool, _sub(r"proxy_buffering on;", "proxy_buffering off;")],

@@ -230,7 +230,10 @@ class ResetOnReuse:
     RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n"
                 b'{"status":"ok"}')
 
-    def __init__(self, cert: Path, key: Path):
+    def __init__(self, cert: Path, key: Path, close_after_answer: bool = False):
+        # close_after_answer: close (FIN) right after each first answer instead, so the proxy's
+        # next request on the connection races Face's close: no byte of it can reach Face.
+        self.close_after_answer = close_after_answer
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.load_cert_chain(str(cert), str(key))
         self.sock = socket.create_server(("127.0.0.1", 0))
@@ -276,6 +279,9 @@ class ResetOnReuse:
                     return
                 body += more
             conn.sendall(self.RESPONSE)
+            if self.close_after_answer:
+                self.resets += 1
+                return
             readable, _, _ = select.select([conn], [], [], 30)
             if readable:  # the next request is arriving: reset without reading it
                 self.resets += 1

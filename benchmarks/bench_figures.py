@@ -321,13 +321,14 @@ def summarise_day(rounds: list[dict], memory_limit_mb: float) -> list[dict]:
                 _status_text([g["statuses"] for g in got]) + "; health after the signal: "
                 + "/".join(str(g["health_after_stop"]) for g in got) + "; exit after "
                 + "/".join("—" if g["exit_seconds"] is None else f"{g['exit_seconds']} s" for g in got))
-    for target in DAY_TARGETS:
-        got = present("stale", target)
-        if got:
-            bad = [g["502"] for g in got]
-            row(f"502s when Face resets a pooled connection on reuse (of {got[0]['requests']} "
-                "sequential requests)", target, bad, "d", "= 0", max(bad) == 0,
-                _status_text([g["statuses"] for g in got]))
+    for key, how in (("stale", "resets a pooled connection as the next request arrives"),
+                     ("stale_fin", "closes a pooled connection right after answering")):
+        for target in DAY_TARGETS:
+            got = present(key, target)
+            if got:
+                bad = [g["502"] for g in got]
+                row(f"502s when Face {how} (of {got[0]['requests']} sequential requests)", target,
+                    bad, "d", "= 0", max(bad) == 0, _status_text([g["statuses"] for g in got]))
     for target in DAY_TARGETS:
         got = present("connflood", target)
         if got:

@@ -332,6 +332,7 @@ def run_day(args: argparse.Namespace, work: Path, ca: TestCA, cert, nginx: str,
         return out
 
     reset = ResetOnReuse(cert.cert, cert.key)
+    closing = ResetOnReuse(cert.cert, cert.key, close_after_answer=True)
     body_bytes = settings.max_body_bytes - 2 * CHUNK
     try:
         for round_no in range(args.day_rounds):
@@ -346,12 +347,15 @@ def run_day(args: argparse.Namespace, work: Path, ca: TestCA, cert, nginx: str,
                      f"{one['drain']['shipped']}", args)
             one["stale"] = each("stale", reset.address, round_no,
                                 lambda port, pids: stale_reuse(port, ROUTE, STALE_REQUESTS))
+            one["stale_fin"] = each("stale-fin", closing.address, round_no,
+                                    lambda port, pids: stale_reuse(port, ROUTE, STALE_REQUESTS, 0.0))
             one["connflood"] = each("connflood", upstream.address, round_no,
                                     lambda port, pids: connection_flood(port, ROUTE, FLOOD_CONNECTIONS,
                                                                         FLOOD_PROBES))
             rounds.append(one)
     finally:
         reset.stop()
+        closing.stop()
         upstream.stop()
     return rounds
 

@@ -4,32 +4,38 @@
 One run, three targets side by side, each driven by wrk with 6 KB POST bodies:
   * direct   — wrk to the upstream stand-in for Face (nginx terminating TLS for the account
                hostname), keep-alive;
-  * shipped  — the exact configuration `render_nginx_config` produces, run by infra/proxy_runner.py
-               as `liveness-infra proxy serve` runs it (only listen addresses, the upstream address
-               and CA bundle, pid/temp paths differ);
+  * shipped  — the exact configuration `render_nginx_config` produces for the dev stack's settings
+               (read from its offline evaluation), run by infra/proxyrun/runner.py as
+               `liveness-infra proxy serve --stack dev` runs it (only listen addresses, the upstream
+               address and CA bundle, pid/temp paths differ);
   * haproxy  — Debian's HAProxy 2.6 configured equivalently from the same settings and route list
                (benchmarks/haproxy_peer.py): same allowlist on the raw target, POST only, body cap,
                TLS to the upstream with SNI and verification, pooled connections.
-Two modes: "pinned" (each proxy alone on CPU 0; wrk and the upstream on CPU 1; the proxies get
-as many nginx workers / HAProxy threads as the one CPU: ProxySettings.cpu = 1) and "shared"
-(everything on every CPU; cpu = the machine's CPUs). Rounds interleave the targets (rotating
+The load is 4x the dev scale rule's concurrency (200 connections for 50). Two modes: "pinned",
+the default (each proxy alone on CPU 0; wrk and the upstream on CPU 1; dev's vCPU renders one
+nginx worker, the peer gets one thread) and "shared" (everything on every CPU; cpu = the
+machine's CPUs). Rounds interleave the targets (rotating
 their order) so drift on a shared machine hits all of them alike; figures are medians over the
 rounds with min–max.
 
-Per target: req/s at 200 connections and % of direct (same round); p50/p99 added over direct at
-1 and at 200 connections; CPU µs per request of every proxy process (utime+stime from
+Per target: req/s at the load and % of direct (same round); p50/p99 added over direct at
+1 connection and at the load; CPU µs per request of every proxy process (utime+stime from
 /proc/<pid>/stat) and new upstream connections (TLS handshakes, counted by the upstream stand-in)
-per 1,000 requests, both sampled inside the 200-connection run once the pool has grown (steady
+per 1,000 requests, both sampled inside the run at the load once the pool has grown (steady
 state; wrk's abrupt stop is left out).
 Targets (issue 8), shipped vs HAProxy in the same run: CPU per request <= 1.1x; pinned
 throughput >= 0.95x; p99 added at one connection <= 1.5x (on each target's best round: other work
 on a shared machine only adds latency). Also: nginx worker RSS growth while one 6 MB body streams
-through the shipped proxy <= 16 MB. docs/proxy.md#benchmark explains the method.
+through the shipped proxy <= 16 MB; zero non-2xx / socket errors from the shipped proxy.
+Then the production day (bench_day.py, --day-rounds rounds): peak RSS under 100 and 150 slow
+chunked uploads from one client, uploads answered across SIGTERM to the container's declared
+command, 502s when Face drops pooled connections on reuse, another client's answers while one
+address holds thousands of connections. docs/proxy.md#benchmark explains the method.
 
 Usage:  .venv/bin/python benchmarks/proxy_bench.py [--rounds 3] [--duration 5]
-            [--latency-duration 3] [--modes pinned,shared] [--markdown | --json]
+            [--latency-duration 3] [--modes pinned[,shared]] [--day-rounds 2] [--markdown | --json]
             [--save FILE] [--load FILE]   (--load re-prints a saved run without running)
-About 3.5 minutes with the defaults on 2 CPUs. Needs Debian wrk, nginx-light and haproxy.
+About 2.5 minutes with the defaults on 2 CPUs. Needs Debian wrk, nginx-light and haproxy.
 """
 
 from __future__ import annotations
@@ -53,8 +59,8 @@ PROJECT = HERE.parent
 sys.path[:0] = [str(PROJECT), str(PROJECT / "tests" / "proxy"), str(HERE)]
 
 from bench_figures import (  # noqa: E402
-    DAY_TARGETS, MODES, RSS_GROWTH_MAX_MB, TARGET_NAMES, day_lines, summarise_day, Samples, compact_table, markdown_table,
-    samples_from_dict, samples_to_dict, summarise, text_table, to_jsonable, verdict_lines, verdicts,
+    DAY_TARGETS, MODES, RSS_GROWTH_MAX_MB, TARGET_NAMES, Samples, compact_table, day_lines,
+    markdown_table, summarise_day, samples_from_dict, samples_to_dict, summarise, text_table, to_jsonable, verdict_lines, verdicts,
 )
 from bench_procs import (  # noqa: E402
     HAProxy, Upstream, cpu_seconds, free_port, pin_tree, rss_kb, run_wrk, run_wrk_windowed,
@@ -82,7 +88,7 @@ DRAIN_STOP_AFTER = 1.0            # SIGTERM this long after the uploads started
 STALE_REQUESTS = 10               # sequential requests while Face resets pooled connections
 FLOOD_CONNECTIONS = 4200          # connections one address holds open
 FLOOD_PROBES = 20                 # requests of another client meanwhile
-LEAD_IN = 1.0  # seconds of each 200-connection run before CPU and connections are sampled
+LEAD_IN = 1.0  # seconds of each run at the load before CPU and connections are sampled
 
 # wrk script: POST a fixed body; print the counts and latency percentiles (µs) as one JSON line.
 WRK_SCRIPT = """
@@ -417,7 +423,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                      epilog=__doc__.split("\n", 1)[1])
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--duration", type=int, default=5,
-                        help="seconds of each 200-connection wrk run (default 5)")
+                        help="seconds of each wrk run at the load (default 5)")
     parser.add_argument("--latency-duration", type=int, default=3,
                         help="seconds of each one-connection wrk run (default 3)")
     parser.add_argument("--modes", default="pinned",

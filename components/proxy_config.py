@@ -82,7 +82,7 @@ CHUNKED_BUFFER_FACTOR = 6
 CHUNKED_BUFFER_SLACK = 64 * 1024
 # The access log is buffered in each worker and written at most this many seconds after a request
 # ends, when the buffer is full, and when the worker stops (graceful or fast): one write(2) per
-# buffer instead of one per request, ~6-10 % of the proxy's CPU per request (docs/proxy.md#benchmark).
+# buffer instead of one per request, 6-12 % of the proxy's CPU per request (docs/proxy.md#benchmark).
 ACCESS_LOG_FLUSH_SECONDS = 1
 # The buffer: no larger than PIPE_BUF (4096 bytes on Linux), the most a write to the container's
 # stdout pipe carries atomically, so lines of two workers sharing the pipe never interleave.

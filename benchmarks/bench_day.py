@@ -8,8 +8,9 @@ returns plain numbers; `bench_figures.summarise_day` turns the rounds into media
   is the peak RSS of all the proxy's processes together (what the replica's memory limit counts);
 * drain: the container's own declared command (components/proxy_app.py, read from the dev stack's
   offline evaluation; only the mount path points at a local copy of the mounted files) runs the
-  locally rendered config; uploads are in flight when the command gets SIGTERM, as Container Apps
-  sends on scale-in or a new revision; the figure is how many of them got their answer;
+  locally rendered config; uploads (each from its own loopback address) are in flight when the
+  command gets SIGTERM, as Container Apps sends on scale-in or a new revision; the figure is how
+  many of them got their answer;
 * stale reuse: Face closes a pooled connection as the next request is sent on it (a stand-in that
   answers the first request of each connection and resets it when the next one arrives, before
   reading a byte of it); the figure is the 502s among sequential requests;
@@ -171,10 +172,13 @@ def drain(argv: list[str], nginx_dir: str, port: int, health_port: int, route: s
         wait_port(health_port, proc)
         started = threading.Barrier(uploads + 1)
 
-        def one() -> None:
+        def one(number: int) -> None:
             status = 0
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                # Each upload from its own loopback address: a per-client cap must not be what
+                # turns an upload away here.
+                with socket.create_connection(("127.0.0.1", port), timeout=10,
+                                              source_address=(f"127.0.1.{number + 1}", 0)) as sock:
                     sock.sendall(_head(route, f"Content-Length: {body_bytes}\r\n"))
                     started.wait(5)
                     sent, pause = 0, seconds / max(1, body_bytes // CHUNK)
@@ -189,7 +193,7 @@ def drain(argv: list[str], nginx_dir: str, port: int, health_port: int, route: s
             with lock:
                 results[status] += 1
 
-        threads = [threading.Thread(target=one, daemon=True) for _ in range(uploads)]
+        threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(uploads)]
         for thread in threads:
             thread.start()
         started.wait(5)

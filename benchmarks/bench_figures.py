@@ -321,14 +321,20 @@ def summarise_day(rounds: list[dict], memory_limit_mb: float) -> list[dict]:
                 _status_text([g["statuses"] for g in got]) + "; health after the signal: "
                 + "/".join(str(g["health_after_stop"]) for g in got) + "; exit after "
                 + "/".join("—" if g["exit_seconds"] is None else f"{g['exit_seconds']} s" for g in got))
-    for key, how in (("stale", "resets a pooled connection as the next request arrives"),
-                     ("stale_fin", "closes a pooled connection right after answering")):
+    # A reset as the request arrives: the request's bytes reached Face's socket, and a proxy cannot
+    # tell that from a reset after Face read them, so a 502 is the safe answer (never a re-send):
+    # shown, not judged. A close right after answering: no byte of the next request can reach
+    # Face, so every 502 there is a retry the proxy could safely have made.
+    for key, how, judged in (
+            ("stale", "resets a pooled connection as the next request arrives", False),
+            ("stale_fin", "closes a pooled connection right after answering", True)):
         for target in DAY_TARGETS:
             got = present(key, target)
             if got:
                 bad = [g["502"] for g in got]
                 row(f"502s when Face {how} (of {got[0]['requests']} sequential requests)", target,
-                    bad, "d", "= 0", max(bad) == 0, _status_text([g["statuses"] for g in got]))
+                    bad, "d", "= 0" if judged else "shown, not judged (no safe retry)",
+                    max(bad) == 0 if judged else None, _status_text([g["statuses"] for g in got]))
     for target in DAY_TARGETS:
         got = present("connflood", target)
         if got:

@@ -14,6 +14,7 @@ Variants (each on top of "pool sized", except "as rendered"):
   pool sized       upstream keepalive = 2x the load (no pool churn: the base of the others)
   log per request  access_log unbuffered: one write(2) per request (the render before the buffer)
   log buffer 64k   access_log ... buffer=64k flush=1s (more than one atomic pipe write)
+  no request_id    the log without nginx's own $request_id (random bytes per request)
   log off          no access log (a lower bound: the log is needed)
   pcre jit      pcre_jit on (the allowlist regex compiled to machine code)
   no regex      allowlist map replaced by a constant (a lower bound: the allowlist is needed)
@@ -71,6 +72,7 @@ def variants(load: int) -> dict[str, list]:
         "pool sized": [pool],
         "log per request": [pool, per_request],
         "log buffer 64k": [pool, _sub(log, r"\1 buffer=64k flush=1s;")],
+        "no request_id": [pool, _sub(r'"request_id":"\$request_id",', "")],
         "log off": [pool, _sub(r"^(\s*)access_log /dev/stdout liveness_json[^;]*;", r"\1access_log off;")],
         "pcre jit": [pool, jit],
         "no regex": [pool, _sub(r'^(\s*)"~\*\^\[A-Z\][^\n]*" 1;\n', "", 1),

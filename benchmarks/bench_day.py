@@ -114,8 +114,12 @@ def upload_flood(port: int, pids: Callable[[], list[int]], route: str, uploads: 
     pause = seconds / rounds
     with PeakRss(pids) as rss:
         for _ in range(uploads):
-            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-            sock.sendall(_head(route, "Transfer-Encoding: chunked\r\n"))
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                sock.sendall(_head(route, "Transfer-Encoding: chunked\r\n"))
+            except OSError:  # not even let in: counted as no answer
+                statuses[0] += 1
+                continue
             socks.append(sock)
         for _ in range(rounds):
             for i, sock in enumerate(socks):
@@ -199,7 +203,9 @@ def drain(argv: list[str], nginx_dir: str, port: int, health_port: int, route: s
         started.wait(5)
         time.sleep(stop_after)
         stopped_at = time.monotonic()
-        os.killpg(proc.pid, 0)  # still there
+        if proc.poll() is not None:
+            raise RuntimeError(f"the container's command {argv!r} exited with {proc.returncode} "
+                               "before the stop signal")
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.2)
         health = "refused"

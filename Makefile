@@ -24,7 +24,7 @@ system-deps: ## install what the tests run for real: nginx, Knot DNS, actionlint
 test: venv system-deps ## run every test (unit, real nginx, real DNS server, workflow lint)
 	LIVENESS_REQUIRE_TOOLS=1 $(BIN)/pytest
 
-bench: venv system-deps ## proxy benchmark: direct, shipped nginx, HAProxy peer (wrk, loopback, ~3.5 min; BENCH_ARGS=--markdown)
+bench: venv system-deps ## proxy benchmark: dev stack config vs HAProxy peer at 4x concurrency + production day (loopback, ~2.5 min; BENCH_ARGS=--markdown)
 	$(BIN)/python benchmarks/proxy_bench.py $(BENCH_ARGS)
 
 plan: venv ## offline plan of STACK (no credentials)

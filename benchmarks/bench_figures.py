@@ -144,6 +144,7 @@ class Verdict:
     limit: float
     at_most: bool   # True: ratio must be <= limit; False: ratio must be >= limit
     note: str = ""  # e.g. why the figure is within the machine's noise
+    count: bool = False  # an absolute count (e.g. non-2xx responses), not a ratio to HAProxy
 
     @property
     def met(self) -> bool:
@@ -152,6 +153,8 @@ class Verdict:
     def show(self) -> str:
         sign = "≤" if self.at_most else "≥"
         note = f" ({self.note})" if self.note else ""
+        if self.count:
+            return f"{self.ratio:.0f} (target {sign} {self.limit:.0f}) {'MET' if self.met else 'MISSED'}{note}"
         return f"{self.ratio:.2f}× (target {sign} {self.limit}×) {'MET' if self.met else 'MISSED'}{note}"
 
 
@@ -175,8 +178,10 @@ def verdicts(summary: dict[str, dict[str, dict]]) -> list[Verdict]:
             out.append(Verdict("CPU µs per request", mode,
                                shipped["cpu_us_per_req"].median / peer["cpu_us_per_req"].median,
                                CPU_RATIO_MAX, True))
+        out.append(Verdict("non-2xx and socket errors (shipped)", mode, float(shipped["errors"]),
+                           0, True, note=f"HAProxy: {peer['errors']}", count=True))
         if mode == "pinned":
-            out.append(Verdict("throughput at 200 connections", mode,
+            out.append(Verdict("throughput at load", mode,
                                shipped["rps"].median / peer["rps"].median,
                                THROUGHPUT_RATIO_MIN, False))
         # Other work on a shared machine only ever adds latency, so the tail each target reaches
@@ -189,8 +194,8 @@ def verdicts(summary: dict[str, dict[str, dict]]) -> list[Verdict]:
     return out
 
 
-_COLUMNS = ("target", "req/s, 200 conn", "% of direct", "p50 / p99 added, 1 conn (ms)",
-            "p50 / p99 added, 200 conn (ms)", "proxy CPU µs/req", "proxy CPU use (% of a CPU)",
+_COLUMNS = ("target", "req/s at load", "% of direct", "p50 / p99 added, 1 conn (ms)",
+            "p50 / p99 added at load (ms)", "proxy CPU µs/req", "proxy CPU use (% of a CPU)",
             "new upstream conns /1000 req",
             "errors")
 
@@ -220,7 +225,7 @@ def markdown_table(mode_summary: dict[str, dict]) -> str:
 
 def compact_table(results: dict[str, dict[str, dict]]) -> str:
     """Medians only, the proxies of every mode: the short table for the README."""
-    rows = ["| mode | target | req/s, 200 conn (% of direct) | p99 added, 1 conn, best round (ms) "
+    rows = ["| mode | target | req/s at load (% of direct) | p99 added, 1 conn, best round (ms) "
             "| CPU µs / request | new upstream conns / 1,000 req |",
             "| --- | --- | --- | --- | --- | --- |"]
     for mode, summary in results.items():
@@ -257,3 +262,108 @@ def to_jsonable(summary: dict) -> dict:
             return {k: conv(v) for k, v in value.items()}
         return value
     return conv(summary)
+
+
+# --------------------------------------------------------------------------------------------
+# The production-day figures (benchmarks/bench_day.py): one dict per round, summarised here.
+
+DAY_TARGETS = ("shipped", "haproxy")
+
+
+def _status_text(statuses: list[dict]) -> str:
+    """Status counts over the rounds, e.g. "200×90, 429×210" (0 means no response)."""
+    total: dict[str, int] = {}
+    for one in statuses:
+        for code, n in one.items():
+            key = "no answer" if str(code) == "0" else str(code)
+            total[key] = total.get(key, 0) + n
+    return ", ".join(f"{code}×{n}" for code, n in sorted(total.items()))
+
+
+def summarise_day(rounds: list[dict], memory_limit_mb: float) -> list[dict]:
+    """Rows of the production-day table: figure, target, median (spread), goal, met, note.
+
+    Counts that differ between rounds are flagged: the machine's timing, not the proxy alone,
+    sets them. `memory_limit_mb` is the dev replica's memory; the goal is half of it.
+    """
+    rows: list[dict] = []
+
+    def row(figure: str, target: str, values: list[float], fmt: str, goal: str,
+            met: bool | None, detail: str = "") -> None:
+        spread = Spread.of(values)
+        note = ""
+        if spread and spread.n > 1 and spread.low != spread.high and fmt == "d":
+            note = "rounds differ: timing on this machine sets the count"
+        rows.append({"figure": figure, "target": target,
+                     "value": spread.show(".0f" if fmt == "d" else fmt) if spread else "—",
+                     "goal": goal, "met": met, "detail": detail, "note": note})
+
+    def present(key: str, target: str) -> list[dict]:
+        return [r[key][target] for r in rounds if target in r.get(key, {})]
+
+    half = memory_limit_mb / 2
+    for key in sorted(k for k in (rounds[0] if rounds else {}) if k.startswith("flood_")):
+        for target in DAY_TARGETS:
+            got = present(key, target)
+            if not got:
+                continue
+            peak = [g["peak_rss_mb"] for g in got]
+            row(f"peak RSS, {got[0]['uploads']} slow chunked uploads of {got[0]['body_mb']} MB "
+                "from one client (MB)", target, peak, ".0f", f"≤ {half:.0f} (half the replica)",
+                max(peak) <= half, _status_text([g["statuses"] for g in got]))
+    for target in DAY_TARGETS:
+        got = present("drain", target)
+        if got:
+            done = [g["completed"] for g in got]
+            row(f"uploads answered across SIGTERM to the container's command "
+                f"(of {got[0]['in_flight']} in flight)", target, done, "d",
+                f"= {got[0]['in_flight']}", min(done) == got[0]["in_flight"],
+                _status_text([g["statuses"] for g in got]) + "; health after the signal: "
+                + "/".join(str(g["health_after_stop"]) for g in got) + "; exit after "
+                + "/".join("—" if g["exit_seconds"] is None else f"{g['exit_seconds']} s" for g in got))
+    # A reset as the request arrives: the request's bytes reached Face's socket, and a proxy cannot
+    # tell that from a reset after Face read them, so a 502 is the safe answer (never a re-send):
+    # shown, not judged. A close right after answering: no byte of the next request can reach
+    # Face, so every 502 there is a retry the proxy could safely have made.
+    for key, how, judged in (
+            ("stale", "resets a pooled connection as the next request arrives", False),
+            ("stale_fin", "closes a pooled connection right after answering", True)):
+        for target in DAY_TARGETS:
+            got = present(key, target)
+            if got:
+                bad = [g["502"] for g in got]
+                row(f"502s when Face {how} (of {got[0]['requests']} sequential requests)", target,
+                    bad, "d", "= 0" if judged else "shown, not judged (no safe retry)",
+                    max(bad) == 0 if judged else None, _status_text([g["statuses"] for g in got]))
+    for target in DAY_TARGETS:
+        got = present("connflood", target)
+        if got:
+            answered = [g["ok"] for g in got]
+            row(f"another client's requests answered 200 while one address holds "
+                f"{got[0]['flood']} connections (of {got[0]['probes']})", target, answered, "d",
+                f"= {got[0]['probes']}", min(answered) == got[0]["probes"],
+                _status_text([g["statuses"] for g in got]))
+    return rows
+
+
+def day_lines(rows: list[dict], markdown: bool) -> list[str]:
+    def verdict(r: dict) -> str:
+        if r["met"] is None:
+            return ""
+        word = "MET" if r["met"] else "MISSED"
+        return f"**{word}**" if markdown else word
+
+    if markdown:
+        out = ["| production-day figure | target | median (min–max) | goal | result | responses; notes |",
+               "| --- | --- | --- | --- | --- | --- |"]
+        for r in rows:
+            notes = "; ".join(x for x in (r["detail"], r["note"]) if x)
+            out.append(f"| {r['figure']} | {LABELS[r['target']]} | {r['value']} | {r['goal']} "
+                       f"| {verdict(r)} | {notes} |")
+        return out
+    out = []
+    for r in rows:
+        notes = "; ".join(x for x in (r["detail"], r["note"]) if x)
+        out.append(f"  {r['figure']}\n    {LABELS[r['target']]:<22} {r['value']:<18} goal {r['goal']:<26} "
+                   f"{verdict(r):<7} {notes}")
+    return out

@@ -4,32 +4,38 @@
 One run, three targets side by side, each driven by wrk with 6 KB POST bodies:
   * direct   — wrk to the upstream stand-in for Face (nginx terminating TLS for the account
                hostname), keep-alive;
-  * shipped  — the exact configuration `render_nginx_config` produces, run by infra/proxy_runner.py
-               as `liveness-infra proxy serve` runs it (only listen addresses, the upstream address
-               and CA bundle, pid/temp paths differ);
+  * shipped  — the exact configuration `render_nginx_config` produces for the dev stack's settings
+               (read from its offline evaluation), run by infra/proxyrun/runner.py as
+               `liveness-infra proxy serve --stack dev` runs it (only listen addresses, the upstream
+               address and CA bundle, pid/temp paths differ);
   * haproxy  — Debian's HAProxy 2.6 configured equivalently from the same settings and route list
                (benchmarks/haproxy_peer.py): same allowlist on the raw target, POST only, body cap,
                TLS to the upstream with SNI and verification, pooled connections.
-Two modes: "pinned" (each proxy alone on CPU 0; wrk and the upstream on CPU 1; the proxies get
-as many nginx workers / HAProxy threads as the one CPU: ProxySettings.cpu = 1) and "shared"
-(everything on every CPU; cpu = the machine's CPUs). Rounds interleave the targets (rotating
+The load is 4x the dev scale rule's concurrency (200 connections for 50). Two modes: "pinned",
+the default (each proxy alone on CPU 0; wrk and the upstream on CPU 1; dev's vCPU renders one
+nginx worker, the peer gets one thread) and "shared" (everything on every CPU; cpu = the
+machine's CPUs). Rounds interleave the targets (rotating
 their order) so drift on a shared machine hits all of them alike; figures are medians over the
 rounds with min–max.
 
-Per target: req/s at 200 connections and % of direct (same round); p50/p99 added over direct at
-1 and at 200 connections; CPU µs per request of every proxy process (utime+stime from
+Per target: req/s at the load and % of direct (same round); p50/p99 added over direct at
+1 connection and at the load; CPU µs per request of every proxy process (utime+stime from
 /proc/<pid>/stat) and new upstream connections (TLS handshakes, counted by the upstream stand-in)
-per 1,000 requests, both sampled inside the 200-connection run once the pool has grown (steady
+per 1,000 requests, both sampled inside the run at the load once the pool has grown (steady
 state; wrk's abrupt stop is left out).
 Targets (issue 8), shipped vs HAProxy in the same run: CPU per request <= 1.1x; pinned
 throughput >= 0.95x; p99 added at one connection <= 1.5x (on each target's best round: other work
 on a shared machine only adds latency). Also: nginx worker RSS growth while one 6 MB body streams
-through the shipped proxy <= 16 MB. docs/proxy.md#benchmark explains the method.
+through the shipped proxy <= 16 MB; zero non-2xx / socket errors from the shipped proxy.
+Then the production day (bench_day.py, --day-rounds rounds): peak RSS under 100 and 150 slow
+chunked uploads from one client, uploads answered across SIGTERM to the container's declared
+command, 502s when Face drops pooled connections on reuse, another client's answers while one
+address holds thousands of connections. docs/proxy.md#benchmark explains the method.
 
 Usage:  .venv/bin/python benchmarks/proxy_bench.py [--rounds 3] [--duration 5]
-            [--latency-duration 3] [--modes pinned,shared] [--markdown | --json]
+            [--latency-duration 3] [--modes pinned[,shared]] [--day-rounds 2] [--markdown | --json]
             [--save FILE] [--load FILE]   (--load re-prints a saved run without running)
-About 3.5 minutes with the defaults on 2 CPUs. Needs Debian wrk, nginx-light and haproxy.
+About 2.5 minutes with the defaults on 2 CPUs. Needs Debian wrk, nginx-light and haproxy.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -52,22 +59,36 @@ PROJECT = HERE.parent
 sys.path[:0] = [str(PROJECT), str(PROJECT / "tests" / "proxy"), str(HERE)]
 
 from bench_figures import (  # noqa: E402
-    MODES, RSS_GROWTH_MAX_MB, TARGET_NAMES, Samples, compact_table, markdown_table,
-    samples_from_dict, samples_to_dict, summarise, text_table, to_jsonable, verdict_lines, verdicts,
+    DAY_TARGETS, MODES, RSS_GROWTH_MAX_MB, TARGET_NAMES, Samples, compact_table, day_lines,
+    markdown_table, summarise_day, samples_from_dict, samples_to_dict, summarise, text_table, to_jsonable, verdict_lines, verdicts,
 )
 from bench_procs import (  # noqa: E402
     HAProxy, Upstream, cpu_seconds, free_port, pin_tree, rss_kb, run_wrk, run_wrk_windowed,
 )
+from bench_day import (  # noqa: E402
+    CHUNK, ResetOnReuse, connection_flood, drain, materialise, stale_reuse, upload_flood,
+)
 from haproxy_peer import PeerRun, render_haproxy_config  # noqa: E402
 from proxykit.pki import TestCA  # noqa: E402
 
-from components.proxy_config import ProxySettings  # noqa: E402
+from components.proxy_config import LocalRun, ProxySettings, render_nginx_config  # noqa: E402
 from infra.proxyrun.runner import ProxyProcess, ServeOptions, find_nginx  # noqa: E402
 
 FACE_HOST = "fl-bench-face.cognitiveservices.azure.com"
 ROUTE = "/face/v1.2/detectLiveness/singleModal"
-LOAD_CONNECTIONS = 200
-LEAD_IN = 1.0  # seconds of each 200-connection run before CPU and connections are sampled
+DEV_STACK = "dev"
+CONTAINER_APP_TYPE = "azure-native:app:ContainerApp"
+LOAD_FACTOR = 4  # the load: this many times the dev stack's scale-rule concurrency
+# The production-day scenarios (bench_day.py), sized after issue-15's observations on the dev stack.
+UPLOAD_FLOODS = (100, 150)        # slow chunked uploads held at once by one client
+DRAIN_UPLOADS = 20                # uploads in flight when the container's command gets SIGTERM
+DRAIN_BODY_BYTES = 2 * 1024 * 1024
+DRAIN_SECONDS = 3.0               # each upload trickles its body over this long
+DRAIN_STOP_AFTER = 1.0            # SIGTERM this long after the uploads started
+STALE_REQUESTS = 10               # sequential requests while Face resets pooled connections
+FLOOD_CONNECTIONS = 4200          # connections one address holds open
+FLOOD_PROBES = 20                 # requests of another client meanwhile
+LEAD_IN = 1.0  # seconds of each run at the load before CPU and connections are sampled
 
 # wrk script: POST a fixed body; print the counts and latency percentiles (µs) as one JSON line.
 WRK_SCRIPT = """
@@ -87,14 +108,55 @@ end
 """
 
 
-def bench_settings(cpu: int) -> ProxySettings:
-    """The shipped defaults, except what a benchmark from one address needs: a rate limit it
-    never reaches, and the replica size / scale-rule concurrency this run gives the proxy.
-    `upstream_address` is a placeholder private IP: `proxy serve` replaces it with the stand-in's
-    loopback address (ServeOptions.face_address), as the shipped file's only local change."""
-    return ProxySettings(face_host=FACE_HOST, rate_limit_per_second=100_000,
-                         rate_limit_burst=100_000, upstream_address="10.40.2.4",
-                         cpu=cpu, concurrent_requests=LOAD_CONNECTIONS)
+def dev_stack() -> tuple[ProxySettings, dict]:
+    """The dev stack's proxy settings and the container the dev stack declares (command, args,
+    resources), from the offline evaluation of its Pulumi program (no credentials, no network):
+    the benchmark measures whatever the shipped code renders and declares, not a copy of it."""
+    # In a child process: the Pulumi runtime leaves gRPC threads behind, and the benchmark forks.
+    found = subprocess.run([sys.executable, "-c", _DEV_STACK_SCRIPT, DEV_STACK, CONTAINER_APP_TYPE,
+                            SHIPPED_CONFIG_MARK],
+                           capture_output=True, text=True, timeout=120, cwd=PROJECT)
+    if found.returncode != 0:
+        raise RuntimeError(f"evaluating the {DEV_STACK} stack offline failed: {found.stderr[-2000:]}")
+    data = json.loads(found.stdout.strip().splitlines()[-1])
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data["settings"].items()}
+    return ProxySettings(**fields), data["container"]
+
+
+# Prints the dev stack's ProxySettings and its container declaration, with the files mounted into
+# the container (volume path -> text; the rendered nginx.conf as SHIPPED_CONFIG_MARK).
+_DEV_STACK_SCRIPT = """
+import dataclasses, json, sys
+from components.proxy_config import render_nginx_config
+from infra.plan.offline import evaluate_stack
+evaluation = evaluate_stack(sys.argv[1])
+app = evaluation.one(sys.argv[2]).inputs
+(container,) = app["template"]["containers"]
+ps = evaluation.settings.proxy_settings()
+secrets = {s["name"]: s["value"] for s in app["configuration"].get("secrets", [])}
+shipped = render_nginx_config(ps)
+files = {}
+for volume in app["template"].get("volumes", []):
+    for item in volume.get("secrets", []):
+        text = secrets.get(item["secretRef"], "")
+        files[item["path"]] = sys.argv[3] if text == shipped else text
+container["mounted_files"] = files
+print(json.dumps({"settings": dataclasses.asdict(ps), "container": container}, default=str))
+"""
+SHIPPED_CONFIG_MARK = "<the rendered nginx.conf>"
+
+
+def dev_bench_settings(cpu: float | None = None) -> tuple[ProxySettings, int, dict]:
+    """The dev stack's settings, except what a benchmark from one address needs: a rate limit it
+    never reaches, the account hostname of the stand-in's certificate and the CPUs this run gives
+    the proxy (None: the dev replica's own vCPU, which renders the one worker a pinned run
+    gives one CPU). Returns them with the load (4x the dev scale rule's concurrency, the burst before
+    new replicas are ready) and the dev container's declaration. `proxy serve` replaces the
+    upstream address with the stand-in's loopback address (ServeOptions.face_address)."""
+    dev, container = dev_stack()
+    settings = replace(dev, face_host=FACE_HOST, rate_limit_per_second=100_000,
+                       rate_limit_burst=100_000, cpu=dev.cpu if cpu is None else cpu)
+    return settings, LOAD_FACTOR * dev.concurrent_requests, container
 
 
 def stream_big_body(port: int, size: int, seconds: float) -> int:
@@ -164,7 +226,7 @@ def run_mode(mode: str, args: argparse.Namespace, work: Path, ca: TestCA, cert, 
     mode_dir.mkdir()
     upstream = Upstream(nginx, mode_dir, cert.cert, cert.key, other_cpus)
     haproxy = None
-    settings = bench_settings(len(proxy_cpus))
+    settings, load, _container = dev_bench_settings(None if mode == "pinned" else len(proxy_cpus))
     proxy_port, health_port, peer_port = free_port(), free_port(), free_port()
     options = ServeOptions(listen=f"127.0.0.1:{proxy_port}", health_listen=f"127.0.0.1:{health_port}",
                            face_address=upstream.address, trusted_ca=str(ca.cert_path))
@@ -200,7 +262,7 @@ def run_mode(mode: str, args: argparse.Namespace, work: Path, ca: TestCA, cert, 
                     # generator stopping, which the next run would otherwise count).
                     proxy_pids = pids[name]() if name in pids else []
                     many, window, before, after = run_wrk_windowed(
-                        urls[name], LOAD_CONNECTIONS, wrk_threads, args.duration + LEAD_IN,
+                        urls[name], load, wrk_threads, args.duration + LEAD_IN,
                         script, body, other_cpus, (LEAD_IN, LEAD_IN + args.duration - 0.25),
                         lambda: (cpu_seconds(proxy_pids), upstream.connections()))
                     s.p50_200.append(many["p50_us"] / 1000)
@@ -221,6 +283,115 @@ def run_mode(mode: str, args: argparse.Namespace, work: Path, ca: TestCA, cert, 
             haproxy.stop()
         upstream.stop()
     return samples, memory
+
+
+def memory_mb(text: str) -> float:
+    """A Container Apps memory size ("1Gi", "0.5Gi", "512Mi") in MB."""
+    units = {"Gi": 1024.0, "Mi": 1.0}
+    for unit, scale in units.items():
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * scale
+    raise ValueError(f"container memory: received {text!r}; expected a size in Gi or Mi")
+
+
+def run_day(args: argparse.Namespace, work: Path, ca: TestCA, cert, nginx: str,
+            haproxy_bin: str) -> list[dict]:
+    """The production-day scenarios (benchmarks/bench_day.py), rounds interleaving the shipped
+    proxy and the HAProxy peer, each proxy fresh per scenario and pinned alone on CPU 0."""
+    all_cpus = set(os.sched_getaffinity(0))
+    proxy_cpus = {min(all_cpus)}
+    settings, _load, container = dev_bench_settings()
+    day_dir = work / "day"
+    day_dir.mkdir()
+    upstream = Upstream(nginx, day_dir, cert.cert, cert.key, all_cpus - proxy_cpus)
+    rounds: list[dict] = []
+
+    def shipped(face: str):
+        port, health = free_port(), free_port()
+        options = ServeOptions(listen=f"127.0.0.1:{port}", health_listen=f"127.0.0.1:{health}",
+                               face_address=face, trusted_ca=str(ca.cert_path))
+        proxy = ProxyProcess(settings, options, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL).start()
+        pin_tree(proxy.pid, proxy_cpus)
+        return proxy, port, lambda: [proxy.pid] + proxy.worker_pids()
+
+    def peer(face: str, name: str):
+        port = free_port()
+        peer_dir = day_dir / name
+        peer_dir.mkdir()
+        proxy = HAProxy(haproxy_bin, render_haproxy_config(settings, PeerRun(
+            listen=f"127.0.0.1:{port}", upstream=face, ca_file=str(ca.cert_path), threads=1)),
+            peer_dir, port, proxy_cpus)
+        return proxy, port, proxy.pids
+
+    def each(scenario: str, face: str, round_no: int, run) -> dict:
+        out = {}
+        for target in (DAY_TARGETS if round_no % 2 == 0 else DAY_TARGETS[::-1]):
+            proxy, port, pids = (shipped(face) if target == "shipped"
+                                 else peer(face, f"{scenario}-{round_no}"))
+            try:
+                out[target] = run(port, pids)
+            finally:
+                proxy.stop()
+            progress(f"day round {round_no + 1}/{args.day_rounds} {scenario} {target}: "
+                     f"{ {k: v for k, v in out[target].items() if k != 'statuses'} }", args)
+        return out
+
+    reset = ResetOnReuse(cert.cert, cert.key)
+    closing = ResetOnReuse(cert.cert, cert.key, close_after_answer=True)
+    body_bytes = settings.max_body_bytes - 2 * CHUNK
+    try:
+        for round_no in range(args.day_rounds):
+            one: dict = {}
+            for uploads in UPLOAD_FLOODS:
+                one[f"flood_{uploads:03d}"] = each(
+                    f"flood {uploads}", upstream.address, round_no,
+                    lambda port, pids, n=uploads: upload_flood(port, pids, ROUTE, n, body_bytes, 2.0))
+            one["drain"] = {"shipped": run_drain(settings, container, day_dir / f"drain-{round_no}",
+                                                 ca, cert, nginx, proxy_cpus)}
+            progress(f"day round {round_no + 1}/{args.day_rounds} drain shipped: "
+                     f"{one['drain']['shipped']}", args)
+            one["stale"] = each("stale", reset.address, round_no,
+                                lambda port, pids: stale_reuse(port, ROUTE, STALE_REQUESTS))
+            one["stale_fin"] = each("stale-fin", closing.address, round_no,
+                                    lambda port, pids: stale_reuse(port, ROUTE, STALE_REQUESTS, 0.0))
+            one["connflood"] = each("connflood", upstream.address, round_no,
+                                    lambda port, pids: connection_flood(port, ROUTE, FLOOD_CONNECTIONS,
+                                                                        FLOOD_PROBES))
+            rounds.append(one)
+    finally:
+        reset.stop()
+        closing.stop()
+        upstream.stop()
+    return rounds
+
+
+def run_drain(settings: ProxySettings, container: dict, where: Path, ca: TestCA, cert, nginx: str,
+              cpus: set[int]) -> dict:
+    """Uploads in flight through the container's declared command when it gets SIGTERM."""
+    from proxykit.standin import FaceStandin
+
+    where.mkdir()
+    if os.geteuid() == 0:
+        where.chmod(0o711)  # nginx workers drop to an unprivileged user
+    port, health = free_port(), free_port()
+    with FaceStandin("127.0.0.1", 0, str(cert.cert), str(cert.key)) as face:
+        runtime = where / "runtime"
+        runtime.mkdir()
+        runtime.chmod(0o711)
+        ca_copy = where / "upstream-ca.pem"
+        ca_copy.write_bytes(ca.cert_path.read_bytes())
+        ca_copy.chmod(0o644)
+        local = render_nginx_config(settings, LocalRun(
+            listen=f"127.0.0.1:{port}", health_listen=f"127.0.0.1:{health}",
+            face_address=face.address, ca_bundle=str(ca_copy), runtime_dir=str(runtime)))
+        files = {name: local if text == SHIPPED_CONFIG_MARK else text
+                 for name, text in container.get("mounted_files", {}).items()}
+        argv = materialise(container, files, where / "mount")
+        result = drain(argv, str(Path(nginx).parent), port, health, ROUTE, DRAIN_UPLOADS,
+                       DRAIN_BODY_BYTES, DRAIN_SECONDS, DRAIN_STOP_AFTER, cpus=cpus)
+    result["command"] = " ".join(list(container.get("command") or []) + list(container.get("args") or []))
+    return result
 
 
 def progress(message: str, args: argparse.Namespace) -> None:
@@ -252,11 +423,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                      epilog=__doc__.split("\n", 1)[1])
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--duration", type=int, default=5,
-                        help="seconds of each 200-connection wrk run (default 5)")
+                        help="seconds of each wrk run at the load (default 5)")
     parser.add_argument("--latency-duration", type=int, default=3,
                         help="seconds of each one-connection wrk run (default 3)")
-    parser.add_argument("--modes", default=",".join(MODES),
-                        help="comma-separated: pinned, shared (default both)")
+    parser.add_argument("--modes", default="pinned",
+                        help="comma-separated: pinned, shared (default pinned)")
+    parser.add_argument("--day-rounds", type=int, default=2,
+                        help="rounds of the production-day scenarios (default 2; 0: none)")
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--markdown", action="store_true", help="print Markdown tables to paste")
     out.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -270,7 +443,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if bad or not args.modes:
         parser.exit(2, f"proxy_bench: --modes: received {args.modes!r}; expected pinned and/or shared\n")
     for flag, value, low, high in (("--rounds", args.rounds, 1, 50), ("--duration", args.duration, 1, 120),
-                                   ("--latency-duration", args.latency_duration, 1, 120)):
+                                   ("--latency-duration", args.latency_duration, 1, 120),
+                                   ("--day-rounds", args.day_rounds, 0, 10)):
         if not low <= value <= high:
             parser.exit(2, f"proxy_bench: {flag}: received {value}; expected {low} to {high}\n")
     return args
@@ -282,13 +456,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             saved = json.loads(Path(args.load).read_text())
             header, memory = saved["header"], saved["memory_6mb"]
+            day = saved.get("day", [])
             results = {mode: summarise(samples_from_dict(per_target))
                        for mode, per_target in saved["samples"].items()}
         except (OSError, ValueError, KeyError, TypeError) as exc:
             print(f"proxy_bench: --load: cannot read {args.load!r} ({exc}); expected a file "
                   "written by --save", file=sys.stderr)
             return 2
-        return report(header, results, memory, args)
+        return report(header, results, memory, day, args)
     for tool, package in (("wrk", "wrk"), ("haproxy", "haproxy")):
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
             print(f"proxy_bench: {tool} not found (apt-get install {package}, or "
@@ -305,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     work.chmod(0o755)
     raw: dict[str, dict[str, Samples]] = {}
     memory = None
+    day: list[dict] = []
     try:
         ca = TestCA(work, "bench")
         cert = ca.issue("face", [FACE_HOST])
@@ -316,33 +492,50 @@ def main(argv: list[str] | None = None) -> int:
         for mode in args.modes:
             raw[mode], mem = run_mode(mode, args, work, ca, cert, nginx, haproxy_bin, script, body)
             memory = mem or memory
+        if args.day_rounds:
+            day = run_day(args, work, ca, cert, nginx, haproxy_bin)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
+    settings, load, container = dev_bench_settings()
     header = {"date": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
+              "load": load, "concurrency": settings.concurrent_requests,
+              "replica_memory_mb": memory_mb(container["resources"]["memory"]),
               "versions": versions(nginx, haproxy_bin), "rounds": args.rounds,
               "command": "python benchmarks/proxy_bench.py " + " ".join(argv or sys.argv[1:])}
     if args.save:
         Path(args.save).write_text(json.dumps(
-            {"header": header, "memory_6mb": memory,
+            {"header": header, "memory_6mb": memory, "day": day,
              "samples": {mode: samples_to_dict(s) for mode, s in raw.items()}}, indent=1))
-    return report(header, {mode: summarise(s) for mode, s in raw.items()}, memory, args)
+    return report(header, {mode: summarise(s) for mode, s in raw.items()}, memory, day, args)
 
 
-def report(header: dict, results: dict, memory: dict | None, args: argparse.Namespace) -> int:
+def report(header: dict, results: dict, memory: dict | None, day: list[dict],
+           args: argparse.Namespace) -> int:
     found = verdicts(results)
+    day_rows = summarise_day(day, header.get("replica_memory_mb", 1024.0)) if day else []
     if args.json:
         print(json.dumps({**header, "modes": to_jsonable(results), "memory_6mb": memory,
+                          "day": day_rows,
                           "targets": [dict(name=v.name, mode=v.mode, ratio=v.ratio, limit=v.limit,
                                            met=v.met, note=v.note) for v in found]}, indent=2))
         return 0
     print_report(header, results, found, memory, args.markdown)
+    if day_rows:
+        print()
+        print(f"Production day (dev stack's settings and container command; {len(day)} rounds, "
+              "each proxy fresh per scenario, pinned alone on CPU 0):")
+        print()
+        for line in day_lines(day_rows, args.markdown):
+            print(line)
     return 0
 
 
 def print_report(header: dict, results: dict, found: list, memory: dict | None, md: bool) -> None:
     print(f"{'`' if md else ''}{header['command'].strip()}{'`' if md else ''} — {header['date']}; "
-          f"{header['machine']}; {header['versions']}; loopback, 6 KB POST bodies; medians of "
+          f"{header['machine']}; {header['versions']}; loopback, 6 KB POST bodies; load "
+          f"{header.get('load', 200)} connections (4× the dev stack's concurrency of "
+          f"{header.get('concurrency', 50)}); medians of "
           f"{header['rounds']} interleaved rounds (min–max){'  ' if md else ''}")
     if md:
         print()

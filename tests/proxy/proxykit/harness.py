@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
-from components.proxy_config import ProxySettings
+from components.proxy_config import ACCESS_LOG_FLUSH_SECONDS, ProxySettings
 from infra.proxyrun.runner import ProxyProcess
 
 FACE_HOST = "fl-test-face.cognitiveservices.azure.com"
 LOOPBACK = "127.0.0.1"
+# How long a test waits for its access-log lines: nginx writes them at most
+# ACCESS_LOG_FLUSH_SECONDS after the response, plus room for a busy machine.
+LOG_WAIT_SECONDS = ACCESS_LOG_FLUSH_SECONDS + 4.0
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -30,6 +36,20 @@ class RunningProxy:
 
     def access_log(self) -> str:
         return self.stdout_path.read_text(errors="replace")
+
+    def access_log_entries(self, until: Callable[[list[dict]], bool],
+                           timeout: float = LOG_WAIT_SECONDS) -> list[dict]:
+        """The JSON access-log entries once `until(entries)` holds, or as they are at `timeout`.
+
+        nginx buffers the access log (ACCESS_LOG_FLUSH_SECONDS), so a request's line appears up
+        to that long after its response: a test reads the log when the lines it expects are in.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            entries = [json.loads(line) for line in self.access_log().splitlines() if line.strip()]
+            if until(entries) or time.monotonic() >= deadline:
+                return entries
+            time.sleep(0.05)
 
     def error_log(self) -> str:
         return self.stderr_path.read_text(errors="replace")

@@ -188,7 +188,10 @@ class FaceAccount(pulumi.ComponentResource):
             custom_network_interface_name=args["private_endpoint_nic_name"],
             location=location,
             tags=tags,
-            subnet=network.SubnetArgs(id=args["endpoints_subnet_id"]),
+            # The id alone: SubnetArgs fills in privateEndpointNetworkPolicies=Disabled and
+            # privateLinkServiceNetworkPolicies=Enabled, which would be sent with the reference
+            # (and contradict the subnet's own Enabled policies). The typed dict carries only `id`.
+            subnet=network.SubnetArgsDict(id=args["endpoints_subnet_id"]),
             private_link_service_connections=[
                 network.PrivateLinkServiceConnectionArgs(
                     name=args["private_link_connection_name"],

@@ -257,3 +257,13 @@ def test_subscription_is_read_from_the_scope_id():
     assert shared_interfaces.subscription_of("/subscriptions/abc/resourceGroups/x") == "abc"
     with pytest.raises(ValueError):
         shared_interfaces.subscription_of("/mock/thing")
+
+
+def test_private_endpoint_references_its_subnet_by_id_alone():
+    """SubnetArgs(id=…) also sends the subnet defaults (privateEndpointNetworkPolicies: Disabled,
+    privateLinkServiceNetworkPolicies: Enabled); the endpoint must send the reference and nothing else."""
+    for e in (evaluate(), stack_evaluation("prod")):
+        pe = e.one("azure-native:network:PrivateEndpoint")
+        subnet_id = e.named("network-endpoints-subnet")
+        assert list(pe.inputs["subnet"]) == ["id"], pe.inputs["subnet"]
+        assert pe.inputs["subnet"]["id"].endswith("/subnets/" + subnet_id.inputs["subnetName"])

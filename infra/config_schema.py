@@ -70,8 +70,9 @@ KEYS: tuple[Key, ...] = (
     _k("face", "faceAllowedFqdns", "list", "`[]`",
        "FQDNs the account may reach when outbound access is restricted."),
     _k("face", "faceIpRules", "list", "`[]`",
-       "IP ranges allowed through the account firewall. Public network access stays Disabled; "
-       "leave empty unless you know why you need them."),
+       "Refused unless empty: public network access is always Disabled, and Azure applies IP rules "
+       "only to the public endpoint, so a rule would deploy and do nothing. Callers outside the apps "
+       "subnet reach the private endpoint through `faceAllowedClientCidrs`."),
     _k("face", "faceAllowedClientCidrs", "list", "`[]`",
        "Extra sources allowed to reach the private endpoint on 443, e.g. your app server's subnet in a "
        "peered VNet (it creates the liveness sessions). By default only the proxy's subnet may. IPv4 "

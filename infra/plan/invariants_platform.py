@@ -206,6 +206,19 @@ def check_role_assignments(ev: "Evaluation") -> Iterable["Finding"]:
         yield _finding(inv, f"role assignments for {sorted(assigned)} differ from faceAppServerPrincipalIds {sorted(configured)}")
 
 
+def check_app_server_path(ev: "Evaluation") -> Iterable["Finding"]:
+    """A prod-like stack with neither a network path nor a role for the app server outside the apps
+    subnet: the endpoint NSG admits only the apps subnet and no identity may create sessions."""
+    s = ev.settings
+    if not s.prod_like or s.network.endpoint_client_cidrs or s.operations.app_server_principal_ids:
+        return
+    yield _finding("app-server-path", (
+        "neither faceAllowedClientCidrs nor faceAppServerPrincipalIds is set: the private endpoint admits only "
+        "the proxy's subnet and no identity holds Face Recognizer on the account, so your app server cannot "
+        "create liveness sessions; set faceAllowedClientCidrs to its subnet and faceAppServerPrincipalIds to "
+        "its managed identity's object id"), severity="warning")
+
+
 def check_certificate_teardown(ev: "Evaluation") -> Iterable["Finding"]:
     for cert, message in delete_order.certificate_teardown_problems(ev.resources):
         yield _finding("teardown-order", message, cert)
@@ -217,5 +230,6 @@ PLATFORM_CHECKS: tuple[Callable[["Evaluation"], Iterable["Finding"]], ...] = (
     check_environment_hardening,
     check_locks,
     check_role_assignments,
+    check_app_server_path,
     check_certificate_teardown,
 )

@@ -119,7 +119,7 @@ def test_unknown_stack_and_bad_ref_are_usage_errors():
 # ---------------------------------------------------------------------------------------------
 
 CHANGES = """\
-  liveness:faceIpRules: ["203.0.113.0/24"]
+  liveness:faceAllowedFqdns: ["api.contoso.com"]
   liveness:privateDnsMode: existing
   liveness:privateDnsLinkVnet: false
   liveness:privateDnsZoneIds:
@@ -174,7 +174,7 @@ def test_base_diff_names_the_right_changes(two_commits: Path):
     ]
     changed = {c["name"]: {x["path"]: (x["before"], x["after"]) for x in c["changes"]} for c in doc["changed"]}
     assert set(changed) == {"face-account", "face-pe-zone-group", "proxy-app"}
-    assert changed["face-account"]["properties.networkAcls.ipRules[0].value"] == (None, "203.0.113.0/24")
+    assert changed["face-account"]["properties.allowedFqdnList[0]"] == (None, "api.contoso.com")
     assert changed["proxy-app"] == {"template.scale.maxReplicas": (3, 6)}
     assert changed["face-pe-zone-group"]["privateDnsZoneConfigs[0].privateDnsZoneId"][1].startswith("/subscriptions/1111")
     assert doc["findings"] == []

@@ -210,7 +210,8 @@ def test_removing_the_verification_code_drops_the_record_lock_before_the_record(
 
 
 def test_locks_are_lifted_by_an_explicit_key():
-    ev = verifying({"liveness:lifecycle": "prod", "liveness:managementLocks": False})
+    ev = verifying({"liveness:lifecycle": "prod", "liveness:managementLocks": False,
+                    "liveness:faceAllowedClientCidrs": ["10.60.1.0/24"]})
     assert ev.by_type(T_LOCK) == [] and ev.findings == []
 
 

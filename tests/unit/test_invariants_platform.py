@@ -77,11 +77,11 @@ MUTATIONS = {
     "record unlocked": (lambda ev: _remove(ev, "dns-azaiverify-lock"), "the verification record"),
     "read-only is not the lock": (lambda ev: ev.named("face-pe-lock").inputs.update(level="NotSpecified"), "the private endpoint"),
     # roles
-    "broader role": (lambda ev: ev.named("face-app-server-0").inputs.update(
+    "broader role": (lambda ev: ev.named("face-role-0").inputs.update(
         roleDefinitionId="/subscriptions/0/providers/Microsoft.Authorization/roleDefinitions/a97b65f3-24c7-4388-baec-2e87135dc908"),
         "Face Recognizer"),
-    "role on the group": (lambda ev: ev.named("face-app-server-0").inputs.update(scope="/subscriptions/0/resourceGroups/rg"), "scoped"),
-    "role missing": (lambda ev: _remove(ev, "face-app-server-0"), "differ"),
+    "role on the group": (lambda ev: ev.named("face-role-0").inputs.update(scope="/subscriptions/0/resourceGroups/rg"), "scoped"),
+    "role missing": (lambda ev: _remove(ev, "face-role-0"), "differ"),
     # teardown order
     "certificate not deleted_with": (lambda ev: setattr(ev.named("proxy-managed-cert"), "deleted_with", None), "CertificateInUse"),
 }

@@ -280,3 +280,42 @@ def test_base_diff_shows_a_changed_nginx_conf_line(nginx_edit):
     assert f"\n          -{old}\n          +{new}\n" in text.stdout
     for out in (md.stdout, text.stdout):
         assert SECRET_PLACEHOLDER not in out
+
+
+# ---------------------------------------------------------------------------------------------
+# --base: a change under a prod lock is caught before Azure refuses it
+# ---------------------------------------------------------------------------------------------
+
+APP_SERVER = "  liveness:faceAppServerPrincipalIds: [6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d]\n"
+
+
+@pytest.fixture(scope="module")
+def principal_removed(tmp_path_factory) -> Path:
+    """Base: prod grants the app server its role. Head: the principal is removed."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path_factory.mktemp("locked")
+    for part in ("infra", "components", "stacks"):
+        shutil.copytree(ROOT / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "Pulumi.yaml", repo / "Pulumi.yaml")
+    prod = repo / "stacks" / "Pulumi.prod.yaml"
+    shipped = prod.read_text()
+    prod.write_text(shipped.rstrip("\n") + "\n" + APP_SERVER)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    prod.write_text(shipped)
+    git(repo, "commit", "-qam", "head")
+    return repo
+
+
+def test_base_diff_names_a_delete_under_a_lock_and_the_way_through(principal_removed: Path):
+    done = plan_in(principal_removed, "--stack", "prod", "--base", "HEAD~1", "--format", "json")
+    assert done.returncode == 1, done.stderr
+    doc = json.loads(done.stdout)
+    assert [(r["type"], r["name"]) for r in doc["removed"]] == [("azure-native:authorization:RoleAssignment", "face-role-0")]
+    (finding,) = [f for f in doc["findings"] if f["invariant"] == "lock-blocks-change"]
+    assert finding["resource"] == "face-role-0" and finding["severity"] == "error"
+    assert "face-account-lock" in finding["message"] and "`liveness:managementLocks false`" in finding["message"]
+    text = plan_in(principal_removed, "--stack", "prod", "--base", "HEAD~1").stdout
+    assert "lock-blocks-change" in text and "face-role-0" in text

@@ -151,8 +151,9 @@ KEYS: tuple[Key, ...] = (
        "account's Audit and RequestResponse logs and metrics."),
     _k("operations", "managementLocks", "bool", "`true` (prod), `false` otherwise",
        "Prod only: a `CanNotDelete` management lock on the Face account, the private endpoint, the "
-       "created public zone (on its SOA record set) and the verification record. Set `false` (and `pulumi up`) to lift them "
-       "before a deliberate delete; `true` is refused for test and ephemeral stacks, which teardown removes."),
+       "created public zone (on its SOA record set) and the verification record, each depending on what it blocks and "
+       "Pulumi-protected. To lift them: `pulumi state unprotect` each lock, set `false`, `pulumi up` (docs/operations.md); "
+       "`true` is refused for test and ephemeral stacks, which teardown removes."),
     _k("operations", "faceAppServerPrincipalIds", "list", "`[]`",
        "Object ids of the service principals (managed identities, app registrations) of your app server: "
        "each gets *Cognitive Services Face Recognizer* on this account only, enough to create liveness "

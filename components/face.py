@@ -60,7 +60,7 @@ class FaceAccountArgs(TypedDict):
     private_endpoint_ips: NotRequired[list[PrivateEndpointIpArgs]]
     """Fixed private IPs, one per member of the group (the proxy connects to `default`); default dynamic."""
     ip_rules: NotRequired[list[str]]
-    """Public IP rules of the account firewall (public access stays Disabled); default none."""
+    """Refused unless empty: public network access is Disabled, so Azure applies no IP rule; default none."""
     disable_local_auth: NotRequired[bool]
     """Refuse key authentication, Entra ID only; default true."""
     restrict_outbound_network_access: NotRequired[bool]
@@ -127,6 +127,9 @@ def validate_args(args: FaceAccountArgs) -> None:
         if entry["member"] in members:
             raise check.ComponentArgsError(kind, f"private_endpoint_ips[{i}].member", entry["member"], "each member once")
         members.add(entry["member"])
+    if args.get("ip_rules"):
+        raise check.ComponentArgsError(kind, "ip_rules", args["ip_rules"],
+                                       "none: public network access is Disabled, so Azure ignores IP rules")
     check.one_of(kind, "lock.kind", (args.get("lock") or {}).get("kind", interfaces.LOCK_LEVEL), interfaces.LOCK_KINDS)
     for i, role in enumerate(args.get("role_assignments") or []):
         if not isinstance(role, dict) or not role.get("principal_id") or not role.get("role_definition_id"):

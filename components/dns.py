@@ -7,8 +7,10 @@ import pulumi
 from pulumi_azure_native import dns
 
 from components import args_errors as check
+from components import shared_interfaces as interfaces
 from components.dns_records import proxy_records, relative_name, split_txt
 from components.package import type_token
+from components.shared_interfaces import LockArgs
 
 DNS_MODES = ("create", "existing", "external")
 
@@ -38,6 +40,8 @@ class ProxyDnsArgs(TypedDict):
     """Microsoft's verification string for the azaiverify TXT record (kept secret); default none, no record."""
     protect: NotRequired[bool]
     """Protect the created zone and the verification record from deletion; default true."""
+    lock: NotRequired[LockArgs]
+    """CanNotDelete locks on a created zone (through its SOA record set) and the verification record; default none."""
     stack_label: NotRequired[str]
     """Written into each record's metadata as `stack`; default empty."""
     tags: NotRequired[dict[str, str]]
@@ -51,6 +55,7 @@ def validate_args(args: ProxyDnsArgs) -> None:
     check.hostname(kind, "proxy_host", args["proxy_host"])
     mode = args.get("mode", "create")
     check.one_of(kind, "mode", mode, DNS_MODES)
+    check.one_of(kind, "lock.kind", (args.get("lock") or {}).get("kind", interfaces.LOCK_LEVEL), interfaces.LOCK_KINDS)
     if mode != "external":
         zone = args.get("zone_name")
         check.hostname(kind, "zone_name", zone)
@@ -159,4 +164,16 @@ class ProxyDns(pulumi.ComponentResource):
             self.record_sets.append(record)
 
         self.record_ids = pulumi.Output.all(*[r.id for r in self.record_sets])
+        self.locks: list = []
+        lock_args = args.get("lock")
+        if interfaces.lock_wanted(lock_args):
+            # A lock on the SOA record set stops the zone's delete and nothing else (a lock on the
+            # zone would cover every record set); the verification record's lock covers only it.
+            notes, protect = lock_args.get("notes", ""), lock_args.get("protect", True)
+            if self.zone is not None:
+                self.locks.append(interfaces.lock(f"{name}-zone-lock", self.zone, notes, self,
+                                                  interfaces.ZONE_LOCK_PATH, protect=protect))
+            if self.verification_record is not None:
+                self.locks.append(interfaces.lock(f"{name}-azaiverify-lock", self.verification_record, notes, self,
+                                                  protect=protect))
         self.register_outputs({"records": self.records, "nameServers": self.name_servers, "recordIds": self.record_ids})

@@ -9,7 +9,9 @@ import pulumi_azure_native as azure_native
 from pulumi_azure_native import cognitiveservices, network, privatedns
 
 from components import args_errors as check
+from components import shared_interfaces as interfaces
 from components.package import type_token
+from components.shared_interfaces import DiagnosticSettingArgs, LockArgs, RoleAssignmentArgs
 
 PRIVATE_ENDPOINT_GROUP = "account"
 PURGE_HOOK_NAME = "purge-soft-deleted-account"
@@ -58,7 +60,7 @@ class FaceAccountArgs(TypedDict):
     private_endpoint_ips: NotRequired[list[PrivateEndpointIpArgs]]
     """Fixed private IPs, one per member of the group (the proxy connects to `default`); default dynamic."""
     ip_rules: NotRequired[list[str]]
-    """Public IP rules of the account firewall (public access stays Disabled); default none."""
+    """Refused unless empty: public network access is Disabled, so Azure applies no IP rule; default none."""
     disable_local_auth: NotRequired[bool]
     """Refuse key authentication, Entra ID only; default true."""
     restrict_outbound_network_access: NotRequired[bool]
@@ -81,6 +83,12 @@ class FaceAccountArgs(TypedDict):
     """Credentials for the explicit providers that write hub zone links (azure-native Provider arguments); default none."""
     protect: NotRequired[bool]
     """Protect the account from deletion; default true."""
+    lock: NotRequired[LockArgs]
+    """CanNotDelete locks on the account and its private endpoint, each depending on all it blocks; default none."""
+    diagnostic_settings: NotRequired[list[DiagnosticSettingArgs]]
+    """Where the account's logs and metrics go; default nowhere."""
+    role_assignments: NotRequired[list[RoleAssignmentArgs]]
+    """Roles on the account (e.g. Face Recognizer for the app server); default none."""
     account_hooks: NotRequired[Any]
     """In-program only: a pulumi.ResourceHookBinding for the account (e.g. purge after delete); default none."""
     tags: NotRequired[dict[str, str]]
@@ -119,6 +127,16 @@ def validate_args(args: FaceAccountArgs) -> None:
         if entry["member"] in members:
             raise check.ComponentArgsError(kind, f"private_endpoint_ips[{i}].member", entry["member"], "each member once")
         members.add(entry["member"])
+    if args.get("ip_rules"):
+        raise check.ComponentArgsError(kind, "ip_rules", args["ip_rules"],
+                                       "none: public network access is Disabled, so Azure ignores IP rules")
+    check.one_of(kind, "lock.kind", (args.get("lock") or {}).get("kind", interfaces.LOCK_LEVEL), interfaces.LOCK_KINDS)
+    for i, role in enumerate(args.get("role_assignments") or []):
+        if not isinstance(role, dict) or not role.get("principal_id") or not role.get("role_definition_id"):
+            raise check.ComponentArgsError(kind, f"role_assignments[{i}]", role, "{principal_id, role_definition_id}")
+    for i, setting in enumerate(args.get("diagnostic_settings") or []):
+        if not isinstance(setting, dict) or not setting.get("workspace_id"):
+            raise check.ComponentArgsError(kind, f"diagnostic_settings[{i}]", setting, "{workspace_id}")
     hooks = args.get("account_hooks")
     if hooks is not None and not isinstance(hooks, pulumi.ResourceHookBinding):
         raise check.ComponentArgsError(kind, "account_hooks", hooks, "a pulumi.ResourceHookBinding (in-program only)")
@@ -188,7 +206,10 @@ class FaceAccount(pulumi.ComponentResource):
             custom_network_interface_name=args["private_endpoint_nic_name"],
             location=location,
             tags=tags,
-            subnet=network.SubnetArgs(id=args["endpoints_subnet_id"]),
+            # The id alone: SubnetArgs fills in privateEndpointNetworkPolicies=Disabled and
+            # privateLinkServiceNetworkPolicies=Enabled, which would be sent with the reference
+            # (and contradict the subnet's own Enabled policies). The typed dict carries only `id`.
+            subnet=network.SubnetArgsDict(id=args["endpoints_subnet_id"]),
             private_link_service_connections=[
                 network.PrivateLinkServiceConnectionArgs(
                     name=args["private_link_connection_name"],
@@ -263,6 +284,7 @@ class FaceAccount(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self.private_endpoint, depends_on=self.zone_links),
             )
 
+        self._declare_interfaces(name, args)
         self.account_id = self.account.id
         self.private_endpoint_id = self.private_endpoint.id
         self.endpoint_host = f"{args['custom_subdomain']}.cognitiveservices.azure.com"
@@ -277,6 +299,31 @@ class FaceAccount(pulumi.ComponentResource):
             "privateEndpointId": self.private_endpoint.id,
             "privateEndpointIps": self.private_ips,
         })
+
+    def _declare_interfaces(self, name: str, args: FaceAccountArgs) -> None:
+        """Diagnostic settings, role assignments and locks (AVM interfaces). Each lock depends on all
+        it makes Azure refuse to delete: the account's lock on its extension resources and on the
+        private endpoint (deleting it deletes a connection on the account), the endpoint's lock on
+        its zone group. Old logical names are kept (diagnostics) or aliased (roles): no URN moves."""
+        self.diagnostic_settings = [
+            interfaces.diagnostic_setting(
+                f"{name}-diagnostics" + (f"-{i}" if i else ""), self.account, d["workspace_id"],
+                d.get("log_categories") or interfaces.FACE_LOG_CATEGORIES, parent=self, setting_name=d.get("name"))
+            for i, d in enumerate(args.get("diagnostic_settings") or [])
+        ]
+        self.role_assignments = interfaces.role_assignments(
+            f"{name}-role", self.account, args["account_name"], args.get("role_assignments") or [],
+            parent=self, former_name=f"{name}-app-server")
+        self.locks: list = []
+        lock_args = args.get("lock")
+        if interfaces.lock_wanted(lock_args):
+            notes, protect = lock_args.get("notes", ""), lock_args.get("protect", True)
+            self.locks = [
+                interfaces.lock(f"{name}-account-lock", self.account, notes, self, protect=protect,
+                                blocks=[*self.diagnostic_settings, *self.role_assignments, self.private_endpoint]),
+                interfaces.lock(f"{name}-pe-lock", self.private_endpoint, notes, self, protect=protect,
+                                blocks=[self.zone_group] if self.zone_group else []),
+            ]
 
     def _link_hub_zones(self, name: str, args: FaceAccountArgs, vnet_id: pulumi.Input[str],
                         vnet_link_name: str) -> list[privatedns.VirtualNetworkLink]:

@@ -1,16 +1,18 @@
 """The shapes every component shares, after the Azure Verified Modules' "interfaces":
 a management lock, a diagnostic setting and role assignments on a resource.
 
-Builders, not components: each declares provider resources (typed Args) on a given scope and
-returns them. Callers decide the parent; a lock is never a child of the resource it guards, so
-Pulumi's `protect` on that resource is not inherited by the lock (lifting a lock stays a config
-change). Pure helpers (role ids, assignment names) are separate functions of plain data.
+The Args shapes (LockArgs, DiagnosticSettingArgs, RoleAssignmentArgs) are fields of the component
+a resource belongs to, as in the Azure Verified Modules, so users of the component package get them
+too. The builders declare provider resources (typed Args) on a given scope and return them. A lock is
+never a child of the resource it guards (the guarded resource's `protect` is not inherited), and it
+depends on everything it blocks: Pulumi deletes dependents first, so whenever the lock and a blocked
+resource both go, the lock goes first (docs/operations.md, "Management locks"). Pure helpers (role
+ids, assignment names) are separate functions of plain data.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the component provider reads the Args annotations as types.
 import uuid
-from typing import Optional, Sequence
+from typing import NotRequired, Optional, Sequence, TypedDict
 
 import pulumi
 from pulumi_azure_native import authorization, monitor
@@ -30,6 +32,46 @@ FACE_RECOGNIZER_ROLE_ID = "9894cab4-e18a-44aa-828b-cb588cd6f2d7"
 FACE_LOG_CATEGORIES = ("Audit", "RequestResponse")
 ALL_METRICS = "AllMetrics"
 _NAMESPACE = uuid.UUID("4f1f7c55-5bd4-4c55-9b0c-2c3f0a7d6e10")  # fixed: assignment names stay stable
+LOCK_KINDS = (LOCK_LEVEL, "None")
+
+
+class LockArgs(TypedDict):
+    """A management lock on the component's deletable resources (AVM `lock`)."""
+
+    kind: NotRequired[str]
+    """CanNotDelete, or None for no lock; default CanNotDelete."""
+    notes: NotRequired[str]
+    """Why the lock is there and how to lift it (at most 512 characters); default none."""
+    protect: NotRequired[bool]
+    """Pulumi-protect the locks too, so a destroy stops at them until they are unprotected; default true."""
+
+
+class DiagnosticSettingArgs(TypedDict):
+    """Where the resource's logs and metrics go (AVM `diagnosticSettings`)."""
+
+    workspace_id: pulumi.Input[str]
+    """ARM id of the Log Analytics workspace."""
+    name: NotRequired[str]
+    """Name of the setting; default to-log-analytics."""
+    log_categories: NotRequired[list[str]]
+    """Log categories to send; default the component's (Audit and RequestResponse for the account)."""
+
+
+class RoleAssignmentArgs(TypedDict):
+    """A built-in role for a principal, scoped to the resource only (AVM `roleAssignments`)."""
+
+    principal_id: str
+    """Object id of the principal (managed identity, app registration)."""
+    role_definition_id: str
+    """GUID of the built-in role, e.g. 9894cab4-e18a-44aa-828b-cb588cd6f2d7 (Cognitive Services Face Recognizer)."""
+    principal_type: NotRequired[str]
+    """ServicePrincipal, User or Group; default ServicePrincipal."""
+    description: NotRequired[str]
+    """Why the principal holds the role; default none."""
+
+
+def lock_wanted(lock_args: Optional[LockArgs]) -> bool:
+    return bool(lock_args) and lock_args.get("kind", LOCK_LEVEL) == LOCK_LEVEL
 
 
 def role_definition_id(subscription_id: str, role_id: str) -> str:
@@ -50,17 +92,18 @@ def role_assignment_name(scope_key: str, principal_id: str, role_id: str) -> str
 
 
 def lock(name: str, target: pulumi.CustomResource, notes: str, parent: pulumi.Resource,
-         child_path: str = "") -> authorization.ManagementLockByScope:
+         child_path: str = "", blocks: Sequence[pulumi.Resource] = (), protect: bool = False) -> authorization.ManagementLockByScope:
     """A CanNotDelete lock scoped to `target` (or to `target`'s child at `child_path`, e.g. a DNS
-    zone's `SOA/@`). The target's id is a property dependency: the lock is created after the target
-    and deleted before it."""
+    zone's `SOA/@`). The target's id is a property dependency, and `blocks` (what else the lock stops
+    Azure from deleting: extension resources on the target, children, a private endpoint connected
+    to it) are explicit ones: the lock is created after all of them and deleted before any of them."""
     return authorization.ManagementLockByScope(
         name,
         scope=target.id.apply(lambda rid: f"{rid}/{child_path}" if child_path else rid),
         level=LOCK_LEVEL,
         lock_name=f"keep-{name}"[:90],
         notes=notes[:512],
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(blocks), protect=protect),
     )
 
 
@@ -79,20 +122,21 @@ def diagnostic_setting(name: str, target: pulumi.CustomResource, workspace_id: p
     )
 
 
-def role_assignments(name: str, target: pulumi.CustomResource, scope_key: str, principal_ids: Sequence[str],
-                     role_id: str, description: str, parent: pulumi.Resource) -> list[authorization.RoleAssignment]:
-    """One assignment of built-in role `role_id` per service principal, scoped to `target` only."""
-    definition = target.id.apply(lambda rid: role_definition_id(subscription_of(rid), role_id))
-    return [
-        authorization.RoleAssignment(
+def role_assignments(name: str, target: pulumi.CustomResource, scope_key: str, assignments: Sequence[RoleAssignmentArgs],
+                     parent: pulumi.Resource, former_name: str = "") -> list[authorization.RoleAssignment]:
+    """One assignment per entry, scoped to `target` only; `former_name` aliases `<former_name>-<i>`."""
+    out = []
+    for i, a in enumerate(assignments):
+        role_id = a["role_definition_id"]
+        aliases = [pulumi.Alias(name=f"{former_name}-{i}")] if former_name else None
+        out.append(authorization.RoleAssignment(
             f"{name}-{i}",
             scope=target.id,
-            role_assignment_name=role_assignment_name(scope_key, principal, role_id),
-            role_definition_id=definition,
-            principal_id=principal,
-            principal_type="ServicePrincipal",
-            description=description,
-            opts=pulumi.ResourceOptions(parent=parent),
-        )
-        for i, principal in enumerate(principal_ids)
-    ]
+            role_assignment_name=role_assignment_name(scope_key, a["principal_id"], role_id),
+            role_definition_id=target.id.apply(lambda rid, r=role_id: role_definition_id(subscription_of(rid), r)),
+            principal_id=a["principal_id"],
+            principal_type=a.get("principal_type", "ServicePrincipal"),
+            description=a.get("description"),
+            opts=pulumi.ResourceOptions(parent=parent, aliases=aliases),
+        ))
+    return out

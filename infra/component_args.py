@@ -19,6 +19,7 @@ from components.monitoring import ProxyMonitoringArgs
 from components.network import IsolatedNetworkArgs
 from components.proxy import LivenessProxyArgs
 from components.proxy_app import LivenessProxyAppArgs, ProxyRoutingArgs
+from components.shared_interfaces import FACE_RECOGNIZER_ROLE_ID, LOCK_LEVEL, DiagnosticSettingArgs, LockArgs, RoleAssignmentArgs
 from infra.config import Settings
 
 
@@ -48,9 +49,20 @@ def hub_link_name(settings: Settings) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", raw)[:80].rstrip(".")
 
 
+def lock_args(settings: Settings) -> Optional[LockArgs]:
+    """Prod stacks (unless `managementLocks: false`) lock what they must keep, and protect the locks;
+    test and ephemeral stacks get none, so teardown never meets one."""
+    if not settings.operations.management_locks:
+        return None
+    return LockArgs(kind=LOCK_LEVEL, protect=True, notes=(
+        f"liveness stack {settings.stack}: lift with `pulumi state unprotect` on the lock, "
+        "`liveness:managementLocks false` and pulumi up (docs/operations.md)"))
+
+
 def face_args(settings: Settings, resource_group_name: pulumi.Input[str], vnet_id: pulumi.Input[str],
               endpoints_subnet_id: pulumi.Input[str], *, account_hooks: Any = None,
-              hub_provider_args: Optional[dict[str, Any]] = None) -> FaceAccountArgs:
+              hub_provider_args: Optional[dict[str, Any]] = None,
+              workspace_id: Optional[pulumi.Input[str]] = None) -> FaceAccountArgs:
     face = settings.face
     args = FaceAccountArgs(
         resource_group_name=resource_group_name,
@@ -76,8 +88,17 @@ def face_args(settings: Settings, resource_group_name: pulumi.Input[str], vnet_i
         vnet_link_name=settings.resource_name("vnet-link"),
         hub_link_name=hub_link_name(settings),
         protect=settings.protect,
+        role_assignments=[
+            RoleAssignmentArgs(principal_id=p, role_definition_id=FACE_RECOGNIZER_ROLE_ID,
+                               description="liveness app server: create liveness sessions (Entra ID token)")
+            for p in settings.operations.app_server_principal_ids],
         tags=settings.tags,
     )
+    if workspace_id is not None:
+        args["diagnostic_settings"] = [DiagnosticSettingArgs(workspace_id=workspace_id)]
+    lock = lock_args(settings)
+    if lock is not None:
+        args["lock"] = lock
     if account_hooks is not None:
         args["account_hooks"] = account_hooks
     if hub_provider_args:
@@ -184,6 +205,9 @@ def dns_args(settings: Settings, resource_group_name: pulumi.Input[str], ingress
         args["zone_resource_group"] = cfg.zone_resource_group
     if verification_code is not None:
         args["verification_code"] = verification_code
+    lock = lock_args(settings)
+    if lock is not None:
+        args["lock"] = lock
     return args
 
 

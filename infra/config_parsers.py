@@ -109,11 +109,12 @@ def _parse_face(r: _Reader, name_prefix: str, suffix: Optional[str], stack: str)
         raise ConfigError(r.full("faceCustomSubdomain"), sub,
                           "2-63 lower-case letters, digits and inner hyphens: one DNS label, globally unique")
     ip_rules = r.string_list("faceIpRules")
-    for rule in ip_rules:
-        try:
-            ipaddress.ip_network(rule, strict=False)
-        except ValueError:
-            raise ConfigError(r.full("faceIpRules"), rule, "IPv4 addresses or CIDR ranges") from None
+    if ip_rules:
+        # Public network access is always Disabled, and Azure applies an account's IP rules only to
+        # the public endpoint: a rule here would deploy and do nothing (docs/operations.md).
+        raise ConfigError(r.full("faceIpRules"), list(ip_rules),
+                          "no rules: public network access is Disabled, so Azure ignores IP rules; "
+                          "let the caller reach the private endpoint instead (faceAllowedClientCidrs)")
     fqdns = tuple(_hostname(r, "faceAllowedFqdns", f) for f in r.string_list("faceAllowedFqdns"))
     mode = r.choice("privateDnsMode", PRIVATE_DNS_MODES, "create")
     zone_ids = tuple(zid.rstrip("/") for zid in r.string_list("privateDnsZoneIds"))

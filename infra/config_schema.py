@@ -70,8 +70,9 @@ KEYS: tuple[Key, ...] = (
     _k("face", "faceAllowedFqdns", "list", "`[]`",
        "FQDNs the account may reach when outbound access is restricted."),
     _k("face", "faceIpRules", "list", "`[]`",
-       "IP ranges allowed through the account firewall. Public network access stays Disabled; "
-       "leave empty unless you know why you need them."),
+       "Refused unless empty: public network access is always Disabled, and Azure applies IP rules "
+       "only to the public endpoint, so a rule would deploy and do nothing. Callers outside the apps "
+       "subnet reach the private endpoint through `faceAllowedClientCidrs`."),
     _k("face", "faceAllowedClientCidrs", "list", "`[]`",
        "Extra sources allowed to reach the private endpoint on 443, e.g. your app server's subnet in a "
        "peered VNet (it creates the liveness sessions). By default only the proxy's subnet may. IPv4 "
@@ -150,8 +151,9 @@ KEYS: tuple[Key, ...] = (
        "account's Audit and RequestResponse logs and metrics."),
     _k("operations", "managementLocks", "bool", "`true` (prod), `false` otherwise",
        "Prod only: a `CanNotDelete` management lock on the Face account, the private endpoint, the "
-       "created public zone (on its SOA record set) and the verification record. Set `false` (and `pulumi up`) to lift them "
-       "before a deliberate delete; `true` is refused for test and ephemeral stacks, which teardown removes."),
+       "created public zone (on its SOA record set) and the verification record, each depending on what it blocks and "
+       "Pulumi-protected. To lift them: `pulumi state unprotect` each lock, set `false`, `pulumi up` (docs/operations.md); "
+       "`true` is refused for test and ephemeral stacks, which teardown removes."),
     _k("operations", "faceAppServerPrincipalIds", "list", "`[]`",
        "Object ids of the service principals (managed identities, app registrations) of your app server: "
        "each gets *Cognitive Services Face Recognizer* on this account only, enough to create liveness "

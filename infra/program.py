@@ -13,7 +13,6 @@ from components.monitoring import ProxyMonitoring
 from components.network import IsolatedNetwork
 from components.proxy import LivenessProxy
 from components.proxy_app import LivenessProxyApp
-from components import shared_interfaces
 from infra import component_args
 from infra.config import NAMESPACE, Settings, load_runtime_settings
 
@@ -105,17 +104,18 @@ def build(settings: Settings) -> dict[str, Any]:
         tags=settings.tags,
     )
     net = IsolatedNetwork("network", component_args.network_args(settings, group.name))
+    # The proxy's workspace first: the account's diagnostic setting (a FaceAccount input) points at it.
+    proxy = LivenessProxy("proxy", component_args.proxy_args(settings, group.name, net.apps_subnet_id))
     face = FaceAccount("face", component_args.face_args(
         settings, group.name, net.vnet_id, net.endpoints_subnet_id, account_hooks=_purge_hooks(settings),
-        hub_provider_args=_forwarded_provider_config() if settings.face.private_dns_mode == "existing" else None))
-    proxy = LivenessProxy("proxy", component_args.proxy_args(settings, group.name, net.apps_subnet_id))
+        hub_provider_args=_forwarded_provider_config() if settings.face.private_dns_mode == "existing" else None,
+        workspace_id=proxy.workspace.id))
     public_dns = ProxyDns("dns", component_args.dns_args(
         settings, group.name, proxy.ingress_fqdn, proxy.verification_id, code))
     # The custom domain is validated against the CNAME and asuid records: the app takes their ids.
     proxy_app = LivenessProxyApp("proxy", component_args.proxy_app_args(
         settings, group.name, proxy.environment, proxy.keyvault_certificate_id, public_dns.record_ids),
         opts=pulumi.ResourceOptions(transformations=[_app_keeps_its_urn(proxy)]))
-    declare_operations(settings, face, proxy, public_dns)
     monitoring = _monitoring(settings, group.name, proxy, proxy_app)
 
     outputs: dict[str, Any] = {
@@ -150,40 +150,6 @@ def build(settings: Settings) -> dict[str, Any]:
     if issued is not None:
         outputs["verificationCodeIssuedAt"] = issued.isoformat().replace("+00:00", "Z")
     return outputs
-
-
-def declare_operations(settings: Settings, face: FaceAccount, proxy: LivenessProxy, public_dns: ProxyDns) -> dict[str, list]:
-    """Diagnostics, locks and app-server access on the stack's resources (AVM-style interfaces).
-
-    - the account's Audit and RequestResponse logs and all metrics go to the stack's workspace;
-    - prod stacks (unless `managementLocks: false`) lock the account, the private endpoint, the
-      created public zone (through its SOA record set, so its other record sets stay deletable) and
-      the verification record against deletion; test and ephemeral stacks get no lock, so teardown
-      never meets one;
-    - each `faceAppServerPrincipalIds` entry gets Cognitive Services Face Recognizer on the account.
-    """
-    declared: dict[str, list] = {"diagnostics": [], "locks": [], "roles": []}
-    declared["diagnostics"].append(shared_interfaces.diagnostic_setting(
-        "face-diagnostics", face.account, proxy.workspace.id, shared_interfaces.FACE_LOG_CATEGORIES, parent=face))
-    if settings.operations.management_locks:
-        note = f"liveness stack {settings.stack}: lift with `liveness:managementLocks false` and pulumi up"
-        targets: list[tuple[str, Any, Any, str]] = [
-            ("face-account-lock", face.account, face, ""),
-            ("face-pe-lock", face.private_endpoint, face, ""),
-        ]
-        if public_dns.zone is not None:
-            targets.append(("dns-zone-lock", public_dns.zone, public_dns, shared_interfaces.ZONE_LOCK_PATH))
-        if public_dns.verification_record is not None:
-            targets.append(("dns-azaiverify-lock", public_dns.verification_record, public_dns, ""))
-        declared["locks"] = [shared_interfaces.lock(name, target, note, parent, path)
-                             for name, target, parent, path in targets]
-    principals = settings.operations.app_server_principal_ids
-    if principals:
-        declared["roles"] = shared_interfaces.role_assignments(
-            "face-app-server", face.account, settings.face.account_name, principals,
-            shared_interfaces.FACE_RECOGNIZER_ROLE_ID,
-            "liveness app server: create liveness sessions (Entra ID token)", parent=face)
-    return declared
 
 
 def main() -> None:

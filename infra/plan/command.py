@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from infra.lifecycle import ephemeral
+from infra.plan import locks as lock_rules
 from infra.plan import render as plan_render
 from infra.errors import UserError, shorten
 from infra.stackfile import PROJECT_ROOT, SECRET_PLACEHOLDER
@@ -107,6 +108,10 @@ def run(args: argparse.Namespace) -> int:
         if base is None:
             base_label += ", where this stack does not exist yet"
         diff = plan_render.diff_plans(base_resources, resources)
+        findings += [
+            plan_render.as_finding({"severity": "error", "invariant": lock_rules.LOCKED_CHANGE, "message": message, "resource": name})
+            for name, message in lock_rules.locked_changes(
+                plan_render.as_resources(base_resources), diff.removed, diff.changed, stack)]
         if args.format == "json":
             doc = {"stack": stack, "base": base_label, **diff.as_json(), "findings": [dataclasses.asdict(f) for f in findings]}
             _out(json.dumps(doc, indent=2) + "\n")

@@ -14,7 +14,7 @@ from components import nsg_rules
 from components.dns_records import VERIFICATION_LABEL
 from infra.component_args import infrastructure_resource_group
 from components.shared_interfaces import ALL_METRICS, FACE_LOG_CATEGORIES, FACE_RECOGNIZER_ROLE_ID, LOCK_LEVEL, ZONE_LOCK_PATH
-from infra.plan import delete_order
+from infra.plan import delete_order, locks as lock_rules
 from infra.plan.invariant_helpers import T_ACCOUNT, T_ENDPOINT, T_ENV, T_RECORD, T_SUBNET, T_ZONE, _finding, _get
 from infra.plan.model import Evaluation, Finding, PlannedResource
 
@@ -191,6 +191,14 @@ def check_locks(ev: "Evaluation") -> Iterable["Finding"]:
             yield _finding(inv, f"{label} needs a {LOCK_LEVEL} lock in a prod lifecycle stack")
 
 
+def check_lock_dependencies(ev: "Evaluation") -> Iterable["Finding"]:
+    """Each lock depends on all it blocks, so Pulumi (dependents first) deletes it before them."""
+    for lock, blocked in lock_rules.lock_dependency_problems(ev.resources):
+        yield _finding(lock_rules.LOCK_DEPENDENCIES, (
+            f"{lock} blocks the delete of {blocked} but does not depend on it: Pulumi may delete {blocked} "
+            "while the lock holds, and Azure refuses"), lock)
+
+
 def check_role_assignments(ev: "Evaluation") -> Iterable["Finding"]:
     inv = "app-server-access"
     configured = set(ev.settings.operations.app_server_principal_ids)
@@ -206,6 +214,19 @@ def check_role_assignments(ev: "Evaluation") -> Iterable["Finding"]:
         yield _finding(inv, f"role assignments for {sorted(assigned)} differ from faceAppServerPrincipalIds {sorted(configured)}")
 
 
+def check_app_server_path(ev: "Evaluation") -> Iterable["Finding"]:
+    """A prod-like stack with neither a network path nor a role for the app server outside the apps
+    subnet: the endpoint NSG admits only the apps subnet and no identity may create sessions."""
+    s = ev.settings
+    if not s.prod_like or s.network.endpoint_client_cidrs or s.operations.app_server_principal_ids:
+        return
+    yield _finding("app-server-path", (
+        "neither faceAllowedClientCidrs nor faceAppServerPrincipalIds is set: the private endpoint admits only "
+        "the proxy's subnet and no identity holds Face Recognizer on the account, so your app server cannot "
+        "create liveness sessions; set faceAllowedClientCidrs to its subnet and faceAppServerPrincipalIds to "
+        "its managed identity's object id"), severity="warning")
+
+
 def check_certificate_teardown(ev: "Evaluation") -> Iterable["Finding"]:
     for cert, message in delete_order.certificate_teardown_problems(ev.resources):
         yield _finding("teardown-order", message, cert)
@@ -216,6 +237,8 @@ PLATFORM_CHECKS: tuple[Callable[["Evaluation"], Iterable["Finding"]], ...] = (
     check_diagnostics,
     check_environment_hardening,
     check_locks,
+    check_lock_dependencies,
     check_role_assignments,
+    check_app_server_path,
     check_certificate_teardown,
 )

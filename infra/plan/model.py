@@ -11,6 +11,8 @@ from typing import Any, Optional
 
 from infra.config_settings import Settings
 
+PROJECT = "face-liveness-isolation"  # Pulumi.yaml's name: the project part of every URN
+
 
 @dataclass
 class PlannedResource:

@@ -17,49 +17,14 @@ from pulumi.runtime import rpc, settings as runtime_settings
 from pulumi.runtime.sync_await import _sync_await
 
 from infra import stackfile
+from infra.plan import arm_ids
 from infra.config import NAMESPACE, load_runtime_settings
 from infra.plan.invariants import check_invariants
 from infra.plan.model import Evaluation, Finding, PlannedResource
 
 SECRET = "[secret]"
-PROJECT = "face-liveness-isolation"
-MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
-
-# type token → (input holding the resource's own name, ARM id path after the resource group)
-_ARM: dict[str, tuple[str, str]] = {
-    "azure-native:resources:ResourceGroup": ("resourceGroupName", ""),
-    "azure-native:network:VirtualNetwork": ("virtualNetworkName", "Microsoft.Network/virtualNetworks/{}"),
-    "azure-native:network:Subnet": ("subnetName", "Microsoft.Network/virtualNetworks/{virtualNetworkName}/subnets/{}"),
-    "azure-native:network:NetworkSecurityGroup": ("networkSecurityGroupName", "Microsoft.Network/networkSecurityGroups/{}"),
-    "azure-native:network:PrivateEndpoint": ("privateEndpointName", "Microsoft.Network/privateEndpoints/{}"),
-    "azure-native:network:PrivateDnsZoneGroup": ("privateDnsZoneGroupName", "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups/{}"),
-    "azure-native:privatedns:PrivateZone": ("privateZoneName", "Microsoft.Network/privateDnsZones/{}"),
-    "azure-native:privatedns:VirtualNetworkLink": ("virtualNetworkLinkName", "Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks/{}"),
-    "azure-native:cognitiveservices:Account": ("accountName", "Microsoft.CognitiveServices/accounts/{}"),
-    "azure-native:operationalinsights:Workspace": ("workspaceName", "Microsoft.OperationalInsights/workspaces/{}"),
-    "azure-native:app:ManagedEnvironment": ("environmentName", "Microsoft.App/managedEnvironments/{}"),
-    "azure-native:app:ContainerApp": ("containerAppName", "Microsoft.App/containerApps/{}"),
-    "azure-native:app:ManagedCertificate": ("managedCertificateName", "Microsoft.App/managedEnvironments/{environmentName}/managedCertificates/{}"),
-    "azure-native:app:Certificate": ("certificateName", "Microsoft.App/managedEnvironments/{environmentName}/certificates/{}"),
-    "azure-native:dns:Zone": ("zoneName", "Microsoft.Network/dnszones/{}"),
-    "azure-native:dns:RecordSet": ("relativeRecordSetName", "Microsoft.Network/dnszones/{zoneName}/{recordType}/{}"),
-    # monitoring (components/monitoring.py)
-    "azure-native:operationalinsights:SavedSearch": ("savedSearchId", "Microsoft.OperationalInsights/workspaces/{workspaceName}/savedSearches/{}"),
-    "azure-native:applicationinsights:Workbook": ("resourceName", "Microsoft.Insights/workbooks/{}"),
-    "azure-native:applicationinsights:Component": ("resourceName", "Microsoft.Insights/components/{}"),
-    "azure-native:applicationinsights:WebTest": ("webTestName", "Microsoft.Insights/webtests/{}"),
-    "azure-native:monitor:ActionGroup": ("actionGroupName", "Microsoft.Insights/actionGroups/{}"),
-    "azure-native:monitor:ScheduledQueryRule": ("ruleName", "Microsoft.Insights/scheduledQueryRules/{}"),
-    "azure-native:monitor:MetricAlert": ("ruleName", "Microsoft.Insights/metricAlerts/{}"),
-}
-
-# Extension resources: type token → (input holding the scope's id, input holding the name, path after it)
-_EXTENSION_ARM: dict[str, tuple[str, str, str]] = {
-    "azure-native:monitor:DiagnosticSetting": ("resourceUri", "name", "providers/Microsoft.Insights/diagnosticSettings/{}"),
-    "azure-native:authorization:ManagementLockByScope": ("scope", "lockName", "providers/Microsoft.Authorization/locks/{}"),
-    "azure-native:authorization:RoleAssignment": ("scope", "roleAssignmentName", "providers/Microsoft.Authorization/roleAssignments/{}"),
-}
-
+from infra.plan.model import PROJECT  # noqa: E402 (re-exported)
+MOCK_SUBSCRIPTION = arm_ids.MOCK_SUBSCRIPTION
 
 def redact(value: Any) -> Any:
     """Inputs with every secret replaced by "[secret]" (the unwrapped value never leaves here)."""
@@ -105,22 +70,8 @@ class _RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         inputs = dict(args.inputs)
         plain = {k: rpc.unwrap_rpc_secret(v) for k, v in inputs.items()}
-        name_key, path = _ARM.get(args.typ, (None, None))
-        own_name = plain.get(name_key) if name_key else None
-        own_name = own_name or args.name
-        rg = plain.get("resourceGroupName", own_name)
-        extension = _EXTENSION_ARM.get(args.typ)
-        if extension is not None:
-            scope_key, ext_name_key, ext_path = extension
-            own_name = plain.get(ext_name_key) or args.name
-            arm_id = f"{str(plain.get(scope_key) or '/mock').rstrip('/')}/" + ext_path.format(own_name)
-        elif path is None:
-            arm_id = f"/mock/{args.typ}/{args.name}"
-        elif path == "":
-            arm_id = f"/subscriptions/{MOCK_SUBSCRIPTION}/resourceGroups/{own_name}"
-        else:
-            fields = {k: (v if isinstance(v, str) else "") for k, v in plain.items()}
-            arm_id = f"/subscriptions/{MOCK_SUBSCRIPTION}/resourceGroups/{rg}/providers/" + path.format(own_name, **fields)
+        arm_id = arm_ids.arm_id(args.typ, args.name, plain)
+        own_name = arm_ids.own_name(args.typ, args.name, plain)
         state = {**inputs, "name": own_name, **_stand_ins(args.typ, own_name, plain)}
         identity = plain.get("identity")
         if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):

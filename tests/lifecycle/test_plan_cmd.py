@@ -58,7 +58,9 @@ def test_plan_renders_for_every_stack_in_every_format(stack, evaluations, monkey
     assert rc == 0, text
     assert f"Offline plan for stack {stack!r}: {n} resources" in text
     assert f"  resource group     {ev.settings.resource_group_name}" in text
-    assert "Security findings: none" in text
+    # The shipped prod-like stacks give the app server no path yet: one warning (docs/operations.md).
+    warnings = len([f for f in ev.findings if f.invariant == "app-server-path"])
+    assert ("Security findings: 0 error(s), 1 warning(s)" if warnings else "Security findings: none") in text
     rc, md, _ = run_plan(["--stack", stack, "--format", "markdown"], monkeypatch, capsys, evaluations)
     assert rc == 0 and md.startswith(f"<!-- liveness-offline-plan:{stack} -->\n### Offline plan: `{stack}`")
     assert f"<summary>Resources ({n})</summary>" in md and md.count("\n| `azure-native:") + md.count("\n| `liveness:") + md.count("\n| `pulumi:providers:") == n
@@ -72,7 +74,7 @@ def test_plan_renders_for_every_stack_in_every_format(stack, evaluations, monkey
     assert f'accountName = "{ev.settings.face.account_name}"' in md
     assert len(md) < 65536, "GitHub refuses comments longer than 65536 characters"
     rc, js, err = run_plan(["--stack", stack, "--format", "json"], monkeypatch, capsys, evaluations)
-    assert rc == 0 and err == ""
+    assert rc == 0 and err == "".join(f"finding: {plan_render.finding_line(f)}\n" for f in ev.findings)
     assert len(json.loads(js)) == n
     for output in (text, md, js):
         assert SECRET_PLACEHOLDER not in output
@@ -119,7 +121,7 @@ def test_unknown_stack_and_bad_ref_are_usage_errors():
 # ---------------------------------------------------------------------------------------------
 
 CHANGES = """\
-  liveness:faceIpRules: ["203.0.113.0/24"]
+  liveness:faceAllowedFqdns: ["api.contoso.com"]
   liveness:privateDnsMode: existing
   liveness:privateDnsLinkVnet: false
   liveness:privateDnsZoneIds:
@@ -174,7 +176,7 @@ def test_base_diff_names_the_right_changes(two_commits: Path):
     ]
     changed = {c["name"]: {x["path"]: (x["before"], x["after"]) for x in c["changes"]} for c in doc["changed"]}
     assert set(changed) == {"face-account", "face-pe-zone-group", "proxy-app"}
-    assert changed["face-account"]["properties.networkAcls.ipRules[0].value"] == (None, "203.0.113.0/24")
+    assert changed["face-account"]["properties.allowedFqdnList[0]"] == (None, "api.contoso.com")
     assert changed["proxy-app"] == {"template.scale.maxReplicas": (3, 6)}
     assert changed["face-pe-zone-group"]["privateDnsZoneConfigs[0].privateDnsZoneId"][1].startswith("/subscriptions/1111")
     assert doc["findings"] == []
@@ -280,3 +282,42 @@ def test_base_diff_shows_a_changed_nginx_conf_line(nginx_edit):
     assert f"\n          -{old}\n          +{new}\n" in text.stdout
     for out in (md.stdout, text.stdout):
         assert SECRET_PLACEHOLDER not in out
+
+
+# ---------------------------------------------------------------------------------------------
+# --base: a change under a prod lock is caught before Azure refuses it
+# ---------------------------------------------------------------------------------------------
+
+APP_SERVER = "  liveness:faceAppServerPrincipalIds: [6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d]\n"
+
+
+@pytest.fixture(scope="module")
+def principal_removed(tmp_path_factory) -> Path:
+    """Base: prod grants the app server its role. Head: the principal is removed."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path_factory.mktemp("locked")
+    for part in ("infra", "components", "stacks"):
+        shutil.copytree(ROOT / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "Pulumi.yaml", repo / "Pulumi.yaml")
+    prod = repo / "stacks" / "Pulumi.prod.yaml"
+    shipped = prod.read_text()
+    prod.write_text(shipped.rstrip("\n") + "\n" + APP_SERVER)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    prod.write_text(shipped)
+    git(repo, "commit", "-qam", "head")
+    return repo
+
+
+def test_base_diff_names_a_delete_under_a_lock_and_the_way_through(principal_removed: Path):
+    done = plan_in(principal_removed, "--stack", "prod", "--base", "HEAD~1", "--format", "json")
+    assert done.returncode == 1, done.stderr
+    doc = json.loads(done.stdout)
+    assert [(r["type"], r["name"]) for r in doc["removed"]] == [("azure-native:authorization:RoleAssignment", "face-role-0")]
+    (finding,) = [f for f in doc["findings"] if f["invariant"] == "lock-blocks-change"]
+    assert finding["resource"] == "face-role-0" and finding["severity"] == "error"
+    assert "face-account-lock" in finding["message"] and "`liveness:managementLocks false`" in finding["message"]
+    text = plan_in(principal_removed, "--stack", "prod", "--base", "HEAD~1").stdout
+    assert "lock-blocks-change" in text and "face-role-0" in text

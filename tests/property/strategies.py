@@ -78,7 +78,7 @@ SEMANTIC: dict[str, st.SearchStrategy[Any]] = {
     "faceDisableLocalAuth": st.booleans(),
     "faceRestrictOutboundNetworkAccess": st.booleans(),
     "faceAllowedFqdns": st.lists(st.builds(lambda a, b: f"{a}.{b}.com", _host_label, _host_label), max_size=3),
-    "faceIpRules": st.lists(st.sampled_from(["203.0.113.7", "198.51.100.0/24"]), max_size=2),
+    "faceIpRules": st.just([]),  # any rule is refused: public access is Disabled
     "faceAllowedClientCidrs": st.lists(_cidr, max_size=3),
     "privateDnsMode": st.sampled_from(["create", "policy"]),
     "privateDnsZoneIds": st.just([]),

@@ -42,6 +42,11 @@ def test_schema_lists_every_component(schema):
     ("FaceAccount", "privateEndpointIps", "array<liveness:index:PrivateEndpointIpArgs>", False),
     ("FaceAccount", "disableLocalAuth", "boolean", False),
     ("FaceAccount", "vnetId", "string", True),
+    # The AVM interfaces: lock, diagnostic settings and role assignments are the component's inputs.
+    ("FaceAccount", "lock", "liveness:index:LockArgs", False),
+    ("FaceAccount", "diagnosticSettings", "array<liveness:index:DiagnosticSettingArgs>", False),
+    ("FaceAccount", "roleAssignments", "array<liveness:index:RoleAssignmentArgs>", False),
+    ("ProxyDns", "lock", "liveness:index:LockArgs", False),
     ("LivenessProxy", "logRetentionDays", "integer", False),
     ("LivenessProxy", "appsSubnetId", "string", True),
     ("LivenessProxyApp", "environment", "azure-native:app:ManagedEnvironment", True),

@@ -50,7 +50,7 @@ def parse(**overrides):
     ({"proxyMinReplicas": "two"}, "proxyMinReplicas", "whole number"),
     ({"proxyUpstreamTimeoutSeconds": 240}, "proxyUpstreamTimeoutSeconds", "from 5 to 239"),
     ({"proxyAllowBrowserPreflight": "yes"}, "proxyAllowBrowserPreflight", "true or false"),
-    ({"faceIpRules": ["not-an-ip"]}, "faceIpRules", "IPv4 addresses or CIDR"),
+    ({"faceIpRules": ["203.0.113.0/24"]}, "faceIpRules", "public network access is Disabled, so Azure ignores IP rules"),
     ({"faceIpRules": "1.2.3.4"}, "faceIpRules", "JSON list"),
     ({"privateDnsMode": "existing"}, "privateDnsZoneIds", "privatelink.cognitiveservices.azure.com"),
     ({"privateDnsZoneIds": ["/subscriptions/1/resourceGroups/r/providers/Microsoft.Network/privateDnsZones/privatelink.cognitiveservices.azure.com"]},
@@ -102,10 +102,10 @@ def test_defaults_are_the_safe_choices():
 
 
 def test_strings_from_the_pulumi_runtime_are_typed():
-    s = parse(proxyMinReplicas="3", proxyAllowBrowserPreflight="true", faceIpRules='["203.0.113.0/24"]',
+    s = parse(proxyMinReplicas="3", proxyAllowBrowserPreflight="true", faceAllowedFqdns='["api.contoso.com"]',
               tags='{"team": "identity"}', proxyCpu="1", proxyMemory="2Gi")
     assert s.proxy.min_replicas == 3 and s.proxy.allow_browser_preflight is True
-    assert s.face.ip_rules == ("203.0.113.0/24",)
+    assert s.face.allowed_fqdns == ("api.contoso.com",)
     assert s.tags["team"] == "identity" and s.tags["managed-by"] == "pulumi"
 
 

@@ -62,7 +62,8 @@ def test_each_broken_invariant_is_reported(name):
 
 
 def test_unprotected_prod_resources_are_reported():
-    ev = verifying({"liveness:lifecycle": "prod", "liveness:dnsMode": "create"})
+    ev = verifying({"liveness:lifecycle": "prod", "liveness:dnsMode": "create",
+                    "liveness:faceAppServerPrincipalIds": ["6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"]})
     assert check_invariants(ev) == []
 
     def unprotect(e):

@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from infra.plan.invariants import check_invariants
-from tests.unit.conftest import evaluate, verifying
+from tests.unit.conftest import evaluate, stack_evaluation, verifying
 
 APP_SERVER = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b"
 
@@ -77,11 +77,11 @@ MUTATIONS = {
     "record unlocked": (lambda ev: _remove(ev, "dns-azaiverify-lock"), "the verification record"),
     "read-only is not the lock": (lambda ev: ev.named("face-pe-lock").inputs.update(level="NotSpecified"), "the private endpoint"),
     # roles
-    "broader role": (lambda ev: ev.named("face-app-server-0").inputs.update(
+    "broader role": (lambda ev: ev.named("face-role-0").inputs.update(
         roleDefinitionId="/subscriptions/0/providers/Microsoft.Authorization/roleDefinitions/a97b65f3-24c7-4388-baec-2e87135dc908"),
         "Face Recognizer"),
-    "role on the group": (lambda ev: ev.named("face-app-server-0").inputs.update(scope="/subscriptions/0/resourceGroups/rg"), "scoped"),
-    "role missing": (lambda ev: _remove(ev, "face-app-server-0"), "differ"),
+    "role on the group": (lambda ev: ev.named("face-role-0").inputs.update(scope="/subscriptions/0/resourceGroups/rg"), "scoped"),
+    "role missing": (lambda ev: _remove(ev, "face-role-0"), "differ"),
     # teardown order
     "certificate not deleted_with": (lambda ev: setattr(ev.named("proxy-managed-cert"), "deleted_with", None), "CertificateInUse"),
 }
@@ -106,3 +106,36 @@ def test_a_lock_in_a_test_or_ephemeral_stack_is_reported(lifecycle):
     findings = check_invariants(ev)
     assert [f.invariant for f in findings] == ["management-locks"]
     assert "teardown" in findings[0].message
+
+
+# --- the app server's path to the account -------------------------------------------------------
+
+APP_SERVER = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+
+def _path_findings(ev):
+    return [f for f in ev.findings if f.invariant == "app-server-path"]
+
+
+def test_prod_without_a_path_for_the_app_server_is_a_finding_with_the_fix():
+    (finding,) = _path_findings(evaluate({"liveness:lifecycle": "prod"}))
+    assert finding.severity == "warning"
+    assert "faceAllowedClientCidrs" in finding.message and "faceAppServerPrincipalIds" in finding.message
+    assert "cannot create liveness sessions" in finding.message
+
+
+@pytest.mark.parametrize("overrides", [
+    {"liveness:faceAllowedClientCidrs": ["10.60.1.0/24"]},
+    {"liveness:faceAppServerPrincipalIds": [APP_SERVER]},
+])
+def test_either_path_for_the_app_server_clears_the_finding(overrides):
+    assert _path_findings(evaluate({"liveness:lifecycle": "prod", **overrides})) == []
+
+
+def test_test_stacks_are_not_asked_for_an_app_server_path():
+    assert _path_findings(evaluate()) == []
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_the_shipped_prod_like_stacks_are_told_they_have_no_path(stack):
+    assert len(_path_findings(stack_evaluation(stack))) == 1

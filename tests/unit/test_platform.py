@@ -191,8 +191,9 @@ def test_prod_locks_account_endpoint_zone_and_verification_record():
     for name, target in targets.items():
         lock = locks[name]
         # Scoped by the target's id: created after it, deleted before it (a record removed by config
-        # loses its lock first); never the target's child, so it does not inherit `protect`.
-        assert target in lock.dependencies and lock.parent != target and not lock.protect
+        # loses its lock first); never the target's child; protected itself, so a destroy after
+        # `pulumi state unprotect <account>` stops at the locks.
+        assert target in lock.dependencies and lock.parent != target and lock.protect
 
 
 def test_prod_stack_file_locks_what_it_owns():
@@ -210,7 +211,8 @@ def test_removing_the_verification_code_drops_the_record_lock_before_the_record(
 
 
 def test_locks_are_lifted_by_an_explicit_key():
-    ev = verifying({"liveness:lifecycle": "prod", "liveness:managementLocks": False})
+    ev = verifying({"liveness:lifecycle": "prod", "liveness:managementLocks": False,
+                    "liveness:faceAllowedClientCidrs": ["10.60.1.0/24"]})
     assert ev.by_type(T_LOCK) == [] and ev.findings == []
 
 
@@ -257,3 +259,31 @@ def test_subscription_is_read_from_the_scope_id():
     assert shared_interfaces.subscription_of("/subscriptions/abc/resourceGroups/x") == "abc"
     with pytest.raises(ValueError):
         shared_interfaces.subscription_of("/mock/thing")
+
+
+def test_private_endpoint_references_its_subnet_by_id_alone():
+    """SubnetArgs(id=…) also sends the subnet defaults (privateEndpointNetworkPolicies: Disabled,
+    privateLinkServiceNetworkPolicies: Enabled); the endpoint must send the reference and nothing else."""
+    for e in (evaluate(), stack_evaluation("prod")):
+        pe = e.one("azure-native:network:PrivateEndpoint")
+        subnet_id = e.named("network-endpoints-subnet")
+        assert list(pe.inputs["subnet"]) == ["id"], pe.inputs["subnet"]
+        assert pe.inputs["subnet"]["id"].endswith("/subnets/" + subnet_id.inputs["subnetName"])
+
+
+PRINCIPAL = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+
+def test_each_lock_depends_on_everything_it_blocks():
+    """The account's lock blocks its diagnostic setting and role assignments (extension resources)
+    and the private endpoint (its connection lives on the account); the endpoint's lock blocks the
+    zone group under it. Pulumi deletes dependents first, so the lock goes before any of them."""
+    ev = verifying({"liveness:lifecycle": "prod", "liveness:dnsMode": "create",
+                    "liveness:faceAppServerPrincipalIds": [PRINCIPAL]})
+    locks = _locks(ev)
+    assert {"face-account", "face-diagnostics", "face-role-0", "face-pe"} <= set(locks["face-account-lock"].dependencies)
+    assert {"face-pe", "face-pe-zone-group"} <= set(locks["face-pe-lock"].dependencies)
+    steps = [s.name for s in delete_order.destroy_steps(ev.resources)]
+    for blocked in ("face-diagnostics", "face-role-0", "face-pe", "face-pe-zone-group"):
+        lock = "face-pe-lock" if blocked == "face-pe-zone-group" else "face-account-lock"
+        assert steps.index(lock) < steps.index(blocked), (lock, blocked)

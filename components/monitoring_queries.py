@@ -82,14 +82,17 @@ class AlertThresholds:
     frequency_minutes: int = 5
 
 
-# Windows (minutes) Azure accepts for each alert type the component declares, with the 5-minute
-# evaluation frequency it uses. Metric alerts take windowSize PT1M, PT5M, PT15M, PT30M, PT1H, PT6H,
-# PT12H or P1D, no other (Microsoft.Insights metricAlerts REST spec); a log search alert takes a
-# window of at least its frequency, up to 2 days (Microsoft.Insights scheduledQueryRules).
+# Windows (minutes) Azure accepts for each alert type the component declares; both are evaluated
+# every ALERT_FREQUENCY_MINUTES, and a window shorter than the frequency would skip data.
+# Metric alerts: windowSize PT1M, PT5M, PT15M, PT30M, PT1H, PT6H, PT12H or P1D (Azure/azure-cli#31138,
+# MicrosoftDocs/azure-docs#38575). Log search alerts (scheduledQueryRules 2021-08-01): the service
+# answers "Supported granularities are: 5, 10, 15, ..., 2880" (Azure/azure-rest-api-specs#21258).
 METRIC_ALERT_WINDOW_MINUTES = (1, 5, 15, 30, 60, 360, 720, 1440)
+LOG_ALERT_WINDOW_MINUTES = (5, 10, 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440, 2880)
 ALERT_FREQUENCY_MINUTES = 5
-# What every alert of the component accepts: `alertWindowMinutes` is checked against this set.
-ALERT_WINDOW_MINUTES = tuple(m for m in METRIC_ALERT_WINDOW_MINUTES if ALERT_FREQUENCY_MINUTES <= m <= 60)
+# What every alert of the component accepts (up to an hour): `alertWindowMinutes` is checked against this.
+ALERT_WINDOW_MINUTES = tuple(m for m in METRIC_ALERT_WINDOW_MINUTES
+                             if m in LOG_ALERT_WINDOW_MINUTES and ALERT_FREQUENCY_MINUTES <= m <= 60)
 
 
 @dataclass(frozen=True)

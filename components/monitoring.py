@@ -29,6 +29,7 @@ from components.proxy_config import REFUSED_ROUTE_BODY
 # "Application Insights availability tests" (learn.microsoft.com/azure/azure-monitor/app/availability).
 DEFAULT_TEST_LOCATIONS: tuple[str, ...] = ("emea-nl-ams-azr", "emea-gb-db3-azr", "us-va-ash-azr")
 RESTART_METRIC = "RestartCount"
+RESTART_AGGREGATION = "Maximum"  # the counter is cumulative per replica (podName): count each restart once
 RESTART_METRIC_NAMESPACE = "Microsoft.App/containerApps"
 
 
@@ -138,9 +139,14 @@ class _Resolved:
         for name in ("min_requests", "face_403_count", "throttled_count", "restart_count", "certificate_days"):
             if getattr(t, name) < 1:
                 problems.append(f"thresholds.{name}: received {getattr(t, name)!r}; expected at least 1")
-        if t.window_minutes < t.frequency_minutes:
-            problems.append(f"thresholds.window_minutes: received {t.window_minutes}; expected at least "
-                            f"frequency_minutes ({t.frequency_minutes})")
+        if t.window_minutes not in mq.ALERT_WINDOW_MINUTES:
+            problems.append(f"thresholds.window_minutes: received {t.window_minutes}; expected one of "
+                            f"{', '.join(map(str, mq.ALERT_WINDOW_MINUTES))} (what every alert type accepts)")
+        if t.frequency_minutes != mq.ALERT_FREQUENCY_MINUTES:
+            problems.append(f"thresholds.frequency_minutes: received {t.frequency_minutes}; expected "
+                            f"{mq.ALERT_FREQUENCY_MINUTES}")
+        for alert in mq.alert_queries(t):
+            problems.extend(mq.alert_query_problems(alert))
         if self.certificate_check and not self.test_locations:
             problems.append("test_locations: received (); expected at least one availability test location")
         if problems:
@@ -244,7 +250,9 @@ class ProxyMonitoring(pulumi.ComponentResource):
                     metric_namespace=RESTART_METRIC_NAMESPACE,
                     operator="GreaterThanOrEqual",
                     threshold=t.restart_count,
-                    time_aggregation="Total",
+                    # RestartCount is the replica's restart counter sampled each minute, not the
+                    # restarts within that minute: Total would add one restart once per sample.
+                    time_aggregation=RESTART_AGGREGATION,
                 )],
             ),
             actions=[monitor.MetricAlertActionArgs(action_group_id=a) for a in actions],

@@ -207,7 +207,7 @@ KEYS: tuple[Key, ...] = (
     _k("monitoring", "alertCertificateDays", "int", "`14`",
        "The certificate check fails when the served certificate has fewer days left."),
     _k("monitoring", "alertWindowMinutes", "int", "`15`",
-       "Window every alert looks at, evaluated every 5 minutes: 5, 10, 15, 30, 45 or 60."),
+       "Window every alert looks at, evaluated every 5 minutes: 5, 15, 30 or 60 (the windows metric and log alerts both accept)."),
     _k("monitoring", "monitoringCertificateCheck", "bool", "`true`",
        "Application Insights availability test on `https://<proxyHost>/` from three Azure locations every "
        "5 minutes: expects the proxy's own 404 over a valid certificate."),

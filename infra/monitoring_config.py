@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 from urllib.parse import urlsplit
 
-from components.monitoring_queries import AlertThresholds
+from components.monitoring_queries import ALERT_WINDOW_MINUTES, AlertThresholds
 from infra.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     from infra.config_reader import _Reader
 
-WINDOW_MINUTES = (5, 10, 15, 30, 45, 60)  # windows a 5-minute scheduled-query rule accepts
 _EMAIL = re.compile(r"^[^@\s,;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
@@ -62,11 +61,11 @@ def parse_monitoring(r: "_Reader", prod: bool, webhook_is_secret: Optional[bool]
         throttled_count=r.integer("alertThrottledCount", 100, 1, 1_000_000),
         restart_count=r.integer("alertRestartCount", 3, 1, 1000),
         certificate_days=r.integer("alertCertificateDays", 14, 1, 365),
-        window_minutes=r.integer("alertWindowMinutes", 15, 5, 60),
+        window_minutes=r.integer("alertWindowMinutes", 15, min(ALERT_WINDOW_MINUTES), max(ALERT_WINDOW_MINUTES)),
     )
-    if thresholds.window_minutes not in WINDOW_MINUTES:
+    if thresholds.window_minutes not in ALERT_WINDOW_MINUTES:
         raise ConfigError(r.full("alertWindowMinutes"), thresholds.window_minutes,
-                          f"one of {', '.join(map(str, WINDOW_MINUTES))}")
+                          f"one of {', '.join(map(str, ALERT_WINDOW_MINUTES))} (windows every alert type accepts)")
     if not enabled:
         for key in ("alertEmails", "alertWebhookUrl"):
             if r.raw.get(key) not in (None, "", [], "[]"):

@@ -3,13 +3,14 @@ resources the program declares under the mock runtime, per config."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
 import pytest
 
 from components import monitoring_queries as mq
-from components.monitoring import ProxyMonitoringArgs, validate_args
+from components.monitoring import ProxyMonitoringArgs, _duration, validate_args
 from components.proxy_config import LIVENESS_ROUTES, ProxySettings, render_nginx_config
 from infra import stackfile
 from infra.errors import ConfigError
@@ -129,6 +130,51 @@ def test_component_args_refuse_nonsense():
         validate_args(args)
 
 
+def test_alert_windows_are_ones_every_alert_type_accepts():
+    metric_windows = {"PT1M", "PT5M", "PT15M", "PT30M", "PT1H", "PT6H", "PT12H", "P1D"}  # metricAlerts REST spec
+    assert mq.ALERT_WINDOW_MINUTES == (5, 15, 30, 60)
+    for minutes in mq.ALERT_WINDOW_MINUTES:
+        assert _duration(minutes) in metric_windows and minutes >= mq.ALERT_FREQUENCY_MINUTES
+    assert _duration(10) not in metric_windows and _duration(45) not in metric_windows
+
+
+@pytest.mark.parametrize("window", [10, 45])
+def test_component_args_refuse_a_window_a_metric_alert_refuses(window):
+    args = ProxyMonitoringArgs(resource_group_name="rg", location="westeurope", name_prefix="fl", workspace_name="w",
+                               workspace_id="/w", container_app_name=APP, container_app_id="/a", proxy_host="h.example.com",
+                               thresholds=dict(window_minutes=window))
+    with pytest.raises(ValueError, match=f"window_minutes: received {window}; expected one of 5, 15, 30, 60"):
+        validate_args(args)
+
+
+def test_alert_queries_keep_time_generated_for_the_rule():
+    """A log alert with a measure column aggregates by bin(TimeGenerated, …) itself
+    (learn.microsoft.com/azure/azure-monitor/alerts/alerts-create-log-alert-rule): each of the
+    program's alert queries keeps TimeGenerated, read from the prod plan the mock runtime renders."""
+    ev = stack_evaluation("prod")
+    declared = [r.inputs for r in ev.by_type(T_RULE)]
+    assert len(declared) == 3
+    by_query = {a.query: a for a in mq.alert_queries(ev.settings.monitoring.thresholds)}
+    for rule in declared:
+        (condition,) = rule["criteria"]["allOf"]
+        alert = by_query[condition["query"]]
+        assert condition.get("metricMeasureColumn") == alert.measure_column
+        assert mq.alert_query_problems(alert) == [], alert.key
+    rate = next(a for a in by_query.values() if a.measure_column)
+    assert "by bin(TimeGenerated, 15m)" in rate.query
+
+
+def test_alert_query_checker_reports_a_summarize_without_a_time_bin():
+    rate = next(a for a in mq.alert_queries(mq.AlertThresholds()) if a.key == "proxy-5xx-rate")
+    unbinned = dataclasses.replace(rate, query=re.sub(r" by bin\(TimeGenerated, \d+m\)", "", rate.query))
+    assert unbinned.query != rate.query
+    (problem,) = mq.alert_query_problems(unbinned)
+    assert "proxy-5xx-rate" in problem and "does not bin TimeGenerated" in problem
+    count = next(a for a in mq.alert_queries(mq.AlertThresholds()) if a.measure_column is None)
+    summarized = dataclasses.replace(count, query=count.query + "\n| summarize n = count()")
+    assert mq.alert_query_problems(summarized) and not mq.alert_query_problems(count)
+
+
 # --- the program under the mock runtime --------------------------------------------------------
 
 
@@ -164,7 +210,8 @@ def test_prod_monitoring_resources_and_their_inputs():
 
     restarts = ev.named("monitoring-replica-restarts").inputs
     (criterion,) = restarts["criteria"]["allOf"]
-    assert criterion["metricName"] == "RestartCount" and criterion["timeAggregation"] == "Total"
+    # RestartCount is cumulative per replica: Maximum counts each restart once, Total once per sample.
+    assert criterion["metricName"] == "RestartCount" and criterion["timeAggregation"] == "Maximum"
     assert restarts["scopes"][0].endswith("/Microsoft.App/containerApps/fl-prod-proxy")
 
     test = ev.one(T_WEBTEST).inputs
@@ -241,7 +288,10 @@ def test_dev_has_no_monitoring_by_default():
     ({**ON, "liveness:alertWebhookUrl": "https://hooks.example.com/x"}, (), "alertWebhookUrl", "a secret"),
     ({**ON, "liveness:alertWebhookUrl": "http://hooks.example.com/secret-token"}, ("liveness:alertWebhookUrl",),
      "alertWebhookUrl", "https://"),
-    ({**ON, "liveness:alertWindowMinutes": 20}, (), "alertWindowMinutes", "one of 5, 10, 15"),
+    ({**ON, "liveness:alertWindowMinutes": 20}, (), "alertWindowMinutes", "one of 5, 15, 30, 60"),
+    # A metric alert refuses windowSize PT10M and PT45M: refused here, not by Azure at `up`.
+    ({**ON, "liveness:alertWindowMinutes": 10}, (), "alertWindowMinutes", "one of 5, 15, 30, 60"),
+    ({**ON, "liveness:alertWindowMinutes": 45}, (), "alertWindowMinutes", "one of 5, 15, 30, 60"),
     ({**ON, "liveness:alertErrorRatePercent": 0}, (), "alertErrorRatePercent", "a number from"),
     ({"liveness:monitoringEnabled": False, "liveness:alertEmails": ["a@b.com"]}, (), "alertEmails", "unset while"),
 ])

@@ -18,11 +18,12 @@ from pulumi.runtime.sync_await import _sync_await
 
 from infra import stackfile
 from infra.config import NAMESPACE, load_runtime_settings
+from infra.config_schema import PROJECT_NAME
 from infra.plan.invariants import check_invariants
 from infra.plan.model import Evaluation, Finding, PlannedResource
 
 SECRET = "[secret]"
-PROJECT = "face-liveness-isolation"
+PROJECT = PROJECT_NAME
 MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 
 # type token → (input holding the resource's own name, ARM id path after the resource group)

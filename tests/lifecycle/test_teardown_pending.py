@@ -134,3 +134,20 @@ def test_the_cli_refuses_an_unbounded_retry():
                            "--destroy-retry-minutes", "100000", "--subscription-id", "3f2a6c1e-0b7d-4c55-9a1e-7d6b5c4a3f21"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "--destroy-retry-minutes" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_sweeper_picks_pending_stacks_whatever_their_age():
+    from infra.lifecycle.ephemeral import pending_pr_stacks
+
+    listing = [{"name": "org/face-liveness-isolation/pr-7", "lastUpdate": "2099-01-01T00:00:00Z"},
+               {"name": "pr-12"}, {"name": "dev"}, {"name": "pr-3"}]
+    tags = {("pr-7", TAG_TEARDOWN_PENDING): "InUseSubnetCannotBeDeleted", ("dev", TAG_TEARDOWN_PENDING): "x"}
+    assert pending_pr_stacks(listing, lambda stack, tag: tags.get((stack, tag))) == ["pr-7"]
+
+
+def test_the_workflows_resume_pending_teardowns_and_treat_exit_4_as_pending():
+    sweeper = (ROOT / ".github/workflows/sweeper.yml").read_text()
+    assert "infra.lifecycle.ephemeral pending < stacks.json" in sweeper
+    assert f'"$rc" -eq {EXIT_PENDING}' in sweeper
+    preview = (ROOT / ".github/workflows/preview-env.yml").read_text()
+    assert f'"$rc" -eq {EXIT_PENDING}' in preview and f"stack tag rm --stack \"$STACK\" {TAG_TEARDOWN_PENDING}" in preview

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from infra.lifecycle.pulumi_cli import PulumiRunner
+from infra.lifecycle.pulumi_cli import TEE, PulumiRunner
 
 SUBNET_IN_USE_CODE = "InUseSubnetCannotBeDeleted"
 # The code, or the message Azure sends with it (in case a provider drops the code).
@@ -74,16 +74,14 @@ def destroy_with_retry(runner: PulumiRunner, cmd: Sequence[str], *, retry_minute
                        clock: Callable[[], float] | None = None) -> DestroyOutcome:
     """Run `cmd` (a `pulumi destroy`); while it fails only because Azure holds the subnet, pause
     (FIRST_PAUSE_SECONDS, doubling up to MAX_PAUSE_SECONDS) and run it again, for at most
-    `retry_minutes` from the first attempt. Output is captured (to read the error) and echoed."""
+    `retry_minutes` from the first attempt. The runner streams destroy's output and returns it (TEE)."""
     clock = clock or monotonic
     started, budget = clock(), retry_minutes * 60.0
     pause, attempts = FIRST_PAUSE_SECONDS, 0
     while True:
         attempts += 1
-        done = runner(list(cmd), True)
+        done = runner(list(cmd), TEE)  # streamed as it runs, and returned to read the error
         output = "\n".join(part for part in (done.stdout, done.stderr) if part)
-        if output:
-            say(output.rstrip("\n"))
         if done.returncode == 0:
             return DestroyOutcome(True, attempts)
         if not subnet_in_use(output):

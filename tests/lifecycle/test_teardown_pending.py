@@ -13,6 +13,7 @@ import sys
 
 from infra.lifecycle.destroy_retry import (EXIT_PENDING, FIRST_PAUSE_SECONDS, MAX_PAUSE_SECONDS, TAG_TEARDOWN_PENDING,
                                            destroy_with_retry, held_resources)
+from infra.lifecycle.pulumi_cli import TEE
 from infra.lifecycle.teardown import CommandResult
 from tests.lifecycle.test_teardown import PR, World
 from tests.lifecycle.tools import ROOT
@@ -120,13 +121,51 @@ def test_destroy_runs_the_program_by_default_so_the_purge_hook_runs():
     assert destroys(world) == [("destroy", "--yes", "--non-interactive", "--stack", PR)]
 
 
-def test_the_retry_echoes_what_pulumi_printed():
-    printed: list[str] = []
+def test_destroy_output_is_streamed_and_read():
+    modes: list = []
     results = [HELD_RESULT, CommandResult(0, "Resources: 2 deleted", "")]
-    outcome = destroy_with_retry(lambda args, capture: results.pop(0), ["destroy"], retry_minutes=5,
-                                 say=printed.append, sleep=lambda s: None, clock=lambda: 0.0)
-    assert outcome.ok and outcome.attempts == 2
-    assert any("InUseSubnetCannotBeDeleted" in p for p in printed) and "Resources: 2 deleted" in printed
+
+    def runner(args, capture):
+        modes.append(capture)
+        return results.pop(0)
+
+    outcome = destroy_with_retry(runner, ["destroy"], retry_minutes=5, say=lambda line: None,
+                                 sleep=lambda s: None, clock=lambda: 0.0)
+    assert outcome.ok and outcome.attempts == 2 and modes == [TEE, TEE]
+
+
+FAKE_PULUMI_HELD = """#!/bin/sh
+case "$1 $2" in
+  "stack ls") echo '[{"name": "pr-77", "resourceCount": 3}]' ;;
+  "stack output") echo '{"lifecycle": "ephemeral"}' ;;
+  "stack tag") [ "$3" = set ] && echo "$4=$5" >> "$FAKE_PULUMI_TAGS"; [ "$3" = ls ] && echo '{}' ;;
+  "destroy --yes") cat "$FAKE_PULUMI_DESTROY_OUTPUT"; exit 255 ;;
+esac
+exit 0
+"""
+
+
+def test_the_real_runner_streams_destroy_and_exit_4_reaches_the_shell(tmp_path, monkeypatch, capsys):
+    """Through the real subprocess runner with a stand-in `pulumi` printing Azure's refusal."""
+    import stat as stat_mod
+
+    from infra import cli
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "pulumi"
+    fake.write_text(FAKE_PULUMI_HELD)
+    fake.chmod(fake.stat().st_mode | stat_mod.S_IXUSR)
+    (tmp_path / "destroy.txt").write_text(HELD)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("FAKE_PULUMI_DESTROY_OUTPUT", str(tmp_path / "destroy.txt"))
+    monkeypatch.setenv("FAKE_PULUMI_TAGS", str(tmp_path / "tags.txt"))
+    rc = cli.main(["teardown", "--stack", "pr-77", "--yes", "--destroy-retry-minutes", "0",
+                   "--subscription-id", "3f2a6c1e-0b7d-4c55-9a1e-7d6b5c4a3f21"])
+    out = capsys.readouterr().out
+    assert rc == EXIT_PENDING
+    assert 'Code="InUseSubnetCannotBeDeleted"' in out and "teardown pending" in out  # streamed, then judged
+    assert (tmp_path / "tags.txt").read_text().startswith(f"{TAG_TEARDOWN_PENDING}=error: deleting failed")
 
 
 def test_the_cli_refuses_an_unbounded_retry():

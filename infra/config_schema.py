@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 NAMESPACE = "liveness"
+# The project `name:` in Pulumi.yaml: the namespace `pulumi config set KEY` uses without a prefix
+# (refused by infra/config_namespaces.py; tests/unit/test_config_namespaces.py keeps the two equal).
+PROJECT_NAME = "face-liveness-isolation"
 
 
 @dataclass(frozen=True)

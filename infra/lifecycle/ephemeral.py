@@ -11,6 +11,8 @@ location); `liveness-infra teardown` reads them back, also after a destroy empti
 `python -m infra.lifecycle.ephemeral expired --ttl-hours H < stacks.json` is what the sweeper workflow runs
 on `pulumi stack ls --json`: it prints the `pr-*` stacks whose last update is older than the TTL,
 as a JSON list. Whether their pull request is closed is checked by the workflow (GitHub API).
+`... pending < stacks.json` prints the `pr-*` stacks a teardown left tagged `liveness:teardownPending`
+(Azure still held the subnet): the sweeper resumes those whatever their age.
 """
 
 from __future__ import annotations
@@ -156,6 +158,17 @@ def expired_pr_stacks(stack_list: Iterable[dict[str, Any]], now: datetime, ttl: 
     return sorted(out, key=lambda n: pr_number(n) or 0)
 
 
+def pending_pr_stacks(stack_list: Iterable[dict[str, Any]], tag_reader=None) -> list[str]:
+    """`pr-*` stacks tagged `liveness:teardownPending`: a teardown that Azure's subnet hold stopped
+    (infra/lifecycle/destroy_retry.py). The sweeper resumes them whatever their age."""
+    from infra.lifecycle.destroy_retry import TAG_TEARDOWN_PENDING
+
+    read = tag_reader or pulumi_stack_tag
+    names = {str(e.get("name", "")).rsplit("/", 1)[-1] for e in stack_list if isinstance(e, dict)}
+    return sorted((n for n in names if pr_number(n) is not None and read(n, TAG_TEARDOWN_PENDING)),
+                  key=lambda n: pr_number(n) or 0)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m infra.lifecycle.ephemeral",
@@ -164,6 +177,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     exp = sub.add_parser("expired", help="print (JSON) the pr-* stacks older than the TTL, reading `pulumi stack ls --json` on stdin")
     exp.add_argument("--ttl-hours", type=float, default=DEFAULT_TTL_HOURS, help=f"age after the last update (default {DEFAULT_TTL_HOURS})")
+    sub.add_parser("pending", help="print (JSON) the pr-* stacks tagged liveness:teardownPending, reading "
+                                   "`pulumi stack ls --json` on stdin (asks `pulumi stack tag get` for each)")
     name = sub.add_parser("stack-name", help="print the ephemeral stack name of a pull request number")
     name.add_argument("number", type=int)
     tags = sub.add_parser("stack-tags", help="print 'NAME VALUE' lines of the stack tags to set before `pulumi up`")
@@ -178,7 +193,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "stack-name":
             print(pr_stack_name(args.number))
             return 0
-        if not 0 < args.ttl_hours <= 24 * 365:
+        if args.command == "expired" and not 0 < args.ttl_hours <= 24 * 365:
             raise UserError(f"--ttl-hours: received {args.ttl_hours}; expected more than 0 and at most 8760")
         try:
             listing = json.load(sys.stdin)
@@ -186,6 +201,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise UserError(f"stdin: expected the JSON of `pulumi stack ls --json`: {exc}") from None
         if not isinstance(listing, list):
             raise UserError("stdin: expected a JSON list (the output of `pulumi stack ls --json`)")
+        if args.command == "pending":
+            print(json.dumps(pending_pr_stacks(listing)))
+            return 0
         now = datetime.now(timezone.utc)
         print(json.dumps(expired_pr_stacks(listing, now, timedelta(hours=args.ttl_hours))))
         return 0

@@ -24,12 +24,24 @@ class CommandResult:
     stderr: str = ""
 
 
-# (pulumi arguments, capture output?) -> result. Streaming commands print straight to the terminal.
-PulumiRunner = Callable[[Sequence[str], bool], CommandResult]
+# (pulumi arguments, capture output?) -> result. Streaming commands print straight to the terminal;
+# TEE streams the output (stderr merged into stdout) and returns it too, for commands whose errors
+# are read afterwards (teardown's destroy).
+TEE = "tee"
+PulumiRunner = Callable[[Sequence[str], "bool | str"], CommandResult]
 
 
-def subprocess_runner(args: Sequence[str], capture: bool) -> CommandResult:
+def subprocess_runner(args: Sequence[str], capture: "bool | str") -> CommandResult:
     """Runs the real Pulumi CLI in the project directory."""
+    if capture == TEE:
+        lines: list[str] = []
+        with subprocess.Popen(["pulumi", *args], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, errors="replace") as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                print(line, end="", flush=True)
+                lines.append(line)
+        return CommandResult(proc.returncode, "".join(lines), "")
     done = subprocess.run(["pulumi", *args], cwd=PROJECT_ROOT, capture_output=capture, text=True, check=False)
     return CommandResult(done.returncode, done.stdout or "", done.stderr or "")
 

@@ -3,7 +3,9 @@
 Order, each step printed:
   1. look the stack up in the backend (`pulumi stack ls --json`, `pulumi stack output --json`,
      `pulumi stack tag ls --json`) and decide which account to purge;
-  2. `pulumi destroy --yes --non-interactive --stack NAME [--run-program]`;
+  2. `pulumi destroy --yes --non-interactive --stack NAME --run-program` (the program's purge hook runs;
+     `--no-run-program` leaves it out), retried while Azure still holds the apps subnet
+     (infra/lifecycle/destroy_retry.py);
   3. purge the soft-deleted Face account (Azure SDK, infra/purge.py);
   4. `pulumi stack rm --yes --stack NAME`.
 Before any of that it refuses — exit 2, nothing touched — a stack whose lifecycle is not test or
@@ -20,7 +22,8 @@ group named `<namePrefix>-face-*` — never a name derived from config, whose su
 CI run that created the stack.
 
 Exit status: 0 done, 1 a step failed (the message says what state things are in), 2 refused or
-usage error. The Pulumi CLI and the Azure client are injected so tests record the calls.
+usage error, 4 teardown pending: Azure still holds the subnet after --destroy-retry-minutes; the
+stack is kept and tagged `liveness:teardownPending`, and a later run (the sweeper) finishes it. The Pulumi CLI and the Azure client are injected so tests record the calls.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from typing import Any, Callable, Optional
 from infra import stackfile
 from infra.errors import UserError, shorten
 from infra.lifecycle import ephemeral
+from infra.lifecycle.destroy_retry import DEFAULT_RETRY_MINUTES, EXIT_PENDING, MAX_RETRY_MINUTES, TAG_TEARDOWN_PENDING, destroy_with_retry, pending_report
 from infra.purge import PurgeError, PurgeTarget, default_client, normalize_location, purge_by_prefix, purge_soft_deleted, target_from_account_id
 from infra.lifecycle.pulumi_cli import PulumiRunner, resolve_subscription, subprocess_runner
 from infra.lifecycle.pulumi_cli import CommandResult, SUBSCRIPTION_ENV  # noqa: F401 (re-exported: this module's interface)
@@ -62,6 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "backend and Azure credentials (DefaultAzureCredential) allowed "
             "Microsoft.CognitiveServices/locations/resourceGroups/deletedAccounts/delete on the subscription."
         ),
+        epilog=(f"exit status: 0 done; 1 a step failed (the message says what is left); 2 refused or usage error, nothing "
+                f"touched; {EXIT_PENDING} teardown pending: Azure still holds the apps subnet (InUseSubnetCannotBeDeleted) "
+                f"after --destroy-retry-minutes, the stack is kept and tagged {TAG_TEARDOWN_PENDING} for a later run"),
     )
     p.add_argument("--stack", required=True, metavar="NAME", help="stack to tear down, e.g. pr-123 (pr-<N> stacks read the pr template)")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation (required when stdin is not a terminal)")
@@ -70,8 +77,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--template", metavar="NAME",
                    help="pr-<N> stacks only: read the config from stacks/Pulumi.<NAME>.yaml (default: the pr template when "
                         "the stack has no file of its own); a stack file of its own is checked too")
-    p.add_argument("--run-program", action="store_true",
-                   help="pass --run-program to pulumi destroy (runs the program, so delete hooks run too)")
+    p.add_argument("--run-program", action=argparse.BooleanOptionalAction, default=True,
+                   help="pass --run-program to pulumi destroy, so the purge-after-delete hook runs (default; "
+                        "--no-run-program destroys from state alone)")
+    p.add_argument("--destroy-retry-minutes", type=float, default=DEFAULT_RETRY_MINUTES, metavar="MINUTES",
+                   help=f"keep retrying destroy (pauses 1 min doubling to 10) while Azure holds the subnet, this long "
+                        f"(default {DEFAULT_RETRY_MINUTES:g}; 0: one attempt)")
     p.add_argument("--purge-wait", type=float, default=DEFAULT_PURGE_WAIT_SECONDS, metavar="SECONDS",
                    help=f"how long to wait for a just-deleted account to show as soft-deleted (default {DEFAULT_PURGE_WAIT_SECONDS:g})")
     p.set_defaults(handler=run)
@@ -85,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         subscription_id=args.subscription_id,
         run_program=args.run_program,
         purge_wait=args.purge_wait,
+        destroy_retry_minutes=args.destroy_retry_minutes,
     ).execute()
 
 
@@ -96,8 +108,9 @@ class Teardown:
         template: Optional[str] = None,
         yes: bool = False,
         subscription_id: Optional[str] = None,
-        run_program: bool = False,
+        run_program: bool = True,
         purge_wait: float = DEFAULT_PURGE_WAIT_SECONDS,
+        destroy_retry_minutes: float = DEFAULT_RETRY_MINUTES,
         runner: Optional[PulumiRunner] = None,
         client_factory: Optional[Callable[[str], Any]] = None,
         environ: Optional[dict[str, str]] = None,
@@ -113,6 +126,7 @@ class Teardown:
         self.subscription_flag = subscription_id
         self.run_program = run_program
         self.purge_wait = purge_wait
+        self.destroy_retry_minutes = destroy_retry_minutes
         # Looked up at call time so the module-level defaults can be swapped (tests, embedding).
         self.runner = runner or subprocess_runner
         self.client_factory = client_factory or default_client
@@ -145,6 +159,8 @@ class Teardown:
         self._refuse_unless_tearable(stack, settings, f"stacks/Pulumi.{template or stack}.yaml")
         if not 0 <= self.purge_wait <= 3600:
             raise UserError(f"--purge-wait: received {self.purge_wait:g}; expected 0 to 3600 seconds")
+        if not 0 <= self.destroy_retry_minutes <= MAX_RETRY_MINUTES:
+            raise UserError(f"--destroy-retry-minutes: received {self.destroy_retry_minutes:g}; expected 0 to {MAX_RETRY_MINUTES:g}")
         subscription = resolve_subscription(self.subscription_flag, self.environ)
         if not self.pulumi_available():
             raise UserError("teardown needs the Pulumi CLI on PATH (https://www.pulumi.com/docs/install/), logged in to the stack's backend")
@@ -209,9 +225,19 @@ class Teardown:
             cmd = ["destroy", "--yes", "--non-interactive", "--stack", stack]
             if self.run_program:
                 cmd.append("--run-program")
-            done = self.runner(cmd, False)
-            if done.returncode != 0:
-                say(f"error: pulumi destroy failed (exit {done.returncode}); nothing was purged and the stack is kept. "
+            if tags.get(TAG_TEARDOWN_PENDING):
+                say(f"  resuming: stack tag {TAG_TEARDOWN_PENDING} = {tags[TAG_TEARDOWN_PENDING]}")
+            done = destroy_with_retry(self.runner, cmd, retry_minutes=self.destroy_retry_minutes, say=say,
+                                      **({"sleep": self.sleep} if self.sleep else {}))
+            if done.subnet_in_use:
+                mark = self.runner(["stack", "tag", "set", TAG_TEARDOWN_PENDING, done.detail[:200], "--stack", stack], True)
+                for line in pending_report(stack, done, self.destroy_retry_minutes):
+                    say(line)
+                if mark.returncode != 0:
+                    say(f"  warning: could not set stack tag {TAG_TEARDOWN_PENDING}; the sweeper finds the stack by its age instead")
+                return EXIT_PENDING
+            if not done.ok:
+                say(f"error: pulumi destroy failed (exit {done.returncode}: {done.detail}); nothing was purged and the stack is kept. "
                     "Fix the cause and run teardown again.")
                 return 1
         else:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from infra.config_schema import PROJECT_NAME
 from infra.config_settings import Settings
 
-PROJECT = "face-liveness-isolation"  # Pulumi.yaml's name: the project part of every URN
+PROJECT = PROJECT_NAME  # Pulumi.yaml's name: the project part of every URN
 
 
 @dataclass

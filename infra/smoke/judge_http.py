@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Sequence
+from urllib.parse import urlsplit
 
 from components.proxy_config import REFUSED_ROUTE_BODY
 from infra.smoke.model import (
@@ -86,6 +87,18 @@ def _no_answer(check: str, attempt: HttpAttempt) -> Verdict:
                    "(`liveness-infra logs`) and the revision's replica restarts", FailureClass.CONNECT)
 
 
+def _same_host_https(host: str, location: str) -> bool:
+    """`location` is an absolute https:// URL to exactly `host` (default port): parsed, not a prefix,
+    so `https://<host>.attacker.example/` and `https://<host>@attacker.example/` do not pass."""
+    try:
+        url = urlsplit(location.strip())
+        port = url.port
+    except ValueError:
+        return False
+    return (url.scheme.lower() == "https" and url.username is None and url.password is None
+            and (url.hostname or "").rstrip(".") == host.lower().rstrip(".") and port in (None, 443))
+
+
 def judge_redirect(host: str, attempt: HttpAttempt) -> Verdict:
     """``http://host/`` must answer with a redirect to ``https://host/...``."""
     check = "http redirect"
@@ -97,7 +110,7 @@ def judge_redirect(host: str, attempt: HttpAttempt) -> Verdict:
         return _no_answer(check, attempt)
     a = attempt.answer
     location = a.header("location") or ""
-    if a.status in (301, 302, 307, 308) and location.lower().startswith(f"https://{host.lower()}"):
+    if a.status in (301, 302, 307, 308) and _same_host_https(host, location):
         return Verdict(check, Outcome.PASS, f"http:// answers {a.status} to {location}")
     if a.status in (301, 302, 307, 308):
         return Verdict(check, Outcome.FAIL, f"http:// redirects to {location or 'nowhere'} instead of https://{host}",

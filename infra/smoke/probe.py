@@ -54,6 +54,14 @@ def verified_context(ca_file: str | None, check_hostname: bool = True) -> ssl.SS
     return context
 
 
+def unverified_context() -> ssl.SSLContext:
+    """TLS without certificate checks: only for looking behind a certificate already judged bad."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def _connect(endpoint: Endpoint, port: int) -> socket.socket:
     return socket.create_connection((endpoint.connect_host, port), timeout=endpoint.timeout)
 
@@ -77,11 +85,8 @@ def _names(cert: x509.Certificate) -> tuple[str, ...]:
 
 def observe_tls(endpoint: Endpoint) -> TlsObservation:
     """The certificate the host serves (read without verification), then the chain's verdict."""
-    unverified = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    unverified.check_hostname = False
-    unverified.verify_mode = ssl.CERT_NONE
     try:
-        with _handshake(endpoint, unverified) as tls:
+        with _handshake(endpoint, unverified_context()) as tls:
             der = tls.getpeercert(binary_form=True)
             protocol = tls.version() or ""
     except ssl.SSLError as exc:  # before OSError: SSLError is one

@@ -1,13 +1,15 @@
 """The order of `liveness-infra smoke`'s checks, and what each one sends.
 
 DNS -> TLS -> http:// redirect -> refused routes -> the four liveness routes -> OPTIONS ->
-latency -> (``--session``) a real session. A failed TLS check stops the HTTPS checks: a client
-could not get past it either, and their failures would only repeat it.
+latency -> (``--session``) a real session. A failed TLS check stops the HTTPS checks a client
+could not get past either, except the refused-route checks: those still run over a connection
+that does not verify the certificate (and say so), because a bad certificate must not hide a
+proxy that forwards what it should refuse. The run fails on the TLS check either way.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -94,7 +96,8 @@ def run_checks(target: SmokeTarget, progress: Progress = lambda _line: None,
     verdicts.extend(_dns(target))
 
     step(f"TLS on {target.endpoint.connect_host}:{target.endpoint.port} (SNI {host})")
-    tls = judge_tls(host, smoke_probe.observe_tls(target.endpoint), now())
+    seen_tls = smoke_probe.observe_tls(target.endpoint)
+    tls = judge_tls(host, seen_tls, now())
     verdicts.extend(tls)
 
     step(f"http://{host}/ redirects to https://")
@@ -103,13 +106,12 @@ def run_checks(target: SmokeTarget, progress: Progress = lambda _line: None,
     blocking = [v for v in tls if v.outcome in (Outcome.FAIL, Outcome.UNREACHABLE)]
     if blocking:
         reason = "unreachable" if blocking[0].outcome is Outcome.UNREACHABLE else "failed"
+        if seen_tls.connected:  # a TLS session is possible, only the certificate is bad
+            verdicts.extend(_refused_routes(target, step, trusted=False))
         verdicts.append(Verdict("https routes", Outcome.SKIP, f"not checked: TLS {reason}, so no client gets further"))
         return verdicts
 
-    for route in REFUSED_ROUTES:
-        path = route_target(route, version)
-        step(f"POST {path} must get the proxy's own 404")
-        verdicts.append(judge_refused(_post(target, path)))
+    verdicts.extend(_refused_routes(target, step, trusted=True))
 
     first_route = route_target(LIVENESS_ROUTES[0], version)
     for route in LIVENESS_ROUTES:
@@ -129,6 +131,21 @@ def run_checks(target: SmokeTarget, progress: Progress = lambda _line: None,
         start_path = route_target(LIVENESS_ROUTES[0], target.session_api_version)
         verdicts.append(_session(target, session_client, start_path))
     return verdicts
+
+
+def _refused_routes(target: SmokeTarget, step: Progress, trusted: bool) -> list[Verdict]:
+    """The routes the proxy must refuse; `trusted` False: over TLS that skips certificate checks."""
+    out = []
+    context = None if trusted else smoke_probe.unverified_context()
+    note = "" if trusted else " (certificate not trusted: checked over an unverified connection)"
+    for route in REFUSED_ROUTES:
+        path = route_target(route, target.api_version)
+        step(f"POST {path} must get the proxy's own 404{note}")
+        attempt = smoke_probe.request(target.endpoint, "POST", path, headers=JSON_HEADERS, body=b"{}", context=context)
+        verdict = judge_refused(attempt)
+        out.append(replace(verdict, summary=verdict.summary + note, details={**verdict.details, "certificateTrusted": trusted})
+                   if not trusted else verdict)
+    return out
 
 
 def _session(target: SmokeTarget, client: ClientFactory, start_path: str) -> Verdict:

@@ -28,6 +28,8 @@ class FakePulumi:
     tags: dict[str, str] = field(default_factory=dict)
     resource_count: dict[str, int] = field(default_factory=dict)  # stack -> resourceCount in `stack ls`
     fail: dict[str, int] = field(default_factory=dict)  # verb ("destroy", "rm", "ls", "output", "tag") -> exit code
+    # What successive `pulumi destroy` runs answer (CommandResults, first first); empty: success.
+    destroy_results: list = field(default_factory=list)
 
     def __call__(self, args, capture):
         args = list(args)
@@ -35,6 +37,8 @@ class FakePulumi:
         verb = args[1] if args[0] == "stack" else args[0]
         if verb in self.fail:
             return CommandResult(self.fail[verb], "", f"error: {verb} failed for the test")
+        if verb == "destroy" and self.destroy_results:
+            return self.destroy_results.pop(0)
         if args[:2] == ["stack", "ls"]:
             listing = []
             for s in self.stacks:

@@ -245,7 +245,7 @@ def test_destroys_then_purges_the_deployed_account_then_removes_the_stack():
         ("pulumi", ("stack", "ls", "--json")),
         ("pulumi", ("stack", "output", "--json", "--stack", PR)),
         ("pulumi", ("stack", "tag", "ls", "--json", "--stack", PR)),
-        ("pulumi", ("destroy", "--yes", "--non-interactive", "--stack", PR)),
+        ("pulumi", ("destroy", "--yes", "--non-interactive", "--stack", PR, "--run-program")),
         ("client", SUBSCRIPTION),
         ("deleted_accounts.get", *target),
         ("deleted_accounts.begin_purge", *target),
@@ -334,7 +334,7 @@ def test_a_failed_destroy_purges_nothing_and_keeps_the_stack():
     world.pulumi.fail["destroy"] = 255
     assert world.teardown().execute() == 1
     assert world.azure_calls() == [] and not any(c[:2] == ("stack", "rm") for c in world.pulumi_calls())
-    assert "pulumi destroy failed (exit 255); nothing was purged and the stack is kept" in "\n".join(world.printed)
+    assert "pulumi destroy failed (exit 255: error: destroy failed for the test); nothing was purged and the stack is kept" in "\n".join(world.printed)
 
 
 def test_a_purge_without_permission_says_which_permission_and_keeps_the_stack():
@@ -473,7 +473,7 @@ def test_the_cli_drives_the_pulumi_cli_and_the_sdk(tmp_path: Path, monkeypatch, 
         "stack ls --json",
         "stack output --json --stack pr-77",
         "stack tag ls --json --stack pr-77",
-        "destroy --yes --non-interactive --stack pr-77",
+        "destroy --yes --non-interactive --stack pr-77 --run-program",
         "stack rm --yes --stack pr-77",
     ]
     assert ("deleted_accounts.begin_purge", *target) in calls
@@ -482,5 +482,6 @@ def test_the_cli_drives_the_pulumi_cli_and_the_sdk(tmp_path: Path, monkeypatch, 
 def test_help_lists_the_flags():
     done = subprocess.run([sys.executable, "-m", "infra.cli", "teardown", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
-    for flag in ("--stack", "--yes", "--subscription-id", "--run-program", "--purge-wait"):
-        assert flag in done.stdout
+    for flag in ("--stack", "--yes", "--subscription-id", "--run-program", "--no-run-program", "--purge-wait",
+                 "--destroy-retry-minutes", "4 teardown pending"):
+        assert flag in " ".join(done.stdout.split())

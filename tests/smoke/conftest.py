@@ -135,12 +135,14 @@ def smoke_world(world: World) -> Iterator[World]:
     world.front.use(*world.good)
     world.front.backend, world.front.backend_tls = (LOOPBACK, world.proxy_port), None
     world.standin.respond = face_like()
+    world.redirector.location_host = None
     try:
         yield world
     finally:
         world.front.use(*world.good)
         world.front.backend, world.front.backend_tls = (LOOPBACK, world.proxy_port), None
         world.standin.respond = face_like()
+        world.redirector.location_host = None
 
 
 @dataclass

@@ -178,12 +178,18 @@ def _send_all(sock: socket.socket, data: bytes, timeout: float = 10.0) -> bool:
 
 
 class Redirector:
-    """Plain HTTP on loopback answering every request with 301 to https://<Host><path>."""
+    """Plain HTTP on loopback answering every request with 301 to https://<Host><path>.
+
+    `location_host`, when set, replaces <Host> in the Location (a redirect to another host).
+    """
 
     def __init__(self, host: str = "127.0.0.1"):
+        rig = self
+        self.location_host: str | None = None
+
         class Handler(http.server.BaseHTTPRequestHandler):
             def _redirect(self) -> None:
-                where = (self.headers.get("Host") or "").split(":")[0]
+                where = rig.location_host or (self.headers.get("Host") or "").split(":")[0]
                 self.send_response(301)
                 self.send_header("Location", f"https://{where}{self.path}")
                 self.send_header("Content-Length", "0")

@@ -80,6 +80,40 @@ def test_untrusted_certificate(smoke, smoke_world):
     assert result.outcome("tls name") == "pass"
 
 
+def test_redirect_to_another_host_fails(smoke, smoke_world):
+    """http:// answering 301 to https://<host>.attacker.example/ (a string-prefix check passed it)."""
+    smoke_world.redirector.location_host = f"{HOST}.attacker.example"
+    result = smoke(smoke_world.args())
+    assert result.code == 1
+    redirect = result.checks("http redirect")[0]
+    assert redirect["outcome"] == "fail" and f"{HOST}.attacker.example" in redirect["summary"]
+    assert result.outcome("route session/start") == "pass"  # the HTTPS side is healthy
+
+
+def test_bad_certificate_does_not_hide_an_open_proxy(smoke, smoke_world):
+    """Untrusted certificate and a proxy that forwards every route: both faults show in one run."""
+    context = ssl.create_default_context(cafile=str(smoke_world.ca.cert_path))
+    smoke_world.front.use(*smoke_world.untrusted)
+    smoke_world.front.backend = (LOOPBACK, smoke_world.standin.port)
+    smoke_world.front.backend_tls, smoke_world.front.backend_sni = context, FACE_HOST
+    result = smoke(smoke_world.args())
+    assert result.code == 1
+    assert result.outcome("tls chain") == "fail"
+    refused = result.checks("refused route")
+    assert len(refused) == 3
+    for check in refused:
+        assert check["outcome"] == "fail" and check["failureClass"] == "exposure", result.out
+        assert "certificate not trusted" in check["summary"] and check["details"]["certificateTrusted"] is False
+    assert result.outcome("https routes") == "skip"  # the liveness routes still wait for a good certificate
+
+
+def test_bad_certificate_with_a_sound_proxy_reports_the_refusals(smoke, smoke_world):
+    smoke_world.front.use(*smoke_world.untrusted)
+    result = smoke(smoke_world.args())
+    assert result.code == 1  # the certificate alone fails the run
+    assert [c["outcome"] for c in result.checks("refused route")] == ["pass"] * 3
+
+
 def test_cname_to_the_wrong_target(smoke, smoke_world):
     result = smoke(smoke_world.args(WRONG_CNAME_HOST))
     assert result.code == 1

@@ -118,6 +118,24 @@ def test_redirect():
     assert closed.outcome is Outcome.WARN
 
 
+@pytest.mark.parametrize("location,outcome", [
+    ("https://h.test/", Outcome.PASS),
+    ("https://H.test:443/path?q=1", Outcome.PASS),
+    ("https://h.test./", Outcome.PASS),
+    # A string-prefix comparison passed all of these (the old check).
+    ("https://h.test.attacker.example/", Outcome.FAIL),
+    ("https://h.testattacker.example/", Outcome.FAIL),
+    ("https://h.test@attacker.example/", Outcome.FAIL),
+    ("https://h.test:8443/", Outcome.FAIL),
+    ("https://h.test:notaport/", Outcome.FAIL),
+    ("http://h.test/", Outcome.FAIL),
+    ("//h.test/", Outcome.FAIL),
+])
+def test_redirect_compares_scheme_and_host_exactly(location, outcome):
+    attempt = HttpAttempt("GET", "/", HttpAnswer(301, "", (("Location", location),), b"", 1.0))
+    assert judge_redirect("h.test", attempt).outcome is outcome
+
+
 # -- latency and exit codes -----------------------------------------------------------------------
 
 def test_percentile_is_nearest_rank():

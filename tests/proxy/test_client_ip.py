@@ -16,6 +16,7 @@ import pytest
 from proxykit.harness import RunningProxy, settings
 from proxykit.rawhttp import build_request
 from proxykit.standin import FaceStandin
+from proxykit.waiting import wait_until
 
 ROUTE = "/face/v1.2/session/start"
 HERE = Path(__file__).resolve().parent
@@ -49,6 +50,13 @@ def log_entries(proxy: RunningProxy) -> list[dict]:
     return [json.loads(line) for line in proxy.access_log().splitlines()]
 
 
+def entries_for(proxy: RunningProxy, client_ip: str, count: int) -> list[dict]:
+    """The access-log entries keyed ``client_ip``, once nginx has written ``count`` of them (it
+    writes each line after answering, so reading straight after the last response races it)."""
+    return wait_until(lambda: [e for e in log_entries(proxy) if e["client_ip"] == client_ip],
+                      lambda entries: len(entries) >= count)
+
+
 def test_client_written_entries_never_change_the_key(limited: RunningProxy,
                                                      upstream: FaceStandin) -> None:
     """The ingress appends the client's address; whatever the client put before it (random
@@ -57,7 +65,7 @@ def test_client_written_entries_never_change_the_key(limited: RunningProxy,
                "2001:db8::1", "192.0.2.9", "192.0.2.10"]
     statuses = [send(limited, [("X-Forwarded-For", f"{prefix}, 203.0.113.50")]) for prefix in written]
     assert statuses[:4] == [200] * 4 and statuses[-3:] == [429] * 3, statuses
-    entries = [e for e in log_entries(limited) if e["client_ip"] == "203.0.113.50"]
+    entries = entries_for(limited, "203.0.113.50", len(written))
     assert len(entries) == len(written)
 
 
@@ -68,7 +76,7 @@ def test_a_second_forwarded_for_header_is_not_a_way_around(limited: RunningProxy
     statuses = [send(limited, [("X-Forwarded-For", f"192.0.2.{i}"),
                                ("X-Forwarded-For", "203.0.113.51")]) for i in range(8)]
     assert statuses[:4] == [200] * 4 and statuses[-3:] == [429] * 3, statuses
-    assert len([e for e in log_entries(limited) if e["client_ip"] == "203.0.113.51"]) == 8
+    assert len(entries_for(limited, "203.0.113.51", 8)) == 8
     assert not any(e["client_ip"].startswith("192.0.2.") for e in log_entries(limited))
 
 
@@ -79,7 +87,7 @@ def test_the_key_ignores_which_ingress_address_connects(limited: RunningProxy,
     statuses = [send(limited, [("X-Forwarded-For", "203.0.113.52")], source=f"127.0.0.{2 + i % 2}")
                 for i in range(8)]
     assert statuses[:4] == [200] * 4 and statuses[-3:] == [429] * 3, statuses
-    peers = {e["peer_ip"] for e in log_entries(limited) if e["client_ip"] == "203.0.113.52"}
+    peers = {e["peer_ip"] for e in entries_for(limited, "203.0.113.52", 8)}
     assert peers == {"127.0.0.2", "127.0.0.3"}
 
 

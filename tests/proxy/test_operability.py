@@ -82,9 +82,9 @@ def stack_settings(stack: str):
 
 
 def stacks() -> list[str]:
-    from infra.stackfile import stack_names
-
-    return stack_names()
+    # The shipped examples by name (tests/shipped_stacks.py; this directory is not a package):
+    # a user's half-edited stack in stacks/ must not fail these.
+    return ["dev", "pr", "prod", "staging"]
 
 
 @pytest.mark.parametrize("stack", stacks())

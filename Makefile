@@ -22,7 +22,7 @@ system-deps: ## install what the tests run for real: nginx, Knot DNS, actionlint
 	bash scripts/install-system-deps.sh
 
 test: venv system-deps ## run every test (unit, real nginx, real DNS server, workflow lint)
-	LIVENESS_REQUIRE_TOOLS=1 $(BIN)/pytest
+	LIVENESS_REQUIRE_TOOLS=1 $(BIN)/pytest -n auto
 
 bench: venv system-deps ## proxy benchmark: dev stack config vs HAProxy peer at 4x concurrency + production day (loopback, ~2.5 min; BENCH_ARGS=--markdown)
 	$(BIN)/python benchmarks/proxy_bench.py $(BENCH_ARGS)

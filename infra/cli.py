@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from typing import Sequence
 
@@ -28,17 +29,40 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 EXIT_USAGE = 2
+DISTRIBUTION = "face-liveness-isolation"
+
+
+def installed_version() -> str:
+    """The package's version from its installed metadata (pyproject.toml is the one source)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown (not installed; pip install -e . first)"
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one line (the full usage is one --help away),
+    and that says a flag's name once even when its type check already named it."""
+
+    def error(self, message: str):  # type: ignore[override]
+        match = re.match(r"argument (\S+): (\S+): ", message)
+        if match and match.group(2) in match.group(1).split("/"):
+            message = message[len("argument ") + len(match.group(1)) + 2:]
+        self.exit(EXIT_USAGE, one_line(f"{self.prog}: error: {message} (see {self.prog} --help)", 400) + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="liveness-infra",
         description=(
             "Plan, run and operate the network-isolated Azure AI Face liveness deployment. "
             "Commands that take --stack read stacks/Pulumi.<stack>.yaml."
         ),
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineErrorParser)
     subparsers.required = True
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)

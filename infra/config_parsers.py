@@ -249,8 +249,10 @@ def _parse_dns(r: _Reader, proxy_host: str) -> DnsSettings:
             raise ConfigError(r.full("dnsZoneName"), None, f"the public zone holding {proxy_host} (dnsMode {mode})")
         zone = _hostname(r, "dnsZoneName", zone)
         if not proxy_host.endswith("." + zone):
-            raise ConfigError(r.full("dnsZoneName"), zone,
-                              f"a zone that {proxy_host} is strictly below (a CNAME cannot sit at the zone apex)")
+            # The host is what the user is placing; the zone is the fixed frame it must sit in.
+            raise ConfigError(r.full("proxyHost"), proxy_host,
+                              f"a name strictly below {r.full('dnsZoneName')} {zone} "
+                              "(a CNAME cannot sit at the zone apex), or change dnsZoneName")
     elif zone is not None:
         zone = _hostname(r, "dnsZoneName", zone)
     zone_rg = r.string("dnsZoneResourceGroup")

@@ -236,6 +236,12 @@ def parse_stack_document(data: bytes, where: str = "stack file") -> tuple[dict[s
     top = conv.mapping(root, 0)
     config_node = top.get("config")
     if config_node is None:
+        if top:
+            # e.g. `configuration:` or settings at the top level: say so, rather than let every
+            # required key be reported missing one by one.
+            found = ", ".join(sorted(str(key) for key in top))
+            raise conv.fail(root, f"no 'config:' block (top-level keys found: {shorten(found)}); "
+                                  "the stack's settings go under config:")
         return {}, set()
     conv.count(config_node, 1)
     if isinstance(config_node, ScalarNode) and str(config_node.tag) == _TAG + "null":

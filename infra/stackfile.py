@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from infra.errors import UserError
+from infra.errors import UserError, names_list
 from infra.stack_yaml import MAX_FILE_BYTES, SECRET_PLACEHOLDER, parse_stack_document
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +27,7 @@ def stack_file(stack: str, stacks_dir: Path | None = None) -> Path:
     stacks_dir = stacks_dir or STACKS_DIR
     path = stacks_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
-        known = ", ".join(stack_names(stacks_dir)) or "none"
+        known = names_list(stack_names(stacks_dir))
         raise UserError(f"--stack: no stack file {path} for stack {stack!r}; stacks known: {known}")
     return path
 

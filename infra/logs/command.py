@@ -78,9 +78,14 @@ def summarize_file(path: str) -> Summary:
 
 def default_client() -> Any:
     """LogsQueryClient with DefaultAzureCredential (az login, environment, managed identity …)."""
+    import logging
+
     from azure.identity import DefaultAzureCredential
     from azure.monitor.query import LogsQueryClient
 
+    # Without credentials azure-identity logs a dozen lines per credential it tried before the
+    # query fails; the failure itself is reported as one line, so its chatter is silenced.
+    logging.getLogger("azure.identity").setLevel(logging.CRITICAL)
     return LogsQueryClient(DefaultAzureCredential())
 
 

@@ -1,7 +1,7 @@
 """`liveness-infra plan`: the offline plan of a stack, and its diff against another git ref.
 
 The program is evaluated under Pulumi's mock runtime (infra/plan/offline.py): no Pulumi CLI, no
-credentials. Output formats: text (default), json (DESIGN.md: a list of objects with keys `type`,
+credentials. Output formats: text (default), json (a list of objects with keys `type`,
 `name`, `parent`, `inputs`; findings go to stderr) and markdown (for a pull-request comment).
 
 `--base REF` evaluates the same stack as of git ref REF in a separate process, on a copy of that
@@ -74,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Evaluate the Pulumi program for a stack under the mock runtime (no credentials) and print "
             "every planned resource (type, logical name, parent, inputs with secrets as [secret]) and the "
-            "security findings (DESIGN.md invariants). With --base REF, print what changes against the "
+            "security findings (the invariants of docs/invariants.md). With --base REF, print what changes against the "
             "plan of git ref REF instead. Exit 1 when an invariant is broken."
         ),
     )

@@ -1,4 +1,4 @@
-"""The security invariants of ../shared/DESIGN.md, checked on an offline evaluation.
+"""The security invariants (documented in docs/invariants.md), checked on an offline evaluation.
 
 Pure: works on the recorded resource inputs (what the provider would receive). Each failed
 invariant is a Finding; an empty list means every invariant holds. `liveness-infra plan` prints

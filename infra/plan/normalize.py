@@ -39,7 +39,7 @@ class Resource:
         return (self.type, self.name)
 
     def as_json(self) -> dict[str, Any]:
-        """The DESIGN.md shape: exactly type, name, parent, inputs."""
+        """The plan's JSON shape: exactly type, name, parent, inputs."""
         return {"type": self.type, "name": self.name, "parent": self.parent, "inputs": dict(self.inputs)}
 
 

@@ -53,7 +53,7 @@ def render_text(
 
 def _findings_heading(findings: Sequence[Finding]) -> str:
     if not findings:
-        return "Security findings: none (every DESIGN.md invariant holds)"
+        return "Security findings: none (every invariant of docs/invariants.md holds)"
     n_err = len(errors(findings))
     return f"Security findings: {n_err} error(s), {len(findings) - n_err} warning(s)"
 
@@ -107,7 +107,7 @@ def _md_details(summary_html: str, body: Sequence[str]) -> list[str]:
 
 def _md_findings(findings: Sequence[Finding], introduced: Sequence[Finding] = (), resolved: Sequence[Finding] = ()) -> list[str]:
     if not findings and not resolved:
-        return ["**Security findings:** none — every DESIGN.md invariant holds."]
+        return ["**Security findings:** none — every invariant of docs/invariants.md holds."]
     n_err = len(errors(findings))
     lines = [f"**Security findings:** {n_err} error(s), {len(findings) - n_err} warning(s)", ""]
     for f in findings:

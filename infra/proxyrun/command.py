@@ -85,6 +85,8 @@ def _serve(args: argparse.Namespace) -> int:
     def request_stop(signum: int, _frame: object) -> None:
         stop_signals.append(signum)
 
+    # stdout carries nginx's JSON access log (`proxy serve > access.log`, then `logs --file`);
+    # every line of our own goes to stderr.
     proxy = ProxyProcess(settings, options, nginx=args.nginx)
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -94,9 +96,9 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"liveness-infra proxy serve: error: {exc}", file=sys.stderr)
             return 1
         print(f"proxy (nginx pid {proxy.pid}) listening on http://{options.listen}, "
-              f"health on http://{options.health_listen}/healthz", flush=True)
+              f"health on http://{options.health_listen}/healthz", file=sys.stderr, flush=True)
         print(f"forwarding the liveness routes to https://{settings.face_host} "
-              f"via {options.face_address}; Ctrl-C or SIGTERM stops it", flush=True)
+              f"via {options.face_address}; Ctrl-C or SIGTERM stops it", file=sys.stderr, flush=True)
         while not stop_signals and proxy.process.poll() is None:
             time.sleep(0.1)
         if not stop_signals:

@@ -83,7 +83,7 @@ def find_nginx(explicit: str | None = None) -> str:
 
 @dataclass(frozen=True)
 class ServeOptions:
-    """The local changes `proxy serve` makes (DESIGN.md), as given on the command line."""
+    """What `proxy serve` changes for a local run, as given on the command line."""
 
     listen: str
     health_listen: str

@@ -13,15 +13,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.shipped_stacks import SHIPPED_STACKS
+
 import infra.plan.offline
 from infra.plan import command as plan_cmd
 from infra.plan import render as plan_render
 from infra.config import load_stack_settings
 from infra.errors import UserError
-from infra.stackfile import SECRET_PLACEHOLDER, stack_names
+from infra.stackfile import SECRET_PLACEHOLDER
 from tests.lifecycle.tools import ROOT
 
-STACKS = stack_names()
+STACKS = list(SHIPPED_STACKS)
 PR_STACK = "pr-4711"  # an ephemeral stack: no file of its own, read from the pr template
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.stackfile import stack_names
 from tests.lifecycle.tools import ROOT, Actionlint
+from tests.shipped_stacks import LONG_LIVED_STACKS
 
 WORKFLOWS_DIR = ROOT / ".github" / "workflows"
 WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml")) + sorted(WORKFLOWS_DIR.glob("*.yaml"))
@@ -105,7 +105,7 @@ def test_least_privilege_and_no_pull_request_target():
 def test_preview_covers_every_long_lived_stack_with_oidc_and_one_comment_per_stack():
     doc = load(WORKFLOWS_DIR / "preview.yml")
     assert set(doc["on"]) == {"pull_request"}
-    long_lived = sorted(s for s in stack_names() if s != "pr")
+    long_lived = sorted(LONG_LIVED_STACKS)
     assert sorted(doc["jobs"]["preview"]["strategy"]["matrix"]["stack"]) == long_lived
     # The offline plan also covers the ephemeral template, under a pr-<N> name.
     assert sorted(doc["jobs"]["offline-plan"]["strategy"]["matrix"]["stack"]) == sorted(long_lived + ["pr-1"])

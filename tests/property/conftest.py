@@ -1,8 +1,9 @@
 """Hypothesis profiles for the stack-file properties.
 
-`make test` runs the default profile: 2,000 generated stack files through validation and 200
-through the offline plan. `HYPOTHESIS_PROFILE=large` runs ten times as many (20,000 / 2,000),
-for a local run before touching config reading or validation:
+`ci` (CI sets CI=true, and .ci/run sets HYPOTHESIS_PROFILE=ci): 2,000 generated stack files
+through validation and 200 through the offline plan. `everyday` (the default elsewhere, so a
+local `make test` stays quick): 300 and 30. `large`: 20,000 and 2,000, for a local run before
+touching config reading or validation:
 
     HYPOTHESIS_PROFILE=large .venv/bin/pytest -q tests/property
 """
@@ -15,9 +16,10 @@ from hypothesis import HealthCheck, settings
 
 _COMMON = dict(deadline=None, derandomize=False, print_blob=True,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
-settings.register_profile("default", max_examples=2000, **_COMMON)
+settings.register_profile("everyday", max_examples=300, **_COMMON)
+settings.register_profile("ci", max_examples=2000, **_COMMON)
 settings.register_profile("large", max_examples=20000, **_COMMON)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "everyday"))
 
 # Offline plans cost ~0.3 s each: that property runs a tenth of the profile's examples.
 PLAN_FRACTION = 10

@@ -30,7 +30,9 @@ def test_every_stack_key_is_in_the_schema():
     from infra import stackfile
 
     known = {k.name for k in KEYS}
-    for stack in stackfile.stack_names():
+    from tests.shipped_stacks import SHIPPED_STACKS
+
+    for stack in SHIPPED_STACKS:
         for key in stackfile.namespaced(stackfile.read_stack_config(stack)):
             assert key in known, f"stacks/Pulumi.{stack}.yaml uses unknown key {key}"
 
@@ -39,3 +41,21 @@ def test_readme_setup_commands_are_make_targets():
     makefile = (ROOT / "Makefile").read_text()
     for target in re.findall(r"^make ([a-z-]+)", README, flags=re.MULTILINE):
         assert re.search(rf"^{target}:", makefile, flags=re.MULTILINE), f"README shows `make {target}`"
+
+
+def test_docs_invariants_match_the_checker():
+    """docs/invariants.md has one row per invariant name the checker reports, and names every
+    check function in CHECKS: a new or renamed invariant fails here until the page says it."""
+    from infra.plan import invariants
+
+    sources = "".join((ROOT / "infra" / "plan" / name).read_text()
+                      for name in ("invariants.py", "invariants_platform.py", "invariants_upstream.py"))
+    reported = set(re.findall(r'(?:inv = |_finding\()"([a-z0-9-]+)"', sources))
+    page = (ROOT / "docs" / "invariants.md").read_text()
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \|[^|]*\|([^|]*)\|$", page, flags=re.MULTILINE)
+    documented = [name for name, _ in rows]
+    assert len(documented) == len(set(documented)), "an invariant is listed twice"
+    assert set(documented) == reported, (sorted(reported - set(documented)), sorted(set(documented) - reported))
+    named = {fn.strip(" `") for _, cell in rows for fn in cell.split(",")}
+    assert {check.__name__ for check in invariants.CHECKS} <= named
+    assert named <= {check.__name__ for check in invariants.CHECKS}

@@ -9,6 +9,8 @@ import re
 
 import pytest
 
+from tests.shipped_stacks import SHIPPED_STACKS
+
 from components import monitoring_queries as mq
 from components.monitoring import ProxyMonitoringArgs, _duration, validate_args
 from components.proxy_config import LIVENESS_ROUTES, ProxySettings, render_nginx_config
@@ -178,7 +180,7 @@ def test_alert_query_checker_reports_a_summarize_without_a_time_bin():
 # --- the program under the mock runtime --------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", stackfile.stack_names())
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_monitoring_follows_the_lifecycle(stack):
     ev = stack_evaluation(stack)
     present = any(r.type in MONITORING_TYPES for r in ev.resources)

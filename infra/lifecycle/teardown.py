@@ -34,7 +34,10 @@ from typing import Any, Callable, Optional
 from infra import stackfile
 from infra.errors import UserError, shorten
 from infra.lifecycle import ephemeral
-from infra.purge import PurgeError, PurgeTarget, default_client, normalize_location, purge_by_prefix, purge_soft_deleted, target_from_account_id
+from infra.purge import (
+    PurgeError, PurgeTarget, default_client, normalize_location, purge_by_prefix,
+    purge_soft_deleted, target_from_account_id,
+)
 from infra.lifecycle.pulumi_cli import PulumiRunner, resolve_subscription, subprocess_runner
 from infra.lifecycle.pulumi_cli import CommandResult, SUBSCRIPTION_ENV  # noqa: F401 (re-exported: this module's interface)
 

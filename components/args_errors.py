@@ -14,6 +14,9 @@ _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 class ComponentArgsError(ValueError):
     """`<Component>Args.<field>: received <value>; expected <what>`."""
 
+    field: str | None  # None (and expected too) when one error reports several fields (`several`)
+    expected: str | None
+
     def __init__(self, args_type: str, field: str, received: object, expected: str):
         shown = repr(received)
         if len(shown) > 80:

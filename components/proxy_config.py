@@ -298,7 +298,7 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     if s.upstream_host == "client":
         add("    # Host sent to Face: the one the client sent, unchanged.")
         add("    map $http_host $liveness_upstream_host {")
-        add(f"        default $http_host;")
+        add("        default $http_host;")
         add(f'        "" {s.face_host};')
         add("    }")
     add("")

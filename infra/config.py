@@ -20,7 +20,10 @@ from infra.config_schema import NAMESPACE
 from infra import stack_names, stackfile
 from infra.errors import ConfigError
 from infra.config_checks import MAX_INSTANCE_SUFFIX, _LOCATION, _PREFIX, _SUBDOMAIN, _check_unknown_keys, _stack_hash, default_name_prefix
-from infra.config_parsers import _check_renderable, _parse_dns, _parse_face, _parse_monitoring, _parse_network, _parse_proxy, _parse_registration, _user_tags, _with_endpoint_addressing
+from infra.config_parsers import (
+    _check_renderable, _parse_dns, _parse_face, _parse_monitoring, _parse_network, _parse_proxy,
+    _parse_registration, _user_tags, _with_endpoint_addressing,
+)
 from infra.config_reader import _Reader, runtime_strings
 from infra.config_namespaces import check_namespaces
 from infra.config_settings import LIFECYCLES, Settings, UPSTREAM_HOST_MODES

@@ -134,13 +134,13 @@ def _parse_issued_at(reader: _Reader) -> Optional[datetime]:
         raise ConfigError(reader.full("verificationCodeIssuedAt"), text,
                           "an ISO-8601 time with a zone (Z or +hh:mm)")
     try:
-        moment = moment.astimezone(timezone.utc)
+        utc: datetime | None = moment.astimezone(timezone.utc)
     except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 falls before year 1 in UTC
-        moment = None
-    if moment is None or not ISSUED_AT_YEARS[0] <= moment.year <= ISSUED_AT_YEARS[1]:
+        utc = None
+    if utc is None or not ISSUED_AT_YEARS[0] <= utc.year <= ISSUED_AT_YEARS[1]:
         raise ConfigError(reader.full("verificationCodeIssuedAt"), text,
                           f"a time between the years {ISSUED_AT_YEARS[0]} and {ISSUED_AT_YEARS[1]}, e.g. 2026-11-20T09:30:00Z")
-    return moment
+    return utc
 
 
 def _check_unknown_keys(raw: Mapping[str, Any]) -> None:

@@ -15,9 +15,17 @@ from infra.azure_ids import parse_zone_id
 from infra.config_schema import NAMESPACE
 from infra.errors import ConfigError
 from infra.monitoring_config import MonitoringSettings, parse_monitoring
-from infra.config_checks import APPS_RESERVED, _KV_SECRET_URL, _MEMORY, _RESOURCE_ID, _SUBDOMAIN, _client_cidrs, _hostname, _network, _parse_issued_at
+from infra.config_checks import (
+    APPS_RESERVED, _KV_SECRET_URL, _MEMORY, _RESOURCE_ID, _SUBDOMAIN, _client_cidrs, _hostname,
+    _network, _parse_issued_at,
+)
 from infra.config_reader import _Reader
-from infra.config_settings import AI_SERVICES_EXTRA_ZONES, CERTIFICATE_SOURCES, COGNITIVE_ZONE, DEFAULT_PROXY_IMAGE, DNS_MODES, DOMAIN_BINDINGS, DnsSettings, FACE_KINDS, FaceSettings, INGRESS_TIMEOUT_SECONDS, MIN_APPS_SUBNET_PREFIXLEN, MIN_ENDPOINTS_SUBNET_PREFIXLEN, NetworkSettings, PRIVATE_DNS_MODES, ProxyAppSettings, REGISTRATION_STATES, RegistrationSettings, Settings
+from infra.config_settings import (
+    AI_SERVICES_EXTRA_ZONES, CERTIFICATE_SOURCES, COGNITIVE_ZONE, DEFAULT_PROXY_IMAGE, DNS_MODES,
+    DOMAIN_BINDINGS, DnsSettings, FACE_KINDS, FaceSettings, INGRESS_TIMEOUT_SECONDS,
+    MIN_APPS_SUBNET_PREFIXLEN, MIN_ENDPOINTS_SUBNET_PREFIXLEN, NetworkSettings, PRIVATE_DNS_MODES,
+    ProxyAppSettings, REGISTRATION_STATES, RegistrationSettings, Settings,
+)
 
 # Azure tags: at most 50 per resource (the stack adds 3), names up to 512 characters without
 # < > % & \\ ? /, values up to 256 characters (learn.microsoft.com/azure/azure-resource-manager/management/tag-resources).

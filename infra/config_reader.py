@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, overload
 
 from infra.config_schema import KEYS_BY_NAME, NAMESPACE
 from infra.errors import ConfigError
@@ -37,6 +37,11 @@ class _Reader:
 
     def full(self, name: str) -> str:
         return f"{NAMESPACE}:{name}"
+
+    @overload
+    def string(self, name: str, default: str) -> str: ...
+    @overload
+    def string(self, name: str, default: None = None) -> Optional[str]: ...
 
     def string(self, name: str, default: Optional[str] = None) -> Optional[str]:
         value = self._value(name)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from infra.errors import UserError, names_list
-from infra.stack_yaml import MAX_FILE_BYTES, SECRET_PLACEHOLDER, parse_stack_document
+from infra.stack_yaml import MAX_FILE_BYTES, SECRET_PLACEHOLDER, parse_stack_document  # noqa: F401 - SECRET_PLACEHOLDER is part of this module's interface
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = PROJECT_ROOT / "stacks"

@@ -8,7 +8,10 @@ from datetime import datetime, timezone
 
 from infra.dnscheck import probe as dns_probe
 from infra.dnscheck.caa import judge_caa, lookup_caa
-from infra.dnscheck.verdicts import Report, Role, Server, asuid_name, judge_asuid, judge_delegation, judge_face_privatelink, judge_host_target, judge_txt, redact, verification_name, window_finding
+from infra.dnscheck.verdicts import (
+    Report, Role, Server, asuid_name, judge_asuid, judge_delegation, judge_face_privatelink,
+    judge_host_target, judge_txt, redact, verification_name, window_finding,
+)
 
 DEFAULT_QUERY_TIMEOUT = 3.0
 

@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from infra.dnscheck.report import progress_line, render_json, render_text
-from infra.dnscheck.verdicts import EXIT_OK, Role, Server, normalize_name, parse_issued_at, parse_server, redact, validate_hostname, window_finding
+from infra.dnscheck.verdicts import (
+    EXIT_OK, Role, Server, normalize_name, parse_issued_at, parse_server, redact, validate_hostname,
+    window_finding,
+)
 from infra.errors import UserError, shorten
 from infra.stackfile import PROJECT_ROOT, read_stack_config
 from infra.dnscheck.check import DEFAULT_QUERY_TIMEOUT, CheckOptions, run_check

@@ -8,7 +8,10 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from infra.dnscheck.model import Finding, describe_difference, Level, NOT_REACHED, Reply, Status, asuid_name, normalize_name, privatelink_name, txt_value
+from infra.dnscheck.model import (
+    Finding, describe_difference, Level, NOT_REACHED, Reply, Status, asuid_name, normalize_name,
+    privatelink_name, txt_value,
+)
 
 
 def judge_delegation(zone: str, parent_zone: str | None, parent_ns: Iterable[str],

@@ -29,7 +29,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable, Sequence
 
 from infra.errors import shorten
-from infra.dnscheck.model import describe_difference, EXIT_MISMATCH, EXIT_OK, EXIT_UNREACHABLE, Finding, Level, Reply, Role, Server, ServerVerdict, State, Status, VERIFICATION_WINDOW, WINDOW_CHECK, WINDOW_WARNING, redact, txt_value
+from infra.dnscheck.model import (
+    describe_difference, EXIT_MISMATCH, EXIT_OK, EXIT_UNREACHABLE, Finding, Level, Reply, Role,
+    Server, ServerVerdict, State, Status, VERIFICATION_WINDOW, WINDOW_CHECK, WINDOW_WARNING, redact,
+    txt_value,
+)
 from infra.dnscheck.model import ASUID_LABEL, NOT_REACHED, VERIFICATION_LABEL, asuid_name, normalize_name, privatelink_name, validate_hostname, verification_name  # noqa: F401 (re-exported: this module's interface)
 from infra.dnscheck.records import Chain, judge_asuid, judge_delegation, judge_face_privatelink, judge_host_target  # noqa: F401 (re-exported: this module's interface)
 

@@ -22,12 +22,10 @@ import json
 import re
 import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
 from infra.errors import UserError, shorten
 from infra.stack_names import PR_TEMPLATE, config_template, pr_number, pr_stack_name, validate_stack_name  # noqa: F401 (this module's interface)
-from infra.stackfile import STACKS_DIR
 
 PR_LABEL = "preview-env"
 DEFAULT_TTL_HOURS = 72

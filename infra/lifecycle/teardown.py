@@ -37,8 +37,13 @@ from typing import Any, Callable, Optional
 from infra import stackfile
 from infra.errors import UserError, shorten
 from infra.lifecycle import ephemeral
-from infra.lifecycle.destroy_retry import DEFAULT_RETRY_MINUTES, EXIT_PENDING, MAX_RETRY_MINUTES, TAG_TEARDOWN_PENDING, destroy_with_retry, pending_report
-from infra.purge import PurgeError, PurgeTarget, default_client, normalize_location, purge_by_prefix, purge_soft_deleted, target_from_account_id
+from infra.lifecycle.destroy_retry import (
+    DEFAULT_RETRY_MINUTES, EXIT_PENDING, MAX_RETRY_MINUTES, TAG_TEARDOWN_PENDING, destroy_with_retry, pending_report,
+)
+from infra.purge import (
+    PurgeError, PurgeTarget, default_client, normalize_location, purge_by_prefix,
+    purge_soft_deleted, target_from_account_id,
+)
 from infra.lifecycle.pulumi_cli import PulumiRunner, resolve_subscription, subprocess_runner
 from infra.lifecycle.pulumi_cli import CommandResult, SUBSCRIPTION_ENV  # noqa: F401 (re-exported: this module's interface)
 

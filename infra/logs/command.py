@@ -15,7 +15,7 @@ import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from infra.errors import UserError
 from infra.logs.summary import Summary, render_text, summarize, summary_from_tables

@@ -126,7 +126,7 @@ def certificate_teardown_problems(resources: list["PlannedResource"]) -> list[tu
         for app in apps:
             if not _binds(app, cert):
                 continue
-            if skipped_safely and depends_on(resources, app.name, container.name):
+            if skipped_safely and container is not None and depends_on(resources, app.name, container.name):
                 continue  # the environment outlives the app and takes the certificate with it
             if not skipped_safely and depends_on(resources, app.name, cert.name):
                 continue  # the app is deleted first, releasing the binding

@@ -16,8 +16,14 @@ from components.dns_records import ASUID_LABEL, VERIFICATION_LABEL
 from infra.config_settings import COGNITIVE_ZONE
 from infra.plan.invariants_platform import PLATFORM_CHECKS
 from infra.plan.model import Evaluation, Finding
-from infra.plan.invariant_helpers import T_ACCOUNT, T_APP, T_ENDPOINT, T_ENV, T_PRIVATE_ZONE, T_RECORD, T_ZONE, T_ZONE_GROUP, T_ZONE_LINK, _all_secret, _finding, _get, _in_vnet, _subnet_for_id
-from infra.plan.invariants_upstream import check_hub_zone_links, check_private_endpoint_ips, check_proxy_host_header, check_proxy_upstream, check_trusted_proxy_ranges
+from infra.plan.invariant_helpers import (
+    T_ACCOUNT, T_APP, T_ENDPOINT, T_ENV, T_PRIVATE_ZONE, T_RECORD, T_ZONE, T_ZONE_GROUP,
+    T_ZONE_LINK, _all_secret, _finding, _get, _in_vnet, _subnet_for_id,
+)
+from infra.plan.invariants_upstream import (
+    check_hub_zone_links, check_private_endpoint_ips, check_proxy_host_header, check_proxy_upstream,
+    check_trusted_proxy_ranges,
+)
 from infra.plan.invariant_helpers import T_PROVIDER, T_SUBNET, T_VNET  # noqa: F401 (re-exported: this module's interface)
 
 

@@ -8,7 +8,7 @@ provider inputs and resource options of an offline evaluation and yields Finding
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 from components import nsg_rules
 from components.dns_records import VERIFICATION_LABEL

@@ -14,7 +14,6 @@ from typing import Any, Mapping, Optional
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings as runtime_settings
-from pulumi.runtime.sync_await import _sync_await
 
 from infra import stackfile
 from infra.plan import arm_ids

@@ -17,7 +17,10 @@ import re
 from typing import Any, Sequence
 
 from infra.plan.diff import PlanDiff, new_findings
-from infra.plan.normalize import COMMENT_MARKER, Finding, _diff_summary, as_findings, as_resources, errors, flatten, input_lines, show, text_diff
+from infra.plan.normalize import (
+    COMMENT_MARKER, Finding, _diff_summary, as_findings, as_resources, errors, flatten, input_lines,
+    show, text_diff,
+)
 from infra.plan.diff import Change, ChangedResource, diff_plans, key_settings, resource_changes, same_value  # noqa: F401 (re-exported: this module's interface)
 from infra.plan.normalize import ABSENT, MAX_VALUE_CHARS, Resource, SECRET, as_finding, as_resource, placeholder_leaks, plan_json, stable_order  # noqa: F401 (re-exported: this module's interface)
 

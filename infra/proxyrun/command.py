@@ -99,11 +99,13 @@ def _serve(args: argparse.Namespace) -> int:
               f"health on http://{options.health_listen}/healthz", file=sys.stderr, flush=True)
         print(f"forwarding the liveness routes to https://{settings.face_host} "
               f"via {options.face_address}; Ctrl-C or SIGTERM stops it", file=sys.stderr, flush=True)
-        while not stop_signals and proxy.process.poll() is None:
+        process = proxy.process
+        assert process is not None  # start() returned, so nginx was spawned
+        while not stop_signals and process.poll() is None:
             time.sleep(0.1)
         if not stop_signals:
             print(f"liveness-infra proxy serve: error: nginx exited with code "
-                  f"{proxy.process.returncode}", file=sys.stderr)
+                  f"{process.returncode}", file=sys.stderr)
             return 1
         return 0
     finally:

@@ -86,6 +86,7 @@ def judge_azaiverify(host: str, reply: Reply, state: str | None, code: str | Non
                        + "; not compared (registration state or code unknown: pass --stack)")
     if state != "verifying":
         return Verdict(check, Outcome.SKIP, f"registrationState is {state}: Microsoft does not read {name} now")
+    assert code is not None  # returned above unless verifying with a code
     verdict = judge_txt(reply, code)
     fix = (f"publish TXT {name} with exactly the string from Microsoft support (`liveness-infra dns check` "
            "shows each name server's view)")

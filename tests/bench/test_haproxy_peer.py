@@ -164,7 +164,7 @@ def test_summary_verdicts_and_table() -> None:
     assert summary["shipped"]["cpu_share"].median == pytest.approx(44e-6 * 9_000)  # 40 % of a CPU
     assert "| 40 (" in table
     short = compact_table({"pinned": summary})
-    assert "| pinned | HAProxy 2.6 peer | 9,000 (90%) | +0.400 | 40.0 | 0.5 |"  # best rounds: 0.4 - 0.0 in short
+    assert "| pinned | HAProxy 2.6 peer | 9,000 (90%) | +0.400 | 40.0 | 0.5 |" in short  # best rounds: 0.4 - 0.0 in short
     # Added latency at or below zero is floored, so a ratio stays meaningful.
     tiny = dict(samples, haproxy=_samples(9_000, 0.05, 40.0), shipped=_samples(9_000, 0.09, 40.0))
     p99 = next(v for v in verdicts({"shared": summarise(tiny)}) if v.name.startswith("p99"))

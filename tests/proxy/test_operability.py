@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from proxykit.harness import FACE_HOST, LOOPBACK, RunningProxy, free_port
+from proxykit.harness import LOOPBACK, RunningProxy, free_port
 from proxykit.rawhttp import build_request, exchange
 from proxykit.standin import FaceStandin
 

@@ -254,9 +254,9 @@ def test_dev_gets_monitoring_when_asked_with_receivers_and_thresholds():
     assert group.inputs["webhookReceivers"] == "[secret]"
     assert "T0k3n" not in json.dumps([r.inputs for r in ev.resources])
     for rule in ev.by_type(T_RULE):
-        assert rule.inputs["actions"]["actionGroups"] == [f"/subscriptions/00000000-0000-0000-0000-000000000000/"
-                                                          f"resourceGroups/rg-fl-unit/providers/Microsoft.Insights/"
-                                                          f"actionGroups/fl-unit-proxy-alerts"]
+        assert rule.inputs["actions"]["actionGroups"] == ["/subscriptions/00000000-0000-0000-0000-000000000000/"
+                                                          "resourceGroups/rg-fl-unit/providers/Microsoft.Insights/"
+                                                          "actionGroups/fl-unit-proxy-alerts"]
         assert rule.inputs["windowSize"] == "PT30M"
     face = ev.named("monitoring-face-403-surge").inputs["criteria"]["allOf"][0]
     assert face["threshold"] == 3 and face["operator"] == "GreaterThanOrEqual"

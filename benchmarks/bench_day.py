@@ -122,28 +122,28 @@ def upload_flood(port: int, pids: Callable[[], list[int]], route: str, uploads: 
                 continue
             socks.append(sock)
         for _ in range(rounds):
-            for i, sock in enumerate(socks):
-                if sock is None:
+            for i, held in enumerate(socks):
+                if held is None:
                     continue
                 try:
-                    sock.sendall(chunk_frame)
+                    held.sendall(chunk_frame)
                 except OSError:  # refused early (an answer may be waiting): stop sending on it
-                    statuses[_status_of(sock, 1)] += 1
-                    sock.close()
+                    statuses[_status_of(held, 1)] += 1
+                    held.close()
                     socks[i] = None
             time.sleep(pause)
         time.sleep(0.3)  # every body is in; the peak is held here
-        for sock in socks:
-            if sock is None:
+        for held in socks:
+            if held is None:
                 continue
             try:
-                sock.sendall(b"0\r\n\r\n")
+                held.sendall(b"0\r\n\r\n")
             except OSError:
                 pass
-        for sock in socks:
-            if sock is not None:
-                statuses[_status_of(sock, 10)] += 1
-                sock.close()
+        for held_sock in socks:
+            if held_sock is not None:
+                statuses[_status_of(held_sock, 10)] += 1
+                held_sock.close()
     return {"uploads": uploads, "body_mb": round(body_bytes / 2**20, 1),
             "rss_start_mb": round(rss.start_kb / 1024, 1), "peak_rss_mb": rss.peak_mb,
             "statuses": dict(statuses)}
@@ -336,7 +336,7 @@ def connection_flood(port: int, route: str, connections: int, probes: int,
     partial = f"POST {route} HTTP/1.1\r\nHost: bench\r\n".encode()
     statuses: Counter = Counter()
     try:
-        for i in range(connections):
+        for _ in range(connections):
             sock = socket.socket()
             sock.setblocking(False)
             try:

@@ -28,6 +28,8 @@ About 2.5 minutes with the defaults. docs/proxy.md#benchmark has the figures.
 from __future__ import annotations
 
 import argparse
+import functools
+import io
 import os
 import re
 import shutil
@@ -47,7 +49,7 @@ from bench_procs import (  # noqa: E402
 )
 from haproxy_peer import PeerRun, render_haproxy_config  # noqa: E402
 from proxy_bench import FACE_HOST, LEAD_IN, ROUTE, WRK_SCRIPT, dev_bench_settings  # noqa: E402
-from proxykit.pki import TestCA  # noqa: E402
+from proxykit.pki import TestCA  # type: ignore[import-not-found]  # noqa: E402 - tests/proxy is put on sys.path above, not a package mypy sees
 
 from components.proxy_config import LocalRun, render_nginx_config  # noqa: E402
 from infra.proxyrun.runner import find_nginx  # noqa: E402
@@ -96,12 +98,16 @@ class Nginx:
         self.log_bytes = 0
         self.reader = threading.Thread(target=self._drain, daemon=True)
         self.reader.start()
-        port = int(re.search(r"listen 127\.0\.0\.1:(\d+) default_server", text).group(1))
+        listen = re.search(r"listen 127\.0\.0\.1:(\d+) default_server", text)
+        assert listen is not None, "the render has no loopback listen line"
+        port = int(listen.group(1))
         wait_port(port, self.proc)
         pin_tree(self.proc.pid, cpus)
 
     def _drain(self) -> None:
-        while chunk := self.proc.stdout.read1(1 << 16):
+        stdout = self.proc.stdout
+        assert isinstance(stdout, io.BufferedReader)
+        while chunk := stdout.read1(1 << 16):
             self.log_bytes += len(chunk)
 
     def pids(self) -> list[int]:
@@ -136,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     nginx_bin = find_nginx()
     work = Path(tempfile.mkdtemp(prefix="liveness-variants-"))
     work.chmod(0o755)
-    running: dict[str, object] = {}
+    running: dict[str, Nginx | HAProxy] = {}
     upstream = None
     try:
         ca = TestCA(work, "bench")
@@ -179,17 +185,19 @@ def main(argv: list[str] | None = None) -> int:
                 pids = running[name].pids()
                 many, window, before, after = run_wrk_windowed(
                     urls[name], load, 2, args.duration + LEAD_IN, script, body, other_cpus,
-                    (LEAD_IN, LEAD_IN + args.duration - 0.25), lambda: cpu_seconds(pids))
+                    (LEAD_IN, LEAD_IN + args.duration - 0.25), functools.partial(cpu_seconds, pids))
                 rps[name].append(many["rps"])
                 non2xx[name] += many["non2xx"] + many["errors"]
                 cpu[name].append((after - before) * 1e6 / (many["rps"] * window))
                 print(f"  … round {round_no + 1} {name}: {many['rps']:.0f} req/s", file=sys.stderr)
-        base = Spread.of(cpu["pool sized"]).median if "pool sized" in cpu else None
+        pool_sized = Spread.of(cpu["pool sized"]) if "pool sized" in cpu else None
+        base = pool_sized.median if pool_sized else None
         print(f"{load} connections, pinned; medians of {args.rounds} interleaved rounds (min–max)")
         print("| variant | CPU µs / request | vs pool sized | req/s | errors + non-2xx |")
         print("| --- | --- | --- | --- | --- |")
         for name in names:
             c, r = Spread.of(cpu[name]), Spread.of(rps[name])
+            assert c is not None and r is not None  # every variant ran every round
             rel = f"{c.median / base:.2f}×" if base else "—"
             print(f"| {name} | {c.show('.1f')} | {rel} | {r.show(',.0f')} | {non2xx[name]} |")
     finally:

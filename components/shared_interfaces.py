@@ -11,6 +11,7 @@ ids, assignment names) are separate functions of plain data.
 """
 
 # No `from __future__ import annotations`: the component provider reads the Args annotations as types.
+import functools
 import uuid
 from typing import NotRequired, Optional, Sequence, TypedDict
 
@@ -71,7 +72,11 @@ class RoleAssignmentArgs(TypedDict):
 
 
 def lock_wanted(lock_args: Optional[LockArgs]) -> bool:
-    return bool(lock_args) and lock_args.get("kind", LOCK_LEVEL) == LOCK_LEVEL
+    return lock_args is not None and bool(lock_args) and lock_args.get("kind", LOCK_LEVEL) == LOCK_LEVEL
+
+
+def _role_in_subscription_of(role_id: str, resource_id: str) -> str:
+    return role_definition_id(subscription_of(resource_id), role_id)
 
 
 def role_definition_id(subscription_id: str, role_id: str) -> str:
@@ -133,7 +138,7 @@ def role_assignments(name: str, target: pulumi.CustomResource, scope_key: str, a
             f"{name}-{i}",
             scope=target.id,
             role_assignment_name=role_assignment_name(scope_key, a["principal_id"], role_id),
-            role_definition_id=target.id.apply(lambda rid, r=role_id: role_definition_id(subscription_of(rid), r)),
+            role_definition_id=target.id.apply(functools.partial(_role_in_subscription_of, role_id)),
             principal_id=a["principal_id"],
             principal_type=a.get("principal_type", "ServicePrincipal"),
             description=a.get("description"),

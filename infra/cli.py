@@ -46,7 +46,7 @@ class OneLineErrorParser(argparse.ArgumentParser):
     """An argparse parser whose usage errors are one line (the full usage is one --help away),
     and that says a flag's name once even when its type check already named it."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str):
         match = re.match(r"argument (\S+): (\S+): ", message)
         if match and match.group(2) in match.group(1).split("/"):
             message = message[len("argument ") + len(match.group(1)) + 2:]

@@ -42,7 +42,7 @@ def subprocess_runner(args: Sequence[str], capture: "bool | str") -> CommandResu
                 print(line, end="", flush=True)
                 lines.append(line)
         return CommandResult(proc.returncode, "".join(lines), "")
-    done = subprocess.run(["pulumi", *args], cwd=PROJECT_ROOT, capture_output=capture, text=True, check=False)
+    done = subprocess.run(["pulumi", *args], cwd=PROJECT_ROOT, capture_output=capture is True, text=True, check=False)
     return CommandResult(done.returncode, done.stdout or "", done.stderr or "")
 
 

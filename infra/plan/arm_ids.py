@@ -63,9 +63,10 @@ def arm_id(type_token: str, logical_name: str, inputs: Mapping[str, Any]) -> str
     if extension is not None:
         scope_key, _, path = extension
         return f"{str(inputs.get(scope_key) or '/mock').rstrip('/')}/" + path.format(name)
-    path = ARM.get(type_token, (None, None))[1]
-    if path is None:
+    known = ARM.get(type_token)
+    if known is None:
         return f"/mock/{type_token}/{logical_name}"
+    path = known[1]
     if path == "":
         return f"/subscriptions/{MOCK_SUBSCRIPTION}/resourceGroups/{name}"
     rg = inputs.get("resourceGroupName", name)

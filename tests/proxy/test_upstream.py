@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from proxykit.harness import FACE_HOST, LOOPBACK, RunningProxy, settings
+from proxykit.harness import FACE_HOST, LOOPBACK, RunningProxy, free_port, settings
 from proxykit.rawhttp import build_request, exchange
 from proxykit.standin import FaceStandin
 

@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from infra import stackfile
 from infra.plan.invariants import (T_ACCOUNT, T_APP, T_ENDPOINT, T_ENV, T_PRIVATE_ZONE, T_RECORD, T_SUBNET,
                               T_ZONE, T_ZONE_GROUP, T_ZONE_LINK)
 from tests.shipped_stacks import SHIPPED_STACKS

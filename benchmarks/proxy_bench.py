@@ -98,6 +98,18 @@ wrk.headers["Authorization"] = "Bearer bench-token"
 local f = io.open(os.getenv("BENCH_BODY_FILE"), "rb")
 wrk.body = f:read("*a")
 f:close()
+-- The load stands for many end users behind the Container Apps ingress: the ingress (loopback,
+-- a trusted peer here) appends each user's address to X-Forwarded-For, so the per-client caps
+-- apply per user, as in production, not to the whole load at once.
+local user = 0
+request = function()
+  user = user % 250 + 1
+  return wrk.format(nil, nil, {
+    ["Content-Type"] = "application/octet-stream",
+    ["Authorization"] = "Bearer bench-token",
+    ["X-Forwarded-For"] = "198.51.100." .. user,
+  })
+end
 done = function(summary, latency, requests)
   io.write(string.format(
     'BENCH {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"errors":%d,"non2xx":%d}\\n',
@@ -147,7 +159,8 @@ SHIPPED_CONFIG_MARK = "<the rendered nginx.conf>"
 
 
 def dev_bench_settings(cpu: float | None = None) -> tuple[ProxySettings, int, dict]:
-    """The dev stack's settings, except what a benchmark from one address needs: a rate limit it
+    """The dev stack's settings, except what a benchmark from one address needs: loopback trusted
+    as the ingress (the load spreads over 250 end-user addresses in X-Forwarded-For), a rate limit it
     never reaches, the account hostname of the stand-in's certificate and the CPUs this run gives
     the proxy (None: the dev replica's own vCPU, which renders the one worker a pinned run
     gives one CPU). Returns them with the load (4x the dev scale rule's concurrency, the burst before
@@ -155,7 +168,8 @@ def dev_bench_settings(cpu: float | None = None) -> tuple[ProxySettings, int, di
     upstream address with the stand-in's loopback address (ServeOptions.face_address)."""
     dev, container = dev_stack()
     settings = replace(dev, face_host=FACE_HOST, rate_limit_per_second=100_000,
-                       rate_limit_burst=100_000, cpu=dev.cpu if cpu is None else cpu)
+                       rate_limit_burst=100_000, cpu=dev.cpu if cpu is None else cpu,
+                       trusted_proxy_cidrs=(*dev.trusted_proxy_cidrs, "127.0.0.0/8"))
     return settings, LOAD_FACTOR * dev.concurrent_requests, container
 
 

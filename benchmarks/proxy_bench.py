@@ -169,7 +169,7 @@ def dev_bench_settings(cpu: float | None = None) -> tuple[ProxySettings, int, di
     dev, container = dev_stack()
     settings = replace(dev, face_host=FACE_HOST, rate_limit_per_second=100_000,
                        rate_limit_burst=100_000, cpu=dev.cpu if cpu is None else cpu,
-                       trusted_proxy_cidrs=(*dev.trusted_proxy_cidrs, "127.0.0.0/8"))
+                       trusted_proxy_cidrs=(*dev.trusted_proxy_cidrs, "127.0.0.1/32"))
     return settings, LOAD_FACTOR * dev.concurrent_requests, container
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from proxykit.harness import LOOPBACK, free_port, settings
-from proxykit.rawhttp import build_request, exchange
+from proxykit.rawhttp import build_request, exchange, status_if_answered
 from proxykit.standin import FaceStandin
 
 from components.proxy_config import proxy_limits
@@ -52,16 +52,6 @@ def _slow_upload(proxy: ProxyProcess, client_ip: str) -> socket.socket:
     return sock
 
 
-def _answered(sock: socket.socket, wait: float) -> int | None:
-    sock.settimeout(wait)
-    try:
-        data = sock.recv(4096)
-    except socket.timeout:
-        return None
-    except OSError:
-        return 0
-    return int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.") else 0
-
 
 def _greedy_and_other(proxy: ProxyProcess) -> tuple[list[int | None], list[int | None], int]:
     idle = []
@@ -72,7 +62,7 @@ def _greedy_and_other(proxy: ProxyProcess) -> tuple[list[int | None], list[int |
         idle.append(sock)
     uploads = [_slow_upload(proxy, GREEDY) for _ in range(LIMITS.requests_per_client + EXTRA)]
     time.sleep(0.3)
-    greedy = [_answered(s, 0.1) for s in uploads]
+    greedy = [status_if_answered(s, 0.1) for s in uploads]
     other = [exchange(LOOPBACK, proxy.listen_port,
                       build_request("POST", ROUTE, [("X-Forwarded-For", OTHER)], b"{}"), timeout=5).status
              for _ in range(20)]

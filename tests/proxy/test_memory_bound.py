@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from proxykit.harness import LOOPBACK, free_port, settings
+from proxykit.rawhttp import status_if_answered
 from proxykit.standin import FaceStandin
 
 from components.proxy_config import chunked_body_bytes, proxy_limits
@@ -64,24 +65,13 @@ def _hold_chunked(proxy: ProxyProcess, client_ip: str) -> socket.socket:
     return sock
 
 
-def _status(sock: socket.socket, wait: float) -> int | None:
-    """The response status if one arrived within `wait` s, else None (still held)."""
-    sock.settimeout(wait)
-    try:
-        data = sock.recv(4096)
-    except socket.timeout:
-        return None
-    except OSError:
-        return 0
-    return int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.") else 0
-
 
 def _flood(proxy: ProxyProcess, clients: list[str]) -> tuple[list[socket.socket], list[int | None], int]:
     before = _rss_bytes(proxy)
     socks = [_hold_chunked(proxy, ip) for ip in clients]
     time.sleep(0.5)
     grown = _rss_bytes(proxy) - before
-    return socks, [_status(s, 0.2) for s in socks], grown
+    return socks, [status_if_answered(s, 0.2) for s in socks], grown
 
 
 @pytest.fixture()
@@ -104,7 +94,7 @@ def test_chunked_bodies_past_the_replica_cap_get_429_and_memory_stays_bounded(fa
         assert grown <= (LIMITS.chunked_total + 4) * SENT * 1.5, "memory follows what is held"
         # Held uploads stay legitimate: finishing one forwards it whole.
         held[0].sendall(b"0\r\n\r\n")
-        assert _status(held[0], 5) == 200
+        assert status_if_answered(held[0], 5) == 200
         for sock in socks:
             sock.close()
         error_log = (tmp_path / "ProxyProcess.err").read_text()
@@ -121,7 +111,7 @@ def test_one_client_holds_at_most_its_share_of_chunked_bodies(face, pki, tmp_pat
         assert statuses.count(None) == LIMITS.chunked_per_client
         assert statuses.count(429) == 3
         other = _hold_chunked(proxy, "203.0.113.10")
-        assert _status(other, 0.3) is None, "another client's chunked upload is still accepted"
+        assert status_if_answered(other, 0.3) is None, "another client's chunked upload is still accepted"
         for sock in [*socks, other]:
             sock.close()
         assert 'zone "liveness_chunked_per_client"' in (tmp_path / "ProxyProcess.err").read_text()

@@ -134,3 +134,16 @@ def build_request(method: str, target: str, headers: list[tuple[str, str]], body
     if content_length and (body or method in ("POST", "PUT", "PATCH")):
         lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def status_if_answered(sock: socket.socket, wait: float) -> int | None:
+    """The status of a response that arrived on `sock` within `wait` s; None when none arrived (the
+    request is still held), 0 when the connection was closed without one."""
+    sock.settimeout(wait)
+    try:
+        data = sock.recv(4096)
+    except socket.timeout:
+        return None
+    except OSError:
+        return 0
+    return int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.") else 0

@@ -224,7 +224,7 @@ def markdown_table(mode_summary: dict[str, dict]) -> str:
 
 
 def compact_table(results: dict[str, dict[str, dict]]) -> str:
-    """Medians only, the proxies of every mode: the short table for the README."""
+    """Medians only, the proxies of every mode: the short table for docs/proxy.md ("In short")."""
     rows = ["| mode | target | req/s at load (% of direct) | p99 added, 1 conn, best round (ms) "
             "| CPU µs / request | new upstream conns / 1,000 req |",
             "| --- | --- | --- | --- | --- | --- |"]

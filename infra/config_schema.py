@@ -1,8 +1,8 @@
 """The stack configuration keys: names, types, defaults and documentation.
 
 This table is the single source of truth for what a stack may configure. infra/config.py reads
-and validates values against it, and the README's config reference is generated from it
-(`liveness-infra config docs`); a test fails when the README drifts from this table.
+and validates values against it, and the config reference of docs/configuration.md is generated from it
+(`liveness-infra config docs`); a test fails when that page drifts from this table.
 All keys live in the `liveness:` namespace, e.g. `pulumi config set liveness:proxyHost ...`.
 """
 
@@ -20,7 +20,7 @@ PROJECT_NAME = "face-liveness-isolation"
 class Key:
     name: str
     type: str  # "string" | "bool" | "int" | "number" | "list" | "map" | "secret"
-    default: str  # human description of the default, as shown in the README
+    default: str  # human description of the default, as shown in docs/configuration.md
     doc: str
     group: str
 
@@ -231,7 +231,7 @@ GROUP_TITLES: dict[str, str] = {
 
 
 def render_reference_table() -> str:
-    """The Markdown config reference embedded in the README."""
+    """The Markdown config reference embedded in docs/configuration.md."""
     lines: list[str] = []
     for group, title in GROUP_TITLES.items():
         lines.append(f"**{title}**")

@@ -11,7 +11,7 @@ names the missing ones; hashicorp/terraform-provider-azurerm#21781). Members per
 - `AIServices`: `default` (cognitiveservices.azure.com), `secondary` (openai.azure.com) and
   `third` (services.ai.azure.com), as public Bicep and Terraform templates for AI Services accounts
   with static endpoint IPs declare them. Microsoft does not document the member-to-FQDN mapping;
-  the README's first-deploy checks show how to read it back (`az network private-endpoint show`).
+  the first-deploy checks of docs/operations.md show how to read it back (`az network private-endpoint show`).
 
 No Pulumi and no I/O here: infra/config.py validates `liveness:privateEndpointIps` with these
 functions and components/face.py declares what they return.

@@ -35,6 +35,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
     check.add_argument("--template", help="read stacks/Pulumi.<template>.yaml under the name --stack (e.g. pr)")
     check.set_defaults(handler=_check)
-    docs = sub.add_parser("docs", help="print the config reference table (Markdown) the README embeds",
+    docs = sub.add_parser("docs", help="print the config reference table (Markdown) docs/configuration.md embeds",
                           description="Print the Markdown config reference generated from infra/config_schema.py.")
     docs.set_defaults(handler=_docs)

@@ -1,6 +1,6 @@
 """Pure: who answered a request through the proxy, and what that means for each HTTP check.
 
-Telling Face from the proxy (README "Step 4"; sources cited there):
+Telling Face from the proxy (docs/operations.md "Step 4"; sources cited there):
 
 * Face (Azure AI services) answers errors with a JSON body ``{"error": {"code", "message"}}``
   (Face error codes reference; ``FaceErrorOutput`` in the Face REST SDK) and stamps every answer

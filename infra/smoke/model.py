@@ -3,7 +3,7 @@
 No sockets here. :mod:`infra.smoke.probe` fills the observation types; the ``smoke_judge_*``
 modules turn observations into :class:`Verdict` values.
 
-Exit code rule (README "Step 4"):
+Exit code rule (docs/operations.md "Step 4"):
 
 * ``0`` every check passed (warnings and skipped checks allowed);
 * ``1`` at least one check failed: something answered, and answered wrongly. A definite wrong

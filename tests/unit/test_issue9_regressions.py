@@ -59,7 +59,7 @@ def test_64_character_subdomain():
 
 
 @pytest.mark.parametrize("line", [
-    b"  liveness:verificationCodeIssuedAt: 2026-11-20T09:30:00Z\n",  # the README's own example, unquoted
+    b"  liveness:verificationCodeIssuedAt: 2026-11-20T09:30:00Z\n",  # the runbook's own example, unquoted
     b"  liveness:tags: {created: 2026-11-20}\n",
 ])
 def test_unquoted_yaml_dates_stay_strings(line):

@@ -19,9 +19,9 @@ from infra.errors import UserError, component_refusal, one_line
 # Modules that contribute subcommands, in the order --help lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "infra.plan.command",
-    "infra.proxyrun.command",
-    "infra.dnscheck.command",
-    "infra.dnscheck.support",
+    "infra.proxy.command",
+    "infra.dns.command",
+    "infra.dns.support",
     "infra.lifecycle.teardown",
     "infra.configtool.command",
     "infra.smoke.command",

@@ -92,7 +92,7 @@ def default_client() -> Any:
 def _stack_outputs(stack: str) -> dict[str, Any]:
     import shutil
 
-    from infra.dnscheck.command import stack_outputs
+    from infra.dns.command import stack_outputs
 
     if shutil.which("pulumi") is None:
         raise UserError(f"--stack {stack}: the Pulumi CLI ('pulumi') is not on PATH, so the stack outputs cannot be "

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from components.proxy_config import VERSION_PATTERN
-from infra.dnscheck.verdicts import Role, Server, normalize_name, parse_server, validate_hostname
+from infra.dns.verdicts import Role, Server, normalize_name, parse_server, validate_hostname
 from infra.errors import UserError
 from infra.smoke.model import exit_code
 from infra.smoke.report import render_json, render_text
@@ -150,7 +150,7 @@ def _resolve(spec: str, host: str) -> tuple[str, int | None]:
 
 def _nameservers(specs: list[str]) -> list[Server]:
     if not specs:
-        from infra.dnscheck.command import system_resolvers
+        from infra.dns.command import system_resolvers
 
         return system_resolvers()
     try:

@@ -1,6 +1,6 @@
 """Pure: the public edge of the proxy host, i.e. its DNS records and the certificate it serves.
 
-DNS answers arrive as :mod:`infra.dnscheck.verdicts` values (the same query layer as `dns check`);
+DNS answers arrive as :mod:`infra.dns.verdicts` values (the same query layer as `dns check`);
 the certificate as a :class:`~infra.smoke.model.TlsObservation`.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from infra.dnscheck.verdicts import (
+from infra.dns.verdicts import (
     NOT_REACHED,
     Chain,
     Reply,

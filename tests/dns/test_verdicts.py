@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from infra.dnscheck.report import progress_line, render_text, to_data
-from infra.dnscheck.verdicts import (
+from infra.dns.report import progress_line, render_text, to_data
+from infra.dns.verdicts import (
     Chain,
     Level,
     Reply,

@@ -69,7 +69,7 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from infra.proxyrun.runner import NginxFailed, ProxyProcess, ServeOptions
+    from infra.proxy.runner import NginxFailed, ProxyProcess, ServeOptions
 
     settings = stack_proxy_settings(args.stack)
     options = ServeOptions(

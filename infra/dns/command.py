@@ -1,7 +1,7 @@
 """`liveness-infra dns check|wait`: is the azaiverify record live where Microsoft will look?
 
-The runbook is docs/dns-verification.md. Queries: :mod:`infra.dnscheck.probe`; meaning and exit
-codes: :mod:`infra.dnscheck.verdicts`; output: :mod:`infra.dnscheck.report`.
+The runbook is docs/dns-verification.md. Queries: :mod:`infra.dns.probe`; meaning and exit
+codes: :mod:`infra.dns.verdicts`; output: :mod:`infra.dns.report`.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from infra.dnscheck.report import progress_line, render_json, render_text
-from infra.dnscheck.verdicts import (
+from infra.dns.report import progress_line, render_json, render_text
+from infra.dns.verdicts import (
     EXIT_OK, Role, Server, normalize_name, parse_issued_at, parse_server, redact, validate_hostname,
     window_finding,
 )
 from infra.errors import UserError, shorten
 from infra.stackfile import PROJECT_ROOT, read_stack_config
-from infra.dnscheck.check import DEFAULT_QUERY_TIMEOUT, CheckOptions, run_check
+from infra.dns.check import DEFAULT_QUERY_TIMEOUT, CheckOptions, run_check
 
 
 CODE_ENV = "LIVENESS_VERIFICATION_CODE"

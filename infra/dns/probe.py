@@ -1,8 +1,8 @@
 """The dnspython query layer: ask one server one question, discover a zone's servers.
 
 Every query goes straight to one server (no cache), over UDP with a retry over TCP when the
-reply is truncated, with a bounded timeout. Results are :class:`infra.dnscheck.verdicts.Reply`
-values; what they mean is decided in :mod:`infra.dnscheck.verdicts`.
+reply is truncated, with a bounded timeout. Results are :class:`infra.dns.verdicts.Reply`
+values; what they mean is decided in :mod:`infra.dns.verdicts`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
-from infra.dnscheck.verdicts import (
+from infra.dns.verdicts import (
     NOT_REACHED,
     Chain,
     Reply,

@@ -8,7 +8,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from infra.dnscheck.model import (
+from infra.dns.model import (
     Finding, describe_difference, Level, NOT_REACHED, Reply, Status, asuid_name, normalize_name,
     privatelink_name, txt_value,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.dnscheck.verdicts import (
+from infra.dns.verdicts import (
     EXIT_MISMATCH,
     EXIT_OK,
     Level,

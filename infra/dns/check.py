@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from infra.dnscheck import probe as dns_probe
-from infra.dnscheck.caa import judge_caa, lookup_caa
-from infra.dnscheck.verdicts import (
+from infra.dns import probe as dns_probe
+from infra.dns.caa import judge_caa, lookup_caa
+from infra.dns.verdicts import (
     Report, Role, Server, asuid_name, judge_asuid, judge_delegation, judge_face_privatelink,
     judge_host_target, judge_txt, redact, verification_name, window_finding,
 )

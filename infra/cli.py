@@ -21,7 +21,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "infra.plan.command",
     "infra.proxy.command",
     "infra.dns.command",
-    "infra.dns.support",
     "infra.lifecycle.teardown",
     "infra.configtool.command",
     "infra.smoke.command",

@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
+from infra.cli_args import add_json_argument, add_stack_argument
 from infra.errors import UserError
 from infra.logs.summary import Summary, render_text, summarize, summary_from_tables
 
@@ -40,12 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "by 429, from the stack's Log Analytics workspace or a local JSON access log.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--stack", help="query the workspace of this deployed stack")
+    add_stack_argument(source, required=False, reads="its deployed outputs, to query its Log Analytics workspace")
     source.add_argument("--file", help="summarise a JSON access log saved locally (one line per request)")
     p.add_argument("--since", default=None, help="how far back to look with --stack, e.g. 30m, 1h, 7d (default 1h)")
     p.add_argument("--workspace-id", help="Log Analytics workspace (customer) id instead of the stack output")
     p.add_argument("--app", help="container app name instead of the stack output proxyAppName")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_json_argument(p)
     p.set_defaults(handler=run)
 
 

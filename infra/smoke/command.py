@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from components.proxy_config import VERSION_PATTERN
 from infra.dns.verdicts import Role, Server, normalize_name, parse_server, validate_hostname
+from infra.cli_args import add_json_argument, add_stack_argument, seconds
 from infra.errors import UserError
 from infra.smoke.model import exit_code
 from infra.smoke.report import render_json, render_text
@@ -70,16 +71,6 @@ def _positive_int(flag: str, high: int) -> Callable[[str], int]:
     return parse
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.1 <= value <= MAX_TIMEOUT:
-        raise argparse.ArgumentTypeError(f"--timeout: received {text!r}; expected seconds from 0.1 to {MAX_TIMEOUT:g}")
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "smoke", help="check the deployed proxy end to end: DNS, certificate, redirect, routes, latency",
@@ -87,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "the four liveness routes reaching Face, OPTIONS, latency; with --session a real session.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--stack", metavar="NAME", help="fill host and expectations from the stack file and its outputs")
+    add_stack_argument(what, required=False, reads="its deployed outputs (host and expectations)")
     what.add_argument("--url", metavar="https://HOST", help="check this proxy URL without a stack")
     p.add_argument("--resolve", metavar="HOST:ADDR[:PORT]",
                    help="connect to ADDR (port PORT, default 443) for HOST; SNI and Host stay HOST")
@@ -101,7 +92,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"Face API version in the probed routes (default {DEFAULT_API_VERSION})")
     p.add_argument("--probes", type=_positive_int("--probes", MAX_PROBES), default=10, metavar="N",
                    help=f"latency probes, 1-{MAX_PROBES} (default 10)")
-    p.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
+    p.add_argument("--timeout", type=seconds("--timeout", 0.1, MAX_TIMEOUT), default=10.0, metavar="SECONDS",
                    help="per connection and request (default 10)")
     p.add_argument("--http-port", type=_positive_int("--http-port", 65535), default=80, metavar="PORT",
                    help="port of the plain-HTTP redirect check (default 80; for local runs)")
@@ -113,7 +104,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         f"{SESSION_API_VERSION}: what the installed Face SDK implements)")
     p.add_argument("--face-endpoint", metavar="https://ACCOUNT.cognitiveservices.azure.com",
                    help="the account endpoint for --session (default: stack output faceEndpointHost)")
-    p.add_argument("--json", action="store_true", help="print the verdicts as JSON on stdout")
+    add_json_argument(p)
     p.set_defaults(handler=run)
 
 

@@ -59,7 +59,7 @@ def test_a_component_refusing_its_args_is_one_line(monkeypatch, capsys):
     def refuse(args):
         raise ComponentArgsError("FaceAccountArgs", "account_name", "x" * 500, "2-64 lower-case letters")
 
-    monkeypatch.setattr(config_command, "_docs", refuse)  # the handler is bound when the parser is built
+    monkeypatch.setattr(config_command, "run_docs", refuse)  # the handler is bound when the parser is built
     assert main(["config", "docs"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "Traceback" not in err

@@ -21,7 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "infra.plan.command",
     "infra.proxy.command",
     "infra.dns.command",
-    "infra.lifecycle.teardown",
+    "infra.lifecycle.command",
     "infra.configtool.command",
     "infra.smoke.command",
     "infra.logs.command",

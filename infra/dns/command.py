@@ -7,10 +7,7 @@ codes: :mod:`infra.dns.verdicts`; output: :mod:`infra.dns.report`.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
-import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -25,7 +22,8 @@ from infra.dns.verdicts import (
 )
 from infra.cli_args import add_json_argument, add_stack_argument, add_template_argument, seconds
 from infra.errors import UserError, shorten
-from infra.stackfile import PROJECT_ROOT, read_stack_config
+from infra.stack_outputs import read_outputs
+from infra.stackfile import read_stack_config
 from infra.dns import check as check_round
 from infra.dns.check import DEFAULT_QUERY_TIMEOUT, CheckOptions
 
@@ -36,7 +34,6 @@ MAX_QUERY_TIMEOUT = 30.0
 DEFAULT_WAIT_TIMEOUT = 1800.0
 MAX_WAIT_TIMEOUT = 48 * 3600.0
 DEFAULT_INTERVAL = 30.0
-PULUMI_TIMEOUT = 120
 ISSUED_AT_SKEW = timedelta(minutes=5)  # clock skew tolerated before an issue time counts as future
 
 
@@ -151,27 +148,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     add_json_argument(p)
 
 
-def stack_outputs(stack: str, runner: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> dict[str, Any]:
-    """`pulumi stack output --json --show-secrets` of a stack, or a UserError saying what to do."""
-    pulumi = shutil.which("pulumi")
-    if pulumi is None:
-        raise UserError(f"--stack {stack}: the Pulumi CLI ('pulumi') is not on PATH, so the stack outputs "
-                        f"cannot be read; pass --host and --verification-code-file (or {CODE_ENV}) instead")
-    try:
-        done = runner([pulumi, "stack", "output", "--json", "--show-secrets", "--stack", stack],
-                      cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=PULUMI_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise UserError(f"--stack {stack}: `pulumi stack output` did not finish within {PULUMI_TIMEOUT}s") from None
-    if done.returncode != 0:
-        last = (done.stderr or done.stdout or "").strip().splitlines()[-1:] or ["no message"]
-        raise UserError(f"--stack {stack}: `pulumi stack output` failed (exit {done.returncode}): {last[0]}")
-    try:
-        outputs = json.loads(done.stdout or "{}")
-    except json.JSONDecodeError:
-        raise UserError(f"--stack {stack}: `pulumi stack output --json` did not print JSON") from None
-    if not isinstance(outputs, dict):
-        raise UserError(f"--stack {stack}: expected a JSON object of outputs, received {type(outputs).__name__}")
-    return outputs
+def deployed_outputs(stack: str) -> dict[str, Any]:
+    """The stack's outputs (infra/stack_outputs.py: Pulumi's Automation API; needs the CLI logged in)."""
+    return read_outputs(stack, f"pass --host and --verification-code-file (or {CODE_ENV})")
 
 
 def _read_code(args: argparse.Namespace, outputs: dict[str, Any]) -> str:
@@ -236,7 +215,7 @@ def system_resolvers() -> list[Server]:
 
 
 def build_options(args: argparse.Namespace) -> CheckOptions:
-    outputs = stack_outputs(args.stack) if args.stack else {}
+    outputs = deployed_outputs(args.stack) if args.stack else {}
     host = args.host or outputs.get("proxyHost")
     if not host:
         raise UserError("--host: no proxy host given; expected --host liveness.contoso.com or --stack NAME "

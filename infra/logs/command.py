@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from infra.cli_args import add_json_argument, add_stack_argument
 from infra.errors import UserError
+from infra.stack_outputs import read_outputs
 from infra.logs.summary import Summary, render_text, summarize, summary_from_tables
 
 MAX_SINCE = timedelta(days=90)
@@ -90,15 +91,9 @@ def default_client() -> Any:
     return LogsQueryClient(DefaultAzureCredential())
 
 
-def _stack_outputs(stack: str) -> dict[str, Any]:
-    import shutil
-
-    from infra.dns.command import stack_outputs
-
-    if shutil.which("pulumi") is None:
-        raise UserError(f"--stack {stack}: the Pulumi CLI ('pulumi') is not on PATH, so the stack outputs cannot be "
-                        "read; pass --workspace-id and --app (outputs logAnalyticsWorkspaceId and proxyAppName)")
-    return stack_outputs(stack)
+def deployed_outputs(stack: str) -> dict[str, Any]:
+    """The stack's outputs (infra/stack_outputs.py: Pulumi's Automation API; needs the CLI logged in)."""
+    return read_outputs(stack, "pass --workspace-id and --app (outputs logAnalyticsWorkspaceId and proxyAppName)")
 
 
 def _target(args: argparse.Namespace, outputs: Callable[[str], dict[str, Any]]) -> tuple[str, str]:
@@ -156,7 +151,7 @@ def summarize_workspace(client: Any, workspace_id: str, app: str, since: timedel
 
 
 def run(args: argparse.Namespace, client_factory: Callable[[], Any] = default_client,
-        outputs: Callable[[str], dict[str, Any]] = _stack_outputs) -> int:
+        outputs: Callable[[str], dict[str, Any]] = deployed_outputs) -> int:
     warnings: list[str] = []
     if args.file is not None:
         for flag in ("since", "workspace_id", "app"):

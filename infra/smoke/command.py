@@ -17,6 +17,7 @@ from components.proxy_config import VERSION_PATTERN
 from infra.dns.verdicts import Role, Server, normalize_name, parse_server, validate_hostname
 from infra.cli_args import add_json_argument, add_stack_argument, seconds
 from infra.errors import UserError
+from infra.stack_outputs import read_outputs
 from infra.smoke.model import exit_code
 from infra.smoke.report import render_json, render_text
 from infra.smoke.run import DEFAULT_API_VERSION, SESSION_API_VERSION, SmokeTarget, run_checks
@@ -40,27 +41,9 @@ examples:
 OutputsReader = Callable[[str], dict[str, Any]]
 
 
-def automation_outputs(stack: str) -> dict[str, Any]:
-    """The stack's outputs through Pulumi's Automation API (a local workspace on this project).
-
-    It does not select the stack (no change to the workspace's current stack); it needs the Pulumi
-    CLI, logged in to the stack's backend.
-    """
-    from pulumi import automation
-
-    from infra.stackfile import PROJECT_ROOT
-
-    try:
-        workspace = automation.LocalWorkspace(work_dir=str(PROJECT_ROOT))
-        outputs = workspace.stack_outputs(stack)
-    except FileNotFoundError:
-        raise UserError(f"--stack {stack}: the Pulumi CLI ('pulumi') is not on PATH, so the stack outputs cannot "
-                        "be read; install it and `pulumi login`, or use --url with --expect-target") from None
-    except Exception as exc:  # noqa: BLE001 - not logged in, no such stack, CLI too old
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:160]
-        raise UserError(f"--stack {stack}: the stack outputs cannot be read through the Pulumi CLI ({first}); "
-                        "expected a deployed stack and `pulumi login` done, or use --url with --expect-target") from None
-    return {key: value.value for key, value in outputs.items()}
+def deployed_outputs(stack: str) -> dict[str, Any]:
+    """The stack's outputs (infra/stack_outputs.py: Pulumi's Automation API; needs the CLI logged in)."""
+    return read_outputs(stack, "use --url with --expect-target")
 
 
 def _positive_int(flag: str, high: int) -> Callable[[str], int]:
@@ -150,7 +133,7 @@ def _nameservers(specs: list[str]) -> list[Server]:
         raise UserError(str(exc)) from None
 
 
-def build_target(args: argparse.Namespace, outputs_reader: OutputsReader = automation_outputs) -> SmokeTarget:
+def build_target(args: argparse.Namespace, outputs_reader: OutputsReader = deployed_outputs) -> SmokeTarget:
     outputs: dict[str, Any] = {}
     state = code = allow = None
     if args.stack:
@@ -195,7 +178,7 @@ def build_target(args: argparse.Namespace, outputs_reader: OutputsReader = autom
         url=f"https://{host}" + ("" if url_port == 443 else f":{url_port}"))
 
 
-def run(args: argparse.Namespace, outputs_reader: OutputsReader = automation_outputs, **run_options: Any) -> int:
+def run(args: argparse.Namespace, outputs_reader: OutputsReader = deployed_outputs, **run_options: Any) -> int:
     for flag, value in (("--api-version", args.api_version), ("--session-api-version", args.session_api_version)):
         if not re.fullmatch(VERSION_PATTERN, value):
             raise UserError(f"{flag}: received {value[:40]!r}; expected a version like v1.2 or v1.2-preview.1")

@@ -21,7 +21,7 @@ LINE_ALLOWLIST: dict[str, str] = {}
 
 IO_LIBRARIES = ("subprocess", "socket", "ssl", "http.client", "urllib.request", "shutil", "tempfile",
                 "signal", "concurrent.futures", "dns.query", "dns.resolver", "azure", "pulumi.automation")
-COMMAND_MODULES_EXTRA = ("infra.dns.support", "infra.lifecycle.teardown")
+COMMAND_MODULES_EXTRA: tuple[str, ...] = ()
 
 
 def _modules() -> dict[str, Path]:

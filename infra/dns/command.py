@@ -16,10 +16,8 @@ from typing import Any, Callable, Sequence
 
 from infra.dns import support
 from infra.dns.report import progress_line, render_json, render_text
-from infra.dns.verdicts import (
-    EXIT_OK, Role, Server, normalize_name, parse_issued_at, parse_server, redact, validate_hostname,
-    window_finding,
-)
+from infra.dns.model import EXIT_OK, normalize_name, redact, Role, Server, validate_hostname
+from infra.dns.verdicts import parse_issued_at, parse_server, window_finding
 from infra.cli_args import add_json_argument, add_stack_argument, add_template_argument, seconds
 from infra.errors import UserError, shorten
 from infra.stack_outputs import read_outputs

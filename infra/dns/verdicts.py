@@ -34,8 +34,6 @@ from infra.dns.model import (
     Server, ServerVerdict, State, Status, VERIFICATION_WINDOW, WINDOW_CHECK, WINDOW_WARNING, redact,
     txt_value,
 )
-from infra.dns.model import ASUID_LABEL, NOT_REACHED, VERIFICATION_LABEL, asuid_name, normalize_name, privatelink_name, validate_hostname, verification_name  # noqa: F401 (re-exported: this module's interface)
-from infra.dns.records import Chain, judge_asuid, judge_delegation, judge_face_privatelink, judge_host_target  # noqa: F401 (re-exported: this module's interface)
 
 
 @dataclass

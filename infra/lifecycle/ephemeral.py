@@ -50,7 +50,8 @@ def stack_tags(stack: str, subscription_id: str) -> dict[str, str]:
     from infra.config import load_stack_settings
 
     if not _SUBSCRIPTION_ID.match(subscription_id or ""):
-        raise UserError(f"--subscription-id: received {shorten(subscription_id)}; expected a subscription id like 00000000-0000-0000-0000-000000000000")
+        raise UserError(f"--subscription-id: received {shorten(subscription_id)}; expected a subscription id like "
+                        "00000000-0000-0000-0000-000000000000")
     settings = load_stack_settings(validate_stack_name(stack))
     account_id = (
         f"/subscriptions/{subscription_id.lower()}/resourceGroups/{settings.resource_group_name}"

@@ -23,7 +23,9 @@ CI run that created the stack.
 
 Exit status: 0 done, 1 a step failed (the message says what state things are in), 2 refused or
 usage error, 4 teardown pending: Azure still holds the subnet after --destroy-retry-minutes; the
-stack is kept and tagged `liveness:teardownPending`, and a later run (the sweeper) finishes it. The Pulumi CLI and the Azure client are injected so tests record the calls.
+stack is kept and tagged `liveness:teardownPending`, and a later run (the sweeper) finishes it.
+The Pulumi CLI runner, the stack reader (infra/stack_outputs.py) and the Azure client are injected
+so tests record the calls. `liveness-infra teardown` is infra/lifecycle/command.py.
 """
 
 from __future__ import annotations
@@ -130,7 +132,8 @@ class Teardown:
             raise UserError(f"--destroy-retry-minutes: received {self.destroy_retry_minutes:g}; expected 0 to {MAX_RETRY_MINUTES:g}")
         subscription = resolve_subscription(self.subscription_flag, self.environ)
         if not self.pulumi_available():
-            raise UserError("teardown needs the Pulumi CLI on PATH (https://www.pulumi.com/docs/install/), logged in to the stack's backend")
+            raise UserError("teardown needs the Pulumi CLI on PATH (https://www.pulumi.com/docs/install/), logged in to "
+                            "the stack's backend")
         self.confirm(stack)
         return stack, template, settings, subscription
 
@@ -147,7 +150,8 @@ class Teardown:
         if self.yes:
             return
         if not self.is_tty():
-            raise UserError("--yes: not given and stdin is not a terminal, so no confirmation is possible; pass --yes to tear down without asking")
+            raise UserError("--yes: not given and stdin is not a terminal, so no confirmation is possible; pass --yes "
+                            "to tear down without asking")
         answer = self.ask(f"This destroys every resource of stack {stack!r} and purges its Face account. Type the stack name to go on: ")
         if answer.strip() != stack:
             raise UserError(f"confirmation: received {answer.strip()!r}; expected the stack name {stack!r}. Nothing was touched.")
@@ -370,7 +374,8 @@ class Teardown:
             return PurgeTarget(subscription, target.location, target.resource_group_name, target.account_name), source
         name = outputs.get("faceAccountName")
         if isinstance(name, str) and name:
-            group = outputs.get("resourceGroupName") if isinstance(outputs.get("resourceGroupName"), str) else settings.resource_group_name
+            given = outputs.get("resourceGroupName")
+            group = given if isinstance(given, str) else settings.resource_group_name
             return PurgeTarget(subscription, normalize_location(location or settings.location), group, name), "stack outputs"
         if settings.lifecycle == "ephemeral":
             return None, ""

@@ -58,7 +58,8 @@ doc = {
         for r in ev.resources
     ],
     "findings": [
-        {"severity": g(f, "severity", "error"), "invariant": g(f, "invariant", ""), "message": g(f, "message", ""), "resource": g(f, "resource", None)}
+        {"severity": g(f, "severity", "error"), "invariant": g(f, "invariant", ""), "message": g(f, "message", ""),
+         "resource": g(f, "resource", None)}
         for f in g(ev, "findings", [])
     ],
 }
@@ -155,7 +156,8 @@ def resolve_ref(ref: str, repo: Path = PROJECT_ROOT) -> str:
         raise UserError(f"--base: received {shorten(ref)}; expected a git ref such as origin/main or a commit id")
     done = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], repo)
     if done.returncode != 0:
-        raise UserError(f"--base: received {shorten(ref)}; expected a git ref that exists in {repo} (fetch it first, e.g. git fetch origin main)")
+        raise UserError(f"--base: received {shorten(ref)}; expected a git ref that exists in {repo} (fetch it first, "
+                        "e.g. git fetch origin main)")
     return done.stdout.strip()
 
 
@@ -223,7 +225,8 @@ class BaseEvaluation:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.communicate()
-                raise UserError(f"--base: evaluating stack {self.stack!r} at {self.label} took longer than {BASE_TIMEOUT_SECONDS} s") from None
+                raise UserError(f"--base: evaluating stack {self.stack!r} at {self.label} took longer than "
+                                f"{BASE_TIMEOUT_SECONDS} s") from None
             if self._proc.returncode != 0 or not self._out.is_file():
                 last = (stderr.strip().splitlines() or ["no error output"])[-1]
                 raise UserError(f"--base: evaluating stack {self.stack!r} at {self.label} failed: {last}")

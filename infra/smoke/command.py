@@ -14,7 +14,8 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from components.proxy_config import VERSION_PATTERN
-from infra.dns.verdicts import Role, Server, normalize_name, parse_server, validate_hostname
+from infra.dns.model import normalize_name, Role, Server, validate_hostname
+from infra.dns.verdicts import parse_server
 from infra.cli_args import add_json_argument, add_stack_argument, seconds
 from infra.errors import UserError
 from infra.stack_outputs import read_outputs

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from infra.dns.caa import CaaLookup, CaaRecord, judge_caa, lookup_caa, parse_caa
-from infra.dns.verdicts import Level, Role, Server
+from infra.dns.model import Level, Role, Server
 from tests.dns.conftest import PARENT
 
 

@@ -12,7 +12,7 @@ import dns.rcode
 import dns.rrset
 
 from infra.dns import probe as dns_probe
-from infra.dns.verdicts import Role, Server, Status
+from infra.dns.model import Role, Server, Status
 
 RESOLVER = Server("127.0.0.1", 53, Role.PUBLIC)
 

@@ -95,3 +95,18 @@ def test_one_cli_convention_handlers_shared_flags():
             for flag in set(action.option_strings) & set(shared):
                 assert action.help.startswith(shared[flag]), (path, flag, action.help)
     assert "--format" not in dict(leaves)[("plan",)].format_help()
+
+
+def test_plan_json_and_markdown_exclude_each_other_and_format_is_gone():
+    both = run_cli("plan", "--stack", "dev", "--json", "--markdown")
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr and "Traceback" not in both.stderr
+    gone = run_cli("plan", "--stack", "dev", "--format", "json")
+    assert gone.returncode == 2 and "unrecognized arguments: --format" in gone.stderr
+
+
+def test_the_shared_seconds_type_names_the_flag_once():
+    done = run_cli("dns", "wait", "--host", "a.example", "--timeout", "0.5")
+    assert done.returncode == 2
+    assert done.stderr.count("--timeout") == 1 and "received 0.5; expected 1 to 172800 seconds" in done.stderr
+    done = run_cli("smoke", "--url", "https://a.example", "--timeout", "soon")
+    assert done.returncode == 2 and "--timeout: received 'soon'; expected a number of seconds" in done.stderr

@@ -24,6 +24,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Optional, Sequence
 
+from infra.cli_args import add_stack_argument
 from infra.errors import UserError, shorten
 from infra.lifecycle.tags import TAG_ACCOUNT_ID, TAG_LIFECYCLE, TAG_LOCATION, TAG_TEARDOWN_PENDING
 from infra.stack_outputs import read_tag
@@ -160,7 +161,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     name = sub.add_parser("stack-name", help="print the ephemeral stack name of a pull request number")
     name.add_argument("number", type=int)
     tags = sub.add_parser("stack-tags", help="print 'NAME VALUE' lines of the stack tags to set before `pulumi up`")
-    tags.add_argument("--stack", required=True)
+    add_stack_argument(tags)
     tags.add_argument("--subscription-id", required=True)
     args = parser.parse_args(argv)
     try:

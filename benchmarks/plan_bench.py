@@ -21,7 +21,8 @@ TARGET_SECONDS = 3.0
 
 def time_plan(stack: str, fmt: str) -> float:
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "infra.cli", "plan", "--stack", stack, "--format", fmt],
+    output = [] if fmt == "text" else [f"--{fmt}"]
+    done = subprocess.run([sys.executable, "-m", "infra.cli", "plan", "--stack", stack, *output],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     elapsed = time.monotonic() - started
     if done.returncode not in (0, 1):  # 1: findings, still a complete plan
@@ -33,13 +34,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="runs per stack (default 5)")
     parser.add_argument("--stack", action="append", help="stack to time (repeatable; default prod)")
-    parser.add_argument("--format", default="text", choices=("text", "json", "markdown"))
+    parser.add_argument("--output", default="text", choices=("text", "json", "markdown"),
+                        help="the plan's output: text (default), --json or --markdown")
     args = parser.parse_args()
     if args.runs < 1:
         parser.error(f"--runs: received {args.runs}; expected 1 or more")
-    print(f"liveness-infra plan --format {args.format}, {args.runs} runs each (fresh process per run)")
+    print(f"liveness-infra plan ({args.output}), {args.runs} runs each (fresh process per run)")
     for stack in args.stack or ["prod"]:
-        times = [time_plan(stack, args.format) for _ in range(args.runs)]
+        times = [time_plan(stack, args.output) for _ in range(args.runs)]
         best, median = min(times), statistics.median(times)
         verdict = "meets" if median <= TARGET_SECONDS else "misses"
         print(f"  {stack:8} best {best:.2f} s  median {median:.2f} s  ({verdict} the {TARGET_SECONDS:.0f} s target)")

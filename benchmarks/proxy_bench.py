@@ -5,7 +5,7 @@ One run, three targets side by side, each driven by wrk with 6 KB POST bodies:
   * direct   — wrk to the upstream stand-in for Face (nginx terminating TLS for the account
                hostname), keep-alive;
   * shipped  — the exact configuration `render_nginx_config` produces for the dev stack's settings
-               (read from its offline evaluation), run by infra/proxyrun/runner.py as
+               (read from its offline evaluation), run by infra/proxy/runner.py as
                `liveness-infra proxy serve --stack dev` runs it (only listen addresses, the upstream
                address and CA bundle, pid/temp paths differ);
   * haproxy  — Debian's HAProxy 2.6 configured equivalently from the same settings and route list
@@ -72,7 +72,7 @@ from haproxy_peer import PeerRun, render_haproxy_config  # noqa: E402
 from proxykit.pki import TestCA  # noqa: E402
 
 from components.proxy_config import LocalRun, ProxySettings, render_nginx_config  # noqa: E402
-from infra.proxyrun.runner import ProxyProcess, ServeOptions, find_nginx  # noqa: E402
+from infra.proxy.runner import ProxyProcess, ServeOptions, find_nginx  # noqa: E402
 
 FACE_HOST = "fl-bench-face.cognitiveservices.azure.com"
 ROUTE = "/face/v1.2/detectLiveness/singleModal"

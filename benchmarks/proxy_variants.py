@@ -52,7 +52,7 @@ from proxy_bench import FACE_HOST, LEAD_IN, ROUTE, WRK_SCRIPT, dev_bench_setting
 from proxykit.pki import TestCA  # type: ignore[import-not-found]  # noqa: E402 - tests/proxy is put on sys.path above, not a package mypy sees
 
 from components.proxy_config import LocalRun, render_nginx_config  # noqa: E402
-from infra.proxyrun.runner import find_nginx  # noqa: E402
+from infra.proxy.runner import find_nginx  # noqa: E402
 
 
 def _sub(pattern: str, replacement: str, count: int = 0):

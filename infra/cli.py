@@ -1,7 +1,9 @@
 """`liveness-infra`: the command line for planning, running and operating the deployment.
 
-Each subcommand lives in its own module exposing ``register(subparsers)``; the handler it sets
-with ``set_defaults(handler=...)`` takes the parsed arguments and returns the exit code.
+Each command package has a ``command.py`` exposing ``register(subparsers)``; the handler it sets
+with ``set_defaults(handler=...)`` is named ``run`` (``run_<subcommand>`` for subcommands), takes the
+parsed arguments and returns the exit code. ``--stack``, ``--template``, ``--json`` and duration
+types come from :mod:`infra.cli_args`, so every command spells them alike.
 User mistakes raise :class:`infra.errors.UserError` and end as one line on stderr, exit 2.
 """
 
@@ -19,10 +21,9 @@ from infra.errors import UserError, component_refusal, one_line
 # Modules that contribute subcommands, in the order --help lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "infra.plan.command",
-    "infra.proxyrun.command",
-    "infra.dnscheck.command",
-    "infra.dnscheck.support",
-    "infra.lifecycle.teardown",
+    "infra.proxy.command",
+    "infra.dns.command",
+    "infra.lifecycle.command",
     "infra.configtool.command",
     "infra.smoke.command",
     "infra.logs.command",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from infra.cli_args import add_stack_argument, add_template_argument
 from infra.config import load_stack_settings
 from infra.config_schema import render_reference_table
 
 
-def _check(args: argparse.Namespace) -> int:
+def run_check(args: argparse.Namespace) -> int:
     settings = load_stack_settings(args.stack, template=args.template)
     print(f"stack {settings.stack}: configuration valid")
     print(f"  lifecycle      {settings.lifecycle}{' (protected)' if settings.protect else ''}")
@@ -20,7 +21,7 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _docs(_args: argparse.Namespace) -> int:
+def run_docs(_args: argparse.Namespace) -> int:
     print(render_reference_table(), end="")
     return 0
 
@@ -32,9 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub.required = True
     check = sub.add_parser("check", help="validate stacks/Pulumi.<stack>.yaml (no credentials)",
                            description="Validate a stack's configuration file offline; exit 2 with the key at fault.")
-    check.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
-    check.add_argument("--template", help="read stacks/Pulumi.<template>.yaml under the name --stack (e.g. pr)")
-    check.set_defaults(handler=_check)
+    add_stack_argument(check)
+    add_template_argument(check)
+    check.set_defaults(handler=run_check)
     docs = sub.add_parser("docs", help="print the config reference table (Markdown) docs/configuration.md embeds",
                           description="Print the Markdown config reference generated from infra/config_schema.py.")
-    docs.set_defaults(handler=_docs)
+    docs.set_defaults(handler=run_docs)

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from infra.lifecycle.pulumi_cli import TEE, PulumiRunner
+from infra.lifecycle.tags import TAG_TEARDOWN_PENDING
 
 SUBNET_IN_USE_CODE = "InUseSubnetCannotBeDeleted"
 # The code, or the message Azure sends with it (in case a provider drops the code).
 _SUBNET_IN_USE = re.compile(rf"{SUBNET_IN_USE_CODE}|Subnet \S+ is in use by \S+ and cannot be deleted", re.IGNORECASE)
 # A resource heading in Pulumi's diagnostics: "  azure-native:network:Subnet (apps-subnet):"
 _RESOURCE = re.compile(r"^\s*([A-Za-z0-9-]+:[A-Za-z0-9/._-]+:[A-Za-z0-9]+) \(([^()]+)\):\s*$")
-TAG_TEARDOWN_PENDING = "liveness:teardownPending"
 DEFAULT_RETRY_MINUTES = 60.0
 MAX_RETRY_MINUTES = 3 * 24 * 60.0  # Azure's hold has been reported at about two days
 FIRST_PAUSE_SECONDS = 60.0

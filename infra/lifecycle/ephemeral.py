@@ -24,7 +24,10 @@ import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Optional, Sequence
 
+from infra.cli_args import add_stack_argument
 from infra.errors import UserError, shorten
+from infra.lifecycle.tags import TAG_ACCOUNT_ID, TAG_LIFECYCLE, TAG_LOCATION, TAG_TEARDOWN_PENDING
+from infra.stack_outputs import read_tag
 from infra.stack_names import PR_TEMPLATE, config_template, pr_number, pr_stack_name, validate_stack_name  # noqa: F401 (this module's interface)
 
 PR_LABEL = "preview-env"
@@ -48,16 +51,17 @@ def stack_tags(stack: str, subscription_id: str) -> dict[str, str]:
     from infra.config import load_stack_settings
 
     if not _SUBSCRIPTION_ID.match(subscription_id or ""):
-        raise UserError(f"--subscription-id: received {shorten(subscription_id)}; expected a subscription id like 00000000-0000-0000-0000-000000000000")
+        raise UserError(f"--subscription-id: received {shorten(subscription_id)}; expected a subscription id like "
+                        "00000000-0000-0000-0000-000000000000")
     settings = load_stack_settings(validate_stack_name(stack))
     account_id = (
         f"/subscriptions/{subscription_id.lower()}/resourceGroups/{settings.resource_group_name}"
         f"/providers/Microsoft.CognitiveServices/accounts/{settings.face.account_name}"
     )
     return {
-        "liveness:lifecycle": settings.lifecycle,
-        "liveness:faceAccountId": account_id,
-        "liveness:faceLocation": settings.location,
+        TAG_LIFECYCLE: settings.lifecycle,
+        TAG_ACCOUNT_ID: account_id,
+        TAG_LOCATION: settings.location,
     }
 
 
@@ -65,28 +69,7 @@ def stack_tags(stack: str, subscription_id: str) -> dict[str, str]:
 # The deployed Face account of a pr-<N> stack
 # ---------------------------------------------------------------------------------------------
 
-TAG_FACE_ACCOUNT_ID = "liveness:faceAccountId"
-PULUMI_TAG_TIMEOUT = 60
 _ACCOUNT_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-
-
-def pulumi_stack_tag(stack: str, name: str) -> Optional[str]:
-    """`pulumi stack tag get NAME --stack STACK`, or None (no CLI, not logged in, no such tag)."""
-    import shutil
-    import subprocess
-
-    from infra.stackfile import PROJECT_ROOT
-
-    pulumi = shutil.which("pulumi")
-    if pulumi is None:
-        return None
-    try:
-        done = subprocess.run([pulumi, "stack", "tag", "get", name, "--stack", stack], cwd=PROJECT_ROOT,
-                              capture_output=True, text=True, timeout=PULUMI_TAG_TIMEOUT, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    value = (done.stdout or "").strip()
-    return value if done.returncode == 0 and value else None
 
 
 def deployed_settings(stack: str, template: Optional[str] = None, tag_reader=None):
@@ -112,12 +95,12 @@ def deployed_settings(stack: str, template: Optional[str] = None, tag_reader=Non
               if (config.get(k) or "").strip() not in ("", "null")]
     if pinned:
         return settings
-    account_id = (tag_reader or pulumi_stack_tag)(stack, TAG_FACE_ACCOUNT_ID)
+    account_id = (tag_reader or read_tag)(stack, TAG_ACCOUNT_ID)
     name = account_id.rstrip("/").rsplit("/", 1)[-1].lower() if account_id else None
     if not name or not _ACCOUNT_NAME.match(name):
         raise UserError(
             f"--stack: {stack} is an ephemeral stack whose Face account name carries the suffix of the run that "
-            f"created it, which stacks/Pulumi.{source}.yaml does not hold; expected the stack tag {TAG_FACE_ACCOUNT_ID} "
+            f"created it, which stacks/Pulumi.{source}.yaml does not hold; expected the stack tag {TAG_ACCOUNT_ID} "
             f"(log in with the Pulumi CLI), or set liveness:instanceSuffix in the stack's file")
     face = dataclasses.replace(settings.face, account_name=name, custom_subdomain=name)
     return dataclasses.replace(settings, face=face)
@@ -159,9 +142,7 @@ def expired_pr_stacks(stack_list: Iterable[dict[str, Any]], now: datetime, ttl: 
 def pending_pr_stacks(stack_list: Iterable[dict[str, Any]], tag_reader=None) -> list[str]:
     """`pr-*` stacks tagged `liveness:teardownPending`: a teardown that Azure's subnet hold stopped
     (infra/lifecycle/destroy_retry.py). The sweeper resumes them whatever their age."""
-    from infra.lifecycle.destroy_retry import TAG_TEARDOWN_PENDING
-
-    read = tag_reader or pulumi_stack_tag
+    read = tag_reader or read_tag
     names = {str(e.get("name", "")).rsplit("/", 1)[-1] for e in stack_list if isinstance(e, dict)}
     return sorted((n for n in names if pr_number(n) is not None and read(n, TAG_TEARDOWN_PENDING)),
                   key=lambda n: pr_number(n) or 0)
@@ -180,7 +161,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     name = sub.add_parser("stack-name", help="print the ephemeral stack name of a pull request number")
     name.add_argument("number", type=int)
     tags = sub.add_parser("stack-tags", help="print 'NAME VALUE' lines of the stack tags to set before `pulumi up`")
-    tags.add_argument("--stack", required=True)
+    add_stack_argument(tags)
     tags.add_argument("--subscription-id", required=True)
     args = parser.parse_args(argv)
     try:

@@ -23,35 +23,31 @@ CI run that created the stack.
 
 Exit status: 0 done, 1 a step failed (the message says what state things are in), 2 refused or
 usage error, 4 teardown pending: Azure still holds the subnet after --destroy-retry-minutes; the
-stack is kept and tagged `liveness:teardownPending`, and a later run (the sweeper) finishes it. The Pulumi CLI and the Azure client are injected so tests record the calls.
+stack is kept and tagged `liveness:teardownPending`, and a later run (the sweeper) finishes it.
+The Pulumi CLI runner, the stack reader (infra/stack_outputs.py) and the Azure client are injected
+so tests record the calls. `liveness-infra teardown` is infra/lifecycle/command.py.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from infra import stackfile
 from infra.errors import UserError, shorten
 from infra.lifecycle import ephemeral
-from infra.lifecycle.destroy_retry import (
-    DEFAULT_RETRY_MINUTES, EXIT_PENDING, MAX_RETRY_MINUTES, TAG_TEARDOWN_PENDING, destroy_with_retry, pending_report,
-)
+from infra.lifecycle.destroy_retry import DEFAULT_RETRY_MINUTES, EXIT_PENDING, MAX_RETRY_MINUTES, destroy_with_retry, pending_report
+from infra.lifecycle.pulumi_cli import PulumiRunner, resolve_subscription, subprocess_runner
+from infra.lifecycle.tags import TAG_ACCOUNT_ID, TAG_LIFECYCLE, TAG_LOCATION, TAG_TEARDOWN_PENDING
 from infra.purge import (
     PurgeError, PurgeTarget, default_client, normalize_location, purge_by_prefix,
     purge_soft_deleted, target_from_account_id,
 )
-from infra.lifecycle.pulumi_cli import PulumiRunner, resolve_subscription, subprocess_runner
-from infra.lifecycle.pulumi_cli import CommandResult, SUBSCRIPTION_ENV  # noqa: F401 (re-exported: this module's interface)
+from infra.stack_outputs import AutomationStack, StackReader, StackReadError
 
-
-# Stack tags the preview-env workflow sets (infra.lifecycle.ephemeral): they survive `pulumi destroy`.
-TAG_ACCOUNT_ID = "liveness:faceAccountId"
-TAG_LOCATION = "liveness:faceLocation"
-TAG_LIFECYCLE = "liveness:lifecycle"
 TEARABLE = ("test", "ephemeral")
 DEFAULT_PURGE_WAIT_SECONDS = 90.0
 
@@ -60,49 +56,15 @@ class TeardownRefused(UserError):
     """Teardown of this stack is not allowed; nothing was touched."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "teardown",
-        help="destroy an ephemeral/test stack, purge its soft-deleted Face account, remove the stack",
-        description=(
-            "Destroy an ephemeral or test stack (pulumi destroy), purge the soft-deleted Face account so its "
-            "name and subdomain are free again, and remove the stack (pulumi stack rm). Stacks with lifecycle "
-            "prod are refused before anything is touched. Needs the Pulumi CLI logged in to the stack's "
-            "backend and Azure credentials (DefaultAzureCredential) allowed "
-            "Microsoft.CognitiveServices/locations/resourceGroups/deletedAccounts/delete on the subscription."
-        ),
-        epilog=(f"exit status: 0 done; 1 a step failed (the message says what is left); 2 refused or usage error, nothing "
-                f"touched; {EXIT_PENDING} teardown pending: Azure still holds the apps subnet (InUseSubnetCannotBeDeleted) "
-                f"after --destroy-retry-minutes, the stack is kept and tagged {TAG_TEARDOWN_PENDING} for a later run"),
-    )
-    p.add_argument("--stack", required=True, metavar="NAME", help="stack to tear down, e.g. pr-123 (pr-<N> stacks read the pr template)")
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation (required when stdin is not a terminal)")
-    p.add_argument("--subscription-id", metavar="ID",
-                   help="Azure subscription of the stack (default: $ARM_SUBSCRIPTION_ID, then $AZURE_SUBSCRIPTION_ID)")
-    p.add_argument("--template", metavar="NAME",
-                   help="pr-<N> stacks only: read the config from stacks/Pulumi.<NAME>.yaml (default: the pr template when "
-                        "the stack has no file of its own); a stack file of its own is checked too")
-    p.add_argument("--run-program", action=argparse.BooleanOptionalAction, default=True,
-                   help="pass --run-program to pulumi destroy, so the purge-after-delete hook runs (default; "
-                        "--no-run-program destroys from state alone)")
-    p.add_argument("--destroy-retry-minutes", type=float, default=DEFAULT_RETRY_MINUTES, metavar="MINUTES",
-                   help=f"keep retrying destroy (pauses 1 min doubling to 10) while Azure holds the subnet, this long "
-                        f"(default {DEFAULT_RETRY_MINUTES:g}; 0: one attempt)")
-    p.add_argument("--purge-wait", type=float, default=DEFAULT_PURGE_WAIT_SECONDS, metavar="SECONDS",
-                   help=f"how long to wait for a just-deleted account to show as soft-deleted (default {DEFAULT_PURGE_WAIT_SECONDS:g})")
-    p.set_defaults(handler=run)
+@dataclass
+class Found:
+    """What step 1 learnt of the stack in the backend, and what step 3 will purge."""
 
-
-def run(args: argparse.Namespace) -> int:
-    return Teardown(
-        stack=args.stack,
-        template=args.template,
-        yes=args.yes,
-        subscription_id=args.subscription_id,
-        run_program=args.run_program,
-        purge_wait=args.purge_wait,
-        destroy_retry_minutes=args.destroy_retry_minutes,
-    ).execute()
+    exists: bool
+    deployed: bool = False  # listed and holding resources (so a just-deleted account may take a while to show)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    target: Optional[PurgeTarget] = None  # None: purge by the account-name prefix
 
 
 class Teardown:
@@ -124,6 +86,7 @@ class Teardown:
         out: Optional[Callable[[str], None]] = None,
         sleep: Optional[Callable[[float], None]] = None,
         pulumi_available: Optional[Callable[[], bool]] = None,
+        stack_reader: Optional[StackReader] = None,
     ):
         self.stack = stack
         self.template = template
@@ -134,6 +97,7 @@ class Teardown:
         self.destroy_retry_minutes = destroy_retry_minutes
         # Looked up at call time so the module-level defaults can be swapped (tests, embedding).
         self.runner = runner or subprocess_runner
+        self.stack_reader = stack_reader or AutomationStack()  # outputs and tags (infra/stack_outputs.py)
         self.client_factory = client_factory or default_client
         self.environ = environ
         self.is_tty = is_tty
@@ -168,7 +132,8 @@ class Teardown:
             raise UserError(f"--destroy-retry-minutes: received {self.destroy_retry_minutes:g}; expected 0 to {MAX_RETRY_MINUTES:g}")
         subscription = resolve_subscription(self.subscription_flag, self.environ)
         if not self.pulumi_available():
-            raise UserError("teardown needs the Pulumi CLI on PATH (https://www.pulumi.com/docs/install/), logged in to the stack's backend")
+            raise UserError("teardown needs the Pulumi CLI on PATH (https://www.pulumi.com/docs/install/), logged in to "
+                            "the stack's backend")
         self.confirm(stack)
         return stack, template, settings, subscription
 
@@ -185,7 +150,8 @@ class Teardown:
         if self.yes:
             return
         if not self.is_tty():
-            raise UserError("--yes: not given and stdin is not a terminal, so no confirmation is possible; pass --yes to tear down without asking")
+            raise UserError("--yes: not given and stdin is not a terminal, so no confirmation is possible; pass --yes "
+                            "to tear down without asking")
         answer = self.ask(f"This destroys every resource of stack {stack!r} and purges its Face account. Type the stack name to go on: ")
         if answer.strip() != stack:
             raise UserError(f"confirmation: received {answer.strip()!r}; expected the stack name {stack!r}. Nothing was touched.")
@@ -193,107 +159,135 @@ class Teardown:
     # -- the steps ----------------------------------------------------------------------------
 
     def execute(self) -> int:
-        stack, template, settings, subscription = self.preflight()
-        say = self.out
+        stack, _template, settings, subscription = self.preflight()
+        self.out(f"[1/4] looking up stack {stack!r} in the Pulumi backend")
+        found = self.look_up(stack, settings, subscription)
+        if found is None:
+            return 1
+        if found.exists:
+            failed = self.destroy(stack, found.tags)
+            if failed is not None:
+                return failed
+        else:
+            self.out("[2/4] destroy: skipped (no such stack)")
+        wait = self.purge_wait if found.deployed else 0.0
+        ok = self.purge(found.target, wait, subscription) if found.target else self.purge_prefix(settings, wait, subscription)
+        if not ok:
+            return 1
+        if not found.exists:
+            self.out("[4/4] stack rm: skipped (no such stack)")
+        elif not self.remove(stack, settings):
+            return 1
+        self.out(f"teardown of {stack!r} done")
+        return 0
 
-        say(f"[1/4] looking up stack {stack!r} in the Pulumi backend")
+    def look_up(self, stack: str, settings: Any, subscription: str) -> Optional[Found]:
+        """Step 1: the backend's entry, outputs and tags, and what to purge; None when the backend
+        cannot be read (printed). Decided before destroy: destroy empties the outputs (tags stay)."""
         entry = self.stack_entry(stack)
         if entry is None:
-            return 1
-        exists = entry is not False
-        outputs: dict[str, Any] = {}
-        tags: dict[str, str] = {}
-        if exists:
+            return None
+        found = Found(exists=entry is not False)
+        if found.exists:
             read = self.stack_outputs(stack)
             if read is None:
                 raise TeardownRefused(
                     f"--stack: refusing to tear down {stack!r}: its outputs could not be read (pulumi stack output "
                     "failed or printed no JSON object), so what is deployed cannot be checked. Nothing was touched."
                 )
-            outputs = read
-            tags = self.stack_tags(stack)
-            self.check_deployed_lifecycle(stack, outputs, tags, entry)
+            found.outputs, found.tags = read, self.stack_tags(stack)
+            self.check_deployed_lifecycle(stack, found.outputs, found.tags, entry)
+            found.deployed = entry.get("resourceCount") != 0
         else:
-            say(f"  stack {stack!r} is not in the backend: nothing to destroy or remove")
-        # Decided before destroy: destroy empties the outputs (tags stay).
-        target, source = self.purge_target(settings, outputs, tags, subscription)
-        deployed = exists and entry.get("resourceCount") != 0
-        if target is not None:
-            say(f"  Face {target.describe()} (from the {source})")
+            self.out(f"  stack {stack!r} is not in the backend: nothing to destroy or remove")
+        found.target, source = self.purge_target(settings, found.outputs, found.tags, subscription)
+        if found.target is not None:
+            self.out(f"  Face {found.target.describe()} (from the {source})")
         else:
-            prefix, group = self.account_prefix(settings), settings.resource_group_name
-            say(f"  Face account name not recorded (no output, no {TAG_ACCOUNT_ID} stack tag): will purge every "
-                f"soft-deleted account named {prefix}* in resource group {group}")
+            self.out(f"  Face account name not recorded (no output, no {TAG_ACCOUNT_ID} stack tag): will purge "
+                     f"every soft-deleted account named {self.account_prefix(settings)}* in resource group "
+                     f"{settings.resource_group_name}")
+        return found
 
-        if exists:
-            say(f"[2/4] pulumi destroy --stack {stack}" + (" --run-program" if self.run_program else ""))
-            cmd = ["destroy", "--yes", "--non-interactive", "--stack", stack]
-            if self.run_program:
-                cmd.append("--run-program")
-            if tags.get(TAG_TEARDOWN_PENDING):
-                say(f"  resuming: stack tag {TAG_TEARDOWN_PENDING} = {tags[TAG_TEARDOWN_PENDING]}")
-            done = destroy_with_retry(self.runner, cmd, retry_minutes=self.destroy_retry_minutes, say=say,
-                                      **({"sleep": self.sleep} if self.sleep else {}))
-            if done.subnet_in_use:
-                mark = self.runner(["stack", "tag", "set", TAG_TEARDOWN_PENDING, done.detail[:200], "--stack", stack], True)
-                for line in pending_report(stack, done, self.destroy_retry_minutes):
-                    say(line)
-                if mark.returncode != 0:
-                    say(f"  warning: could not set stack tag {TAG_TEARDOWN_PENDING}; the sweeper finds the stack by its age instead")
-                return EXIT_PENDING
-            if not done.ok:
-                say(f"error: pulumi destroy failed (exit {done.returncode}: {done.detail}); nothing was purged and the stack is kept. "
-                    "Fix the cause and run teardown again.")
-                return 1
-        else:
-            say("[2/4] destroy: skipped (no such stack)")
+    def destroy(self, stack: str, tags: dict[str, str]) -> Optional[int]:
+        """Step 2: `pulumi destroy`, retried while Azure holds the subnet; the exit code when it stops here."""
+        say = self.out
+        say(f"[2/4] pulumi destroy --stack {stack}" + (" --run-program" if self.run_program else ""))
+        cmd = ["destroy", "--yes", "--non-interactive", "--stack", stack]
+        if self.run_program:
+            cmd.append("--run-program")
+        if tags.get(TAG_TEARDOWN_PENDING):
+            say(f"  resuming: stack tag {TAG_TEARDOWN_PENDING} = {tags[TAG_TEARDOWN_PENDING]}")
+        done = destroy_with_retry(self.runner, cmd, retry_minutes=self.destroy_retry_minutes, say=say,
+                                  **self._sleep_option())
+        if done.subnet_in_use:
+            mark = self.runner(["stack", "tag", "set", TAG_TEARDOWN_PENDING, done.detail[:200], "--stack", stack], True)
+            for line in pending_report(stack, done, self.destroy_retry_minutes):
+                say(line)
+            if mark.returncode != 0:
+                say(f"  warning: could not set stack tag {TAG_TEARDOWN_PENDING}; the sweeper finds the stack by its "
+                    "age instead")
+            return EXIT_PENDING
+        if not done.ok:
+            say(f"error: pulumi destroy failed (exit {done.returncode}: {done.detail}); nothing was purged and the "
+                "stack is kept. Fix the cause and run teardown again.")
+            return 1
+        return None
 
-        wait = self.purge_wait if deployed else 0.0
-        extra = {"sleep": self.sleep} if self.sleep else {}
-        if target is not None:
-            say(f"[3/4] purging the soft-deleted Face {target.describe()}")
-            try:
-                result = purge_soft_deleted(self.client_factory(subscription), target, wait_seconds=wait, report=say, **extra)
-            except PurgeError as exc:
-                say(f"error: {exc}")
-                say("  the stack is kept. To purge by hand: az cognitiveservices account purge "
-                    f"--location {target.location} --resource-group {target.resource_group_name} --name {target.account_name}")
-                return 1
-            if result.purged:
-                say(f"  purged: {target.account_name!r} and its subdomain are free again")
-            else:
-                say(f"  nothing soft-deleted named {target.account_name!r} in {target.location}/{target.resource_group_name}: nothing to purge")
-        else:
-            prefix, group = self.account_prefix(settings), settings.resource_group_name
-            say(f"[3/4] purging soft-deleted Face accounts named {prefix}* in resource group {group}")
-            try:
-                results = purge_by_prefix(self.client_factory(subscription), subscription, group, prefix,
-                                          wait_seconds=wait, report=say, **extra)
-            except PurgeError as exc:
-                say(f"error: {exc}")
-                say("  the stack is kept. To find and purge by hand: az cognitiveservices account list-deleted, then "
-                    "az cognitiveservices account purge --location L --resource-group G --name N")
-                return 1
-            purged = [r.target.account_name for r in results if r.purged]
-            if purged:
-                say(f"  purged: {', '.join(repr(n) for n in purged)}; their names and subdomains are free again")
-            else:
-                say(f"  nothing soft-deleted named {prefix}* in resource group {group}: nothing to purge")
+    def _sleep_option(self) -> dict[str, Any]:
+        return {"sleep": self.sleep} if self.sleep else {}
 
-        if exists:
-            say(f"[4/4] pulumi stack rm --stack {stack}")
-            cmd = ["stack", "rm", "--yes", "--stack", stack]
-            if settings.lifecycle == "test":
-                cmd.append("--preserve-config")  # a long-lived test stack's config file is kept in git
-            done = self.runner(cmd, False)
-            if done.returncode != 0:
-                say(f"error: pulumi stack rm failed (exit {done.returncode}); resources are destroyed and the account purged, "
-                    "only the empty stack is left. Run teardown again, or `pulumi stack rm` by hand.")
-                return 1
+    def purge(self, target: PurgeTarget, wait: float, subscription: str) -> bool:
+        """Step 3, the account known: purge it. False when it failed (printed, with the command to do it by hand)."""
+        say = self.out
+        say(f"[3/4] purging the soft-deleted Face {target.describe()}")
+        try:
+            result = purge_soft_deleted(self.client_factory(subscription), target, wait_seconds=wait, report=say,
+                                        **self._sleep_option())
+        except PurgeError as exc:
+            say(f"error: {exc}")
+            say("  the stack is kept. To purge by hand: az cognitiveservices account purge "
+                f"--location {target.location} --resource-group {target.resource_group_name} --name {target.account_name}")
+            return False
+        if result.purged:
+            say(f"  purged: {target.account_name!r} and its subdomain are free again")
         else:
-            say("[4/4] stack rm: skipped (no such stack)")
-        say(f"teardown of {stack!r} done")
-        return 0
+            say(f"  nothing soft-deleted named {target.account_name!r} in {target.location}/"
+                f"{target.resource_group_name}: nothing to purge")
+        return True
+
+    def purge_prefix(self, settings: Any, wait: float, subscription: str) -> bool:
+        """Step 3, the account not recorded: purge every soft-deleted `<namePrefix>-face-*` in the group."""
+        say = self.out
+        prefix, group = self.account_prefix(settings), settings.resource_group_name
+        say(f"[3/4] purging soft-deleted Face accounts named {prefix}* in resource group {group}")
+        try:
+            results = purge_by_prefix(self.client_factory(subscription), subscription, group, prefix,
+                                      wait_seconds=wait, report=say, **self._sleep_option())
+        except PurgeError as exc:
+            say(f"error: {exc}")
+            say("  the stack is kept. To find and purge by hand: az cognitiveservices account list-deleted, then "
+                "az cognitiveservices account purge --location L --resource-group G --name N")
+            return False
+        purged = [r.target.account_name for r in results if r.purged]
+        if purged:
+            say(f"  purged: {', '.join(repr(n) for n in purged)}; their names and subdomains are free again")
+        else:
+            say(f"  nothing soft-deleted named {prefix}* in resource group {group}: nothing to purge")
+        return True
+
+    def remove(self, stack: str, settings: Any) -> bool:
+        """Step 4: `pulumi stack rm`. False when it failed (printed)."""
+        self.out(f"[4/4] pulumi stack rm --stack {stack}")
+        cmd = ["stack", "rm", "--yes", "--stack", stack]
+        if settings.lifecycle == "test":
+            cmd.append("--preserve-config")  # a long-lived test stack's config file is kept in git
+        done = self.runner(cmd, False)
+        if done.returncode != 0:
+            self.out(f"error: pulumi stack rm failed (exit {done.returncode}); resources are destroyed and the account "
+                     "purged, only the empty stack is left. Run teardown again, or `pulumi stack rm` by hand.")
+            return False
+        return True
 
     def stack_entry(self, stack: str) -> Any:
         """The stack's `pulumi stack ls --json` entry, False when it is not listed, None on error (printed)."""
@@ -315,27 +309,17 @@ class Teardown:
 
     def stack_outputs(self, stack: str) -> Optional[dict[str, Any]]:
         """Outputs of the deployed stack (secrets stay masked: no --show-secrets); None if unreadable."""
-        done = self.runner(["stack", "output", "--json", "--stack", stack], True)
-        if done.returncode != 0:
-            return None
         try:
-            value = json.loads(done.stdout or "")
-        except json.JSONDecodeError:
+            return self.stack_reader.outputs(stack, secrets=False)
+        except StackReadError:
             return None
-        return value if isinstance(value, dict) else None
 
     def stack_tags(self, stack: str) -> dict[str, str]:
         """The stack's tags ({} when they cannot be read: older CLIs keep none on DIY backends)."""
-        done = self.runner(["stack", "tag", "ls", "--json", "--stack", stack], True)
-        if done.returncode != 0:
-            return {}
         try:
-            value = json.loads(done.stdout or "{}")
-        except json.JSONDecodeError:
+            return self.stack_reader.tags(stack)
+        except StackReadError:
             return {}
-        if not isinstance(value, dict):
-            return {}
-        return {str(k): v for k, v in value.items() if isinstance(v, str)}
 
     def check_deployed_lifecycle(self, stack: str, outputs: dict[str, Any], tags: dict[str, str], entry: dict) -> None:
         """What is deployed must say test/ephemeral too; refuse when it cannot tell."""
@@ -390,7 +374,8 @@ class Teardown:
             return PurgeTarget(subscription, target.location, target.resource_group_name, target.account_name), source
         name = outputs.get("faceAccountName")
         if isinstance(name, str) and name:
-            group = outputs.get("resourceGroupName") if isinstance(outputs.get("resourceGroupName"), str) else settings.resource_group_name
+            given = outputs.get("resourceGroupName")
+            group = given if isinstance(given, str) else settings.resource_group_name
             return PurgeTarget(subscription, normalize_location(location or settings.location), group, name), "stack outputs"
         if settings.lifecycle == "ephemeral":
             return None, ""

@@ -17,7 +17,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
+from infra.cli_args import add_json_argument, add_stack_argument
 from infra.errors import UserError
+from infra.stack_outputs import read_outputs
 from infra.logs.summary import Summary, render_text, summarize, summary_from_tables
 
 MAX_SINCE = timedelta(days=90)
@@ -40,12 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "by 429, from the stack's Log Analytics workspace or a local JSON access log.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--stack", help="query the workspace of this deployed stack")
+    add_stack_argument(source, required=False, reads="its deployed outputs, to query its Log Analytics workspace")
     source.add_argument("--file", help="summarise a JSON access log saved locally (one line per request)")
     p.add_argument("--since", default=None, help="how far back to look with --stack, e.g. 30m, 1h, 7d (default 1h)")
     p.add_argument("--workspace-id", help="Log Analytics workspace (customer) id instead of the stack output")
     p.add_argument("--app", help="container app name instead of the stack output proxyAppName")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_json_argument(p)
     p.set_defaults(handler=run)
 
 
@@ -89,15 +91,9 @@ def default_client() -> Any:
     return LogsQueryClient(DefaultAzureCredential())
 
 
-def _stack_outputs(stack: str) -> dict[str, Any]:
-    import shutil
-
-    from infra.dnscheck.command import stack_outputs
-
-    if shutil.which("pulumi") is None:
-        raise UserError(f"--stack {stack}: the Pulumi CLI ('pulumi') is not on PATH, so the stack outputs cannot be "
-                        "read; pass --workspace-id and --app (outputs logAnalyticsWorkspaceId and proxyAppName)")
-    return stack_outputs(stack)
+def deployed_outputs(stack: str) -> dict[str, Any]:
+    """The stack's outputs (infra/stack_outputs.py: Pulumi's Automation API; needs the CLI logged in)."""
+    return read_outputs(stack, "pass --workspace-id and --app (outputs logAnalyticsWorkspaceId and proxyAppName)")
 
 
 def _target(args: argparse.Namespace, outputs: Callable[[str], dict[str, Any]]) -> tuple[str, str]:
@@ -155,7 +151,7 @@ def summarize_workspace(client: Any, workspace_id: str, app: str, since: timedel
 
 
 def run(args: argparse.Namespace, client_factory: Callable[[], Any] = default_client,
-        outputs: Callable[[str], dict[str, Any]] = _stack_outputs) -> int:
+        outputs: Callable[[str], dict[str, Any]] = deployed_outputs) -> int:
     warnings: list[str] = []
     if args.file is not None:
         for flag in ("since", "workspace_id", "app"):

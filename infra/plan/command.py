@@ -1,8 +1,8 @@
 """`liveness-infra plan`: the offline plan of a stack, and its diff against another git ref.
 
 The program is evaluated under Pulumi's mock runtime (infra/plan/offline.py): no Pulumi CLI, no
-credentials. Output formats: text (default), json (a list of objects with keys `type`,
-`name`, `parent`, `inputs`; findings go to stderr) and markdown (for a pull-request comment).
+credentials. Output: text (default), `--json` (a list of objects with keys `type`, `name`,
+`parent`, `inputs`; findings go to stderr) or `--markdown` (for a pull-request comment).
 
 `--base REF` evaluates the same stack as of git ref REF in a separate process, on a copy of that
 tree (`git archive`), and prints what would be added, changed and removed.
@@ -28,10 +28,10 @@ from typing import Any, Optional
 from infra.lifecycle import ephemeral
 from infra.plan import locks as lock_rules
 from infra.plan import render as plan_render
+from infra.cli_args import add_json_argument, add_stack_argument, add_template_argument
 from infra.errors import UserError, shorten
 from infra.stackfile import PROJECT_ROOT, SECRET_PLACEHOLDER
 
-FORMATS = ("text", "json", "markdown")
 BASE_TIMEOUT_SECONDS = 180
 EXIT_FINDINGS = 1
 # Where a tree keeps the offline evaluation: the current layout first, then the one before issue 11.
@@ -58,7 +58,8 @@ doc = {
         for r in ev.resources
     ],
     "findings": [
-        {"severity": g(f, "severity", "error"), "invariant": g(f, "invariant", ""), "message": g(f, "message", ""), "resource": g(f, "resource", None)}
+        {"severity": g(f, "severity", "error"), "invariant": g(f, "invariant", ""), "message": g(f, "message", ""),
+         "resource": g(f, "resource", None)}
         for f in g(ev, "findings", [])
     ],
 }
@@ -78,10 +79,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "plan of git ref REF instead. Exit 1 when an invariant is broken."
         ),
     )
-    p.add_argument("--stack", required=True, metavar="NAME", help="stack to plan (stacks/Pulumi.<NAME>.yaml; pr-<N> uses the pr template)")
-    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text); json is a list of {type, name, parent, inputs}")
+    add_stack_argument(p)
+    output = p.add_mutually_exclusive_group()
+    add_json_argument(output)
+    output.add_argument("--markdown", action="store_true", help="print Markdown, for a pull-request comment (default: text)")
     p.add_argument("--base", metavar="REF", help="git ref (branch, tag, commit) to diff against, e.g. origin/main")
-    p.add_argument("--template", metavar="NAME", help="read stacks/Pulumi.<NAME>.yaml but plan under --stack's name")
+    add_template_argument(p)
     p.set_defaults(handler=run)
 
 
@@ -112,20 +115,20 @@ def run(args: argparse.Namespace) -> int:
             plan_render.as_finding({"severity": "error", "invariant": lock_rules.LOCKED_CHANGE, "message": message, "resource": name})
             for name, message in lock_rules.locked_changes(
                 plan_render.as_resources(base_resources), diff.removed, diff.changed, stack)]
-        if args.format == "json":
+        if args.json:
             doc = {"stack": stack, "base": base_label, **diff.as_json(), "findings": [dataclasses.asdict(f) for f in findings]}
             _out(json.dumps(doc, indent=2) + "\n")
-        elif args.format == "markdown":
+        elif args.markdown:
             _out(plan_render.render_diff_markdown(stack, base_label, diff, findings, base_findings))
         else:
             _out(plan_render.render_diff_text(stack, base_label, diff, findings, base_findings))
     else:
         rows = plan_render.key_settings(evaluation.settings)
-        if args.format == "json":
+        if args.json:
             _out(json.dumps(plan_render.plan_json(resources), indent=2, sort_keys=True) + "\n")
             for f in findings:
                 print(f"finding: {plan_render.finding_line(f)}", file=sys.stderr)
-        elif args.format == "markdown":
+        elif args.markdown:
             _out(plan_render.render_markdown(stack, resources, findings, rows))
         else:
             _out(plan_render.render_text(stack, resources, findings, rows))
@@ -153,7 +156,8 @@ def resolve_ref(ref: str, repo: Path = PROJECT_ROOT) -> str:
         raise UserError(f"--base: received {shorten(ref)}; expected a git ref such as origin/main or a commit id")
     done = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], repo)
     if done.returncode != 0:
-        raise UserError(f"--base: received {shorten(ref)}; expected a git ref that exists in {repo} (fetch it first, e.g. git fetch origin main)")
+        raise UserError(f"--base: received {shorten(ref)}; expected a git ref that exists in {repo} (fetch it first, "
+                        "e.g. git fetch origin main)")
     return done.stdout.strip()
 
 
@@ -221,7 +225,8 @@ class BaseEvaluation:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.communicate()
-                raise UserError(f"--base: evaluating stack {self.stack!r} at {self.label} took longer than {BASE_TIMEOUT_SECONDS} s") from None
+                raise UserError(f"--base: evaluating stack {self.stack!r} at {self.label} took longer than "
+                                f"{BASE_TIMEOUT_SECONDS} s") from None
             if self._proc.returncode != 0 or not self._out.is_file():
                 last = (stderr.strip().splitlines() or ["no error output"])[-1]
                 raise UserError(f"--base: evaluating stack {self.stack!r} at {self.label} failed: {last}")

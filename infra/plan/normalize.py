@@ -117,7 +117,7 @@ def stable_order(resources: Iterable[Resource]) -> list[Resource]:
 
 
 def plan_json(resources: Iterable[Any]) -> list[dict[str, Any]]:
-    """The JSON document of `liveness-infra plan --format json`: a list of resource objects."""
+    """The JSON document of `liveness-infra plan --json`: a list of resource objects."""
     return [as_resource(r).as_json() for r in resources]
 
 

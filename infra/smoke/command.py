@@ -14,8 +14,11 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from components.proxy_config import VERSION_PATTERN
-from infra.dnscheck.verdicts import Role, Server, normalize_name, parse_server, validate_hostname
+from infra.dns.model import normalize_name, Role, Server, validate_hostname
+from infra.dns.verdicts import parse_server
+from infra.cli_args import add_json_argument, add_stack_argument, seconds
 from infra.errors import UserError
+from infra.stack_outputs import read_outputs
 from infra.smoke.model import exit_code
 from infra.smoke.report import render_json, render_text
 from infra.smoke.run import DEFAULT_API_VERSION, SESSION_API_VERSION, SmokeTarget, run_checks
@@ -39,27 +42,9 @@ examples:
 OutputsReader = Callable[[str], dict[str, Any]]
 
 
-def automation_outputs(stack: str) -> dict[str, Any]:
-    """The stack's outputs through Pulumi's Automation API (a local workspace on this project).
-
-    It does not select the stack (no change to the workspace's current stack); it needs the Pulumi
-    CLI, logged in to the stack's backend.
-    """
-    from pulumi import automation
-
-    from infra.stackfile import PROJECT_ROOT
-
-    try:
-        workspace = automation.LocalWorkspace(work_dir=str(PROJECT_ROOT))
-        outputs = workspace.stack_outputs(stack)
-    except FileNotFoundError:
-        raise UserError(f"--stack {stack}: the Pulumi CLI ('pulumi') is not on PATH, so the stack outputs cannot "
-                        "be read; install it and `pulumi login`, or use --url with --expect-target") from None
-    except Exception as exc:  # noqa: BLE001 - not logged in, no such stack, CLI too old
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:160]
-        raise UserError(f"--stack {stack}: the stack outputs cannot be read through the Pulumi CLI ({first}); "
-                        "expected a deployed stack and `pulumi login` done, or use --url with --expect-target") from None
-    return {key: value.value for key, value in outputs.items()}
+def deployed_outputs(stack: str) -> dict[str, Any]:
+    """The stack's outputs (infra/stack_outputs.py: Pulumi's Automation API; needs the CLI logged in)."""
+    return read_outputs(stack, "use --url with --expect-target")
 
 
 def _positive_int(flag: str, high: int) -> Callable[[str], int]:
@@ -70,16 +55,6 @@ def _positive_int(flag: str, high: int) -> Callable[[str], int]:
     return parse
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.1 <= value <= MAX_TIMEOUT:
-        raise argparse.ArgumentTypeError(f"--timeout: received {text!r}; expected seconds from 0.1 to {MAX_TIMEOUT:g}")
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "smoke", help="check the deployed proxy end to end: DNS, certificate, redirect, routes, latency",
@@ -87,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "the four liveness routes reaching Face, OPTIONS, latency; with --session a real session.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--stack", metavar="NAME", help="fill host and expectations from the stack file and its outputs")
+    add_stack_argument(what, required=False, reads="its deployed outputs (host and expectations)")
     what.add_argument("--url", metavar="https://HOST", help="check this proxy URL without a stack")
     p.add_argument("--resolve", metavar="HOST:ADDR[:PORT]",
                    help="connect to ADDR (port PORT, default 443) for HOST; SNI and Host stay HOST")
@@ -101,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"Face API version in the probed routes (default {DEFAULT_API_VERSION})")
     p.add_argument("--probes", type=_positive_int("--probes", MAX_PROBES), default=10, metavar="N",
                    help=f"latency probes, 1-{MAX_PROBES} (default 10)")
-    p.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
+    p.add_argument("--timeout", type=seconds("--timeout", 0.1, MAX_TIMEOUT), default=10.0, metavar="SECONDS",
                    help="per connection and request (default 10)")
     p.add_argument("--http-port", type=_positive_int("--http-port", 65535), default=80, metavar="PORT",
                    help="port of the plain-HTTP redirect check (default 80; for local runs)")
@@ -113,7 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         f"{SESSION_API_VERSION}: what the installed Face SDK implements)")
     p.add_argument("--face-endpoint", metavar="https://ACCOUNT.cognitiveservices.azure.com",
                    help="the account endpoint for --session (default: stack output faceEndpointHost)")
-    p.add_argument("--json", action="store_true", help="print the verdicts as JSON on stdout")
+    add_json_argument(p)
     p.set_defaults(handler=run)
 
 
@@ -150,7 +125,7 @@ def _resolve(spec: str, host: str) -> tuple[str, int | None]:
 
 def _nameservers(specs: list[str]) -> list[Server]:
     if not specs:
-        from infra.dnscheck.command import system_resolvers
+        from infra.dns.command import system_resolvers
 
         return system_resolvers()
     try:
@@ -159,7 +134,7 @@ def _nameservers(specs: list[str]) -> list[Server]:
         raise UserError(str(exc)) from None
 
 
-def build_target(args: argparse.Namespace, outputs_reader: OutputsReader = automation_outputs) -> SmokeTarget:
+def build_target(args: argparse.Namespace, outputs_reader: OutputsReader = deployed_outputs) -> SmokeTarget:
     outputs: dict[str, Any] = {}
     state = code = allow = None
     if args.stack:
@@ -204,7 +179,7 @@ def build_target(args: argparse.Namespace, outputs_reader: OutputsReader = autom
         url=f"https://{host}" + ("" if url_port == 443 else f":{url_port}"))
 
 
-def run(args: argparse.Namespace, outputs_reader: OutputsReader = automation_outputs, **run_options: Any) -> int:
+def run(args: argparse.Namespace, outputs_reader: OutputsReader = deployed_outputs, **run_options: Any) -> int:
     for flag, value in (("--api-version", args.api_version), ("--session-api-version", args.session_api_version)):
         if not re.fullmatch(VERSION_PATTERN, value):
             raise UserError(f"{flag}: received {value[:40]!r}; expected a version like v1.2 or v1.2-preview.1")

@@ -1,6 +1,6 @@
 """Pure: the public edge of the proxy host, i.e. its DNS records and the certificate it serves.
 
-DNS answers arrive as :mod:`infra.dnscheck.verdicts` values (the same query layer as `dns check`);
+DNS answers arrive as :mod:`infra.dns.verdicts` values (the same query layer as `dns check`);
 the certificate as a :class:`~infra.smoke.model.TlsObservation`.
 """
 
@@ -8,17 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from infra.dnscheck.verdicts import (
-    NOT_REACHED,
-    Chain,
-    Reply,
-    State,
-    Status,
-    describe_difference,
-    judge_txt,
-    normalize_name,
-    txt_value,
-)
+from infra.dns.model import describe_difference, normalize_name, NOT_REACHED, Reply, State, Status, txt_value
+from infra.dns.records import Chain
+from infra.dns.verdicts import judge_txt
 from infra.smoke.model import FailureClass, Outcome, TlsObservation, Verdict
 
 # Managed certificates renew about 45 days before expiry; a certificate this close was not renewed.

@@ -18,8 +18,9 @@ from typing import Sequence
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from infra.dnscheck import probe as dns_probe
-from infra.dnscheck.verdicts import Chain, Reply, Server, Status, asuid_name, verification_name
+from infra.dns import probe as dns_probe
+from infra.dns.model import asuid_name, Reply, Server, Status, verification_name
+from infra.dns.records import Chain
 from infra.smoke.model import ErrorKind, HttpAnswer, HttpAttempt, TlsObservation
 
 MAX_BODY_BYTES = 64 * 1024

@@ -15,7 +15,7 @@ from typing import Callable
 
 from components.proxy_config import LIVENESS_ROUTES
 from infra.smoke import probe as smoke_probe
-from infra.dnscheck.verdicts import Server
+from infra.dns.model import Server
 from infra.smoke.judge_edge import judge_asuid, judge_azaiverify, judge_cname, judge_tls
 from infra.smoke.judge_http import judge_latency, judge_options, judge_redirect, judge_refused, judge_route
 from infra.smoke.model import FailureClass, Outcome, Verdict

@@ -59,7 +59,8 @@ def _create_failure(endpoint: str, exc: Exception) -> Verdict:
     if isinstance(exc, ClientAuthenticationError):
         return Verdict(CHECK, Outcome.FAIL, f"could not create a session at {endpoint}: {text}",
                        "run with the app server's identity (DefaultAzureCredential: managed identity, az login, or "
-                       "AZURE_CLIENT_ID/SECRET/TENANT_ID); it needs the Cognitive Services Face Recognizer role on the account (liveness:faceAppServerPrincipalIds)",
+                       "AZURE_CLIENT_ID/SECRET/TENANT_ID); it needs the Cognitive Services Face Recognizer role on the "
+                       "account (liveness:faceAppServerPrincipalIds)",
                        FailureClass.FORBIDDEN)
     if isinstance(exc, ServiceRequestError):
         return Verdict(CHECK, Outcome.UNREACHABLE, f"{endpoint} cannot be reached from here: {text}",

@@ -14,7 +14,7 @@ sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests" / "proxy")]
 from proxykit.harness import FACE_HOST, settings  # noqa: E402
 from proxykit.pki import TestCA  # noqa: E402
 
-from infra.proxyrun.runner import find_nginx  # noqa: E402
+from infra.proxy.runner import find_nginx  # noqa: E402
 
 MOUNT = "/etc/nginx-liveness"
 PLAIN = {"command": ["nginx"], "args": ["-c", f"{MOUNT}/nginx.conf", "-g", "daemon off;"],

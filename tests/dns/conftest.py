@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from infra.dnscheck import command as dns_cmd
-from infra.dnscheck import probe as dns_probe
+from infra.dns import command as dns_cmd
+from infra.dns import probe as dns_probe
 from infra.errors import UserError
 from tests.dns.knot import Blackhole, KnotServer, free_port, zone_text
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra.dnscheck.caa import CaaLookup, CaaRecord, judge_caa, lookup_caa, parse_caa
-from infra.dnscheck.verdicts import Level, Role, Server
+from infra.dns.caa import CaaLookup, CaaRecord, judge_caa, lookup_caa, parse_caa
+from infra.dns.model import Level, Role, Server
 from tests.dns.conftest import PARENT
 
 

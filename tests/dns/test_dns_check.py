@@ -278,8 +278,10 @@ def test_stack_outputs_fill_host_code_and_targets(world, cli, monkeypatch, tmp_p
         ' "customDomainVerificationId": "%s", "faceEndpointHost": "fl-dev-face.cognitiveservices.azure.com",'
         ' "verificationCodeIssuedAt": "%s"}' % (world.code, INGRESS, ASUID, issued))
     fake = tmp_path / "pulumi"
-    fake.write_text('#!/bin/sh\n[ "$*" = "stack output --json --show-secrets --stack dev" ] || exit 7\n'
-                    f'cat {outputs}\n')
+    # What the Automation API runs: `version`, then the outputs masked and with --show-secrets.
+    fake.write_text('#!/bin/sh\ncase "$*" in\n  version) echo v3.205.0;;\n'
+                    f'  *"stack output --json --stack dev"|*"stack output --json --show-secrets --stack dev") cat {outputs};;\n'
+                    '  *) exit 7;;\nesac\n')
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
     r = cli("dns", "check", "--stack", "dev", "--json", *world.discovery())

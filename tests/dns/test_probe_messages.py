@@ -11,8 +11,8 @@ import dns.message
 import dns.rcode
 import dns.rrset
 
-from infra.dnscheck import probe as dns_probe
-from infra.dnscheck.verdicts import Role, Server, Status
+from infra.dns import probe as dns_probe
+from infra.dns.model import Role, Server, Status
 
 RESOLVER = Server("127.0.0.1", 53, Role.PUBLIC)
 

@@ -6,30 +6,21 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from infra.dnscheck.report import progress_line, render_text, to_data
-from infra.dnscheck.verdicts import (
-    Chain,
+from infra.dns.report import progress_line, render_text, to_data
+from infra.dns.model import (
+    describe_difference,
     Level,
+    privatelink_name,
+    redact,
     Reply,
-    Report,
     Role,
     Server,
     State,
     Status,
-    describe_difference,
-    exit_code,
-    judge_asuid,
-    judge_delegation,
-    judge_face_privatelink,
-    judge_host_target,
-    judge_txt,
-    parse_issued_at,
-    parse_server,
-    privatelink_name,
-    redact,
     validate_hostname,
-    window_finding,
 )
+from infra.dns.records import Chain, judge_asuid, judge_delegation, judge_face_privatelink, judge_host_target
+from infra.dns.verdicts import exit_code, judge_txt, parse_issued_at, parse_server, Report, window_finding
 
 CODE = "azv-0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 AUTH = Server("192.0.2.1", 53, Role.AUTHORITATIVE, "ns1.contoso.com")

@@ -9,7 +9,8 @@ from typing import Any, Optional
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from infra.lifecycle.teardown import CommandResult
+from infra.lifecycle.pulumi_cli import CommandResult
+from infra.stack_outputs import StackReadError
 
 SUBSCRIPTION = "3f2a6c1e-0b7d-4c55-9a1e-7d6b5c4a3f21"
 
@@ -54,6 +55,33 @@ class FakePulumi:
         if args[:3] == ["stack", "tag", "set"]:
             self.tags[args[3]] = args[4]
         return CommandResult(0, "", "")
+
+
+@dataclass
+class FakeStackReader:
+    """The stack reader of infra/stack_outputs.py, answered from a FakePulumi's table and logged as
+    the CLI commands the Automation API runs for it."""
+
+    pulumi: FakePulumi
+
+    def _read(self, args: list[str]) -> Any:
+        done = self.pulumi(args, True)
+        try:
+            value = json.loads(done.stdout) if done.returncode == 0 else None
+        except json.JSONDecodeError:
+            value = None
+        if not isinstance(value, dict):
+            raise StackReadError(f"`pulumi {' '.join(args)}` failed or printed no JSON object")
+        return value
+
+    def outputs(self, stack, *, secrets=True):
+        return self._read(["stack", "output", "--json", *(["--show-secrets"] if secrets else []), "--stack", stack])
+
+    def tags(self, stack):
+        return self._read(["stack", "tag", "ls", "--json", "--stack", stack])
+
+    def tag(self, stack, name):
+        return self.pulumi.tags.get(name)
 
 
 class _Poller:

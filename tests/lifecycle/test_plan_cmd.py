@@ -63,7 +63,7 @@ def test_plan_renders_for_every_stack_in_every_format(stack, evaluations, monkey
     # The shipped prod-like stacks give the app server no path yet: one warning (docs/operations.md).
     warnings = len([f for f in ev.findings if f.invariant == "app-server-path"])
     assert ("Security findings: 0 error(s), 1 warning(s)" if warnings else "Security findings: none") in text
-    rc, md, _ = run_plan(["--stack", stack, "--format", "markdown"], monkeypatch, capsys, evaluations)
+    rc, md, _ = run_plan(["--stack", stack, "--markdown"], monkeypatch, capsys, evaluations)
     assert rc == 0 and md.startswith(f"<!-- liveness-offline-plan:{stack} -->\n### Offline plan: `{stack}`")
     assert f"<summary>Resources ({n})</summary>" in md and md.count("\n| `azure-native:") + md.count("\n| `liveness:") + md.count("\n| `pulumi:providers:") == n
     # Each resource's inputs, collapsed; multi-line strings (the nginx.conf) in full, line by line.
@@ -75,7 +75,7 @@ def test_plan_renders_for_every_stack_in_every_format(stack, evaluations, monkey
         assert f"\n    {middle}\n" in md
     assert f'accountName = "{ev.settings.face.account_name}"' in md
     assert len(md) < 65536, "GitHub refuses comments longer than 65536 characters"
-    rc, js, err = run_plan(["--stack", stack, "--format", "json"], monkeypatch, capsys, evaluations)
+    rc, js, err = run_plan(["--stack", stack, "--json"], monkeypatch, capsys, evaluations)
     assert rc == 0 and err == "".join(f"finding: {plan_render.finding_line(f)}\n" for f in ev.findings)
     assert len(json.loads(js)) == n
     for output in (text, md, js):
@@ -85,7 +85,7 @@ def test_plan_renders_for_every_stack_in_every_format(stack, evaluations, monkey
 @pytest.mark.parametrize("stack", ["prod", PR_STACK])
 def test_json_from_the_cli_matches_what_the_program_declares(stack, evaluations):
     started = time.monotonic()
-    done = cli("plan", "--stack", stack, "--format", "json")
+    done = cli("plan", "--stack", stack, "--json")
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
@@ -105,8 +105,8 @@ def test_json_from_the_cli_matches_what_the_program_declares(stack, evaluations)
     (endpoint,) = [i for i in doc if i["type"] == "azure-native:network:PrivateEndpoint"]
     assert endpoint["inputs"]["privateLinkServiceConnections"][0]["groupIds"] == ["account"]
     # Deterministic: a second run prints the same bytes.
-    assert cli("plan", "--stack", stack, "--format", "json").stdout == done.stdout
-    print(f"plan --stack {stack} --format json: {elapsed:.2f} s")
+    assert cli("plan", "--stack", stack, "--json").stdout == done.stdout
+    print(f"plan --stack {stack} --json: {elapsed:.2f} s")
 
 
 def test_unknown_stack_and_bad_ref_are_usage_errors():
@@ -167,7 +167,7 @@ def plan_in(repo: Path, *argv: str):
 
 
 def test_base_diff_names_the_right_changes(two_commits: Path):
-    done = plan_in(two_commits, "--stack", "dev", "--base", "HEAD~1", "--format", "json")
+    done = plan_in(two_commits, "--stack", "dev", "--base", "HEAD~1", "--json")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["base"].startswith("HEAD~1 (")
@@ -186,7 +186,7 @@ def test_base_diff_names_the_right_changes(two_commits: Path):
 
 
 def test_base_diff_markdown_is_fit_for_a_pr_comment(two_commits: Path):
-    done = plan_in(two_commits, "--stack", "dev", "--base", "HEAD~1", "--format", "markdown")
+    done = plan_in(two_commits, "--stack", "dev", "--base", "HEAD~1", "--markdown")
     assert done.returncode == 0, done.stderr
     md = done.stdout
     assert md.startswith("<!-- liveness-offline-plan:dev -->\n### Offline plan diff: `dev` against `HEAD~1 (")
@@ -197,14 +197,14 @@ def test_base_diff_markdown_is_fit_for_a_pr_comment(two_commits: Path):
 
 
 def test_base_without_the_stack_shows_everything_added(two_commits: Path):
-    done = plan_in(two_commits, "--stack", "qa", "--base", "HEAD~1", "--format", "text")
+    done = plan_in(two_commits, "--stack", "qa", "--base", "HEAD~1")
     assert done.returncode == 0, done.stderr
     first = done.stdout.splitlines()[0]
     assert "where this stack does not exist yet" in first and "0 to change, 0 to remove (0 unchanged)" in first
 
 
 def test_secrets_show_as_secret_in_the_plan(two_commits: Path):
-    done = plan_in(two_commits, "--stack", "dev", "--format", "json")
+    done = plan_in(two_commits, "--stack", "dev", "--json")
     assert done.returncode == 0, done.stderr
     (record,) = [r for r in json.loads(done.stdout) if r["name"] == "dns-azaiverify"]
     assert "[secret]" in json.dumps(record["inputs"]) and SECRET_PLACEHOLDER not in done.stdout
@@ -216,7 +216,7 @@ def test_broken_invariant_exits_1_and_reports_the_finding(monkeypatch, capsys, e
     ev = evaluations["dev"]
     broken = type(ev)(stack=ev.stack, settings=ev.settings, resources=ev.resources, outputs=ev.outputs,
                       findings=[Finding("error", "account is private", "publicNetworkAccess is Enabled", "face-account")])
-    rc, out, err = run_plan(["--stack", "dev", "--format", "json"], monkeypatch, capsys, {"dev": broken})
+    rc, out, err = run_plan(["--stack", "dev", "--json"], monkeypatch, capsys, {"dev": broken})
     assert rc == 1 and json.loads(out)
     assert err == "finding: ERROR: account is private: publicNetworkAccess is Enabled [face-account]\n"
 
@@ -270,7 +270,7 @@ def nginx_edit(tmp_path_factory):
 
 def test_base_diff_shows_a_changed_nginx_conf_line(nginx_edit):
     repo, old, new = nginx_edit
-    md = plan_in(repo, "--stack", "dev", "--base", "HEAD~1", "--format", "markdown")
+    md = plan_in(repo, "--stack", "dev", "--base", "HEAD~1", "--markdown")
     assert md.returncode == 0, md.stderr
     assert "**0 to add, 1 to change, 0 to remove**" in md.stdout
     row = next(line for line in md.stdout.splitlines() if line.startswith("| ✏️ change"))
@@ -279,7 +279,7 @@ def test_base_diff_shows_a_changed_nginx_conf_line(nginx_edit):
     assert "<code>proxy-app</code>" in details.splitlines()[0]
     assert f"\n-{old}\n+{new}\n" in details and details.rstrip().endswith("</details>")
 
-    text = plan_in(repo, "--stack", "dev", "--base", "HEAD~1", "--format", "text")
+    text = plan_in(repo, "--stack", "dev", "--base", "HEAD~1")
     assert text.returncode == 0, text.stderr
     assert f"\n          -{old}\n          +{new}\n" in text.stdout
     for out in (md.stdout, text.stdout):
@@ -314,7 +314,7 @@ def principal_removed(tmp_path_factory) -> Path:
 
 
 def test_base_diff_names_a_delete_under_a_lock_and_the_way_through(principal_removed: Path):
-    done = plan_in(principal_removed, "--stack", "prod", "--base", "HEAD~1", "--format", "json")
+    done = plan_in(principal_removed, "--stack", "prod", "--base", "HEAD~1", "--json")
     assert done.returncode == 1, done.stderr
     doc = json.loads(done.stdout)
     assert [(r["type"], r["name"]) for r in doc["removed"]] == [("azure-native:authorization:RoleAssignment", "face-role-0")]

@@ -16,8 +16,10 @@ from infra import cli
 from infra.config import load_stack_settings
 from infra.errors import UserError
 from infra.purge import PurgeTarget, purge_after_delete, purge_soft_deleted, target_from_account_id
-from infra.lifecycle.teardown import Teardown, TeardownRefused, resolve_subscription
-from tests.lifecycle.fakes import SUBSCRIPTION, FakeCognitiveClient, FakePulumi, account_id, forbidden, no_credentials
+from infra.lifecycle.pulumi_cli import resolve_subscription
+from infra.lifecycle.teardown import Teardown, TeardownRefused
+from tests.lifecycle.fakes import (SUBSCRIPTION, FakeCognitiveClient, FakePulumi, FakeStackReader, account_id, forbidden,
+                                   no_credentials)
 from tests.lifecycle.tools import ROOT
 
 PR = "pr-123"
@@ -50,8 +52,8 @@ class World:
         kwargs.setdefault("yes", True)
         kwargs.setdefault("subscription_id", SUBSCRIPTION)
         kwargs.setdefault("environ", {})
-        return Teardown(stack, runner=self.pulumi, client_factory=self.client_factory, out=self.printed.append,
-                        sleep=self.sleeps.append, **kwargs)
+        return Teardown(stack, runner=self.pulumi, stack_reader=FakeStackReader(self.pulumi),
+                        client_factory=self.client_factory, out=self.printed.append, sleep=self.sleeps.append, **kwargs)
 
     def azure_calls(self):
         return [c for c in self.log if c[0].startswith("deleted_accounts")]
@@ -155,7 +157,8 @@ def test_refused_through_the_cli_when_outputs_cannot_be_read(tmp_path, monkeypat
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "pulumi"
-    fake.write_text('#!/bin/sh\necho "$*" >> "$FAKE_PULUMI_LOG"\ncase "$1 $2" in\n'
+    fake.write_text('#!/bin/sh\n[ "$1" = --non-interactive ] && shift\necho "$*" >> "$FAKE_PULUMI_LOG"\ncase "$1 $2" in\n'
+                    '  "version ") echo v3.205.0 ;;\n'
                     '  "stack ls") echo \'[{"name": "pr-77", "resourceCount": 9}]\' ;;\n'
                     '  "stack output") exit 1 ;;\nesac\nexit 0\n')
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
@@ -166,7 +169,7 @@ def test_refused_through_the_cli_when_outputs_cannot_be_read(tmp_path, monkeypat
     rc = cli.main(["teardown", "--stack", "pr-77", "--yes", "--subscription-id", SUBSCRIPTION])
     _, err = capsys.readouterr()
     assert rc == 2 and "outputs could not be read" in err
-    assert log_file.read_text().splitlines() == ["stack ls --json", "stack output --json --stack pr-77"]
+    assert log_file.read_text().splitlines() == ["stack ls --json", "version", "stack output --json --stack pr-77"]
 
 
 def test_the_lifecycle_stack_tag_vouches_for_a_stack_whose_first_up_failed():
@@ -443,8 +446,10 @@ def test_purge_lookup_errors_are_reported_not_raised_raw():
 # ---------------------------------------------------------------------------------------------
 
 FAKE_PULUMI = """#!/bin/sh
+[ "$1" = --non-interactive ] && shift  # the Automation API passes it first
 echo "$*" >> "$FAKE_PULUMI_LOG"
 case "$1 $2" in
+  "version ") echo v3.205.0 ;;
   "stack ls") echo '[{"name": "pr-77"}]' ;;
   "stack output") echo '{"lifecycle": "ephemeral"}' ;;
 esac
@@ -471,6 +476,7 @@ def test_the_cli_drives_the_pulumi_cli_and_the_sdk(tmp_path: Path, monkeypatch, 
     assert rc == 0, out + err
     assert log_file.read_text().splitlines() == [
         "stack ls --json",
+        "version",  # the Automation API's workspace checks the CLI's version once
         "stack output --json --stack pr-77",
         "stack tag ls --json --stack pr-77",
         "destroy --yes --non-interactive --stack pr-77 --run-program",

@@ -14,7 +14,7 @@ import sys
 from infra.lifecycle.destroy_retry import (EXIT_PENDING, FIRST_PAUSE_SECONDS, MAX_PAUSE_SECONDS, TAG_TEARDOWN_PENDING,
                                            destroy_with_retry, held_resources)
 from infra.lifecycle.pulumi_cli import TEE
-from infra.lifecycle.teardown import CommandResult
+from infra.lifecycle.pulumi_cli import CommandResult
 from tests.lifecycle.test_teardown import PR, World
 from tests.lifecycle.tools import ROOT
 
@@ -135,7 +135,9 @@ def test_destroy_output_is_streamed_and_read():
 
 
 FAKE_PULUMI_HELD = """#!/bin/sh
+[ "$1" = --non-interactive ] && shift  # the Automation API passes it first
 case "$1 $2" in
+  "version ") echo v3.205.0 ;;
   "stack ls") echo '[{"name": "pr-77", "resourceCount": 3}]' ;;
   "stack output") echo '{"lifecycle": "ephemeral"}' ;;
   "stack tag") [ "$3" = set ] && echo "$4=$5" >> "$FAKE_PULUMI_TAGS"; [ "$3" = ls ] && echo '{}' ;;

@@ -120,7 +120,7 @@ def test_preview_covers_every_long_lived_stack_with_oidc_and_one_comment_per_sta
     offline = doc["jobs"]["offline-plan"]
     assert "if" not in offline, "the offline plan must run for fork pull requests too"
     runs = " ".join(str(s.get("run", "")) for s in offline["steps"])
-    assert "liveness-infra plan" in runs and "--format markdown" in runs and "--base" in runs
+    assert "liveness-infra plan" in runs and "--markdown" in runs and "--base" in runs
     assert not any("azure/login" in str(s.get("uses", "")) for s in offline["steps"])
 
 

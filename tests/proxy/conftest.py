@@ -21,7 +21,7 @@ from proxykit.pki import TestCA  # noqa: E402
 from proxykit.standin import FaceStandin  # noqa: E402
 
 from components.proxy_config import ProxySettings  # noqa: E402
-from infra.proxyrun.runner import NGINX_FALLBACK_PATHS, ProxyProcess, ServeOptions  # noqa: E402
+from infra.proxy.runner import NGINX_FALLBACK_PATHS, ProxyProcess, ServeOptions  # noqa: E402
 
 
 

@@ -15,7 +15,7 @@ from proxykit.rawhttp import build_request, exchange, status_if_answered
 from proxykit.standin import FaceStandin
 
 from components.proxy_config import proxy_limits
-from infra.proxyrun.runner import ProxyProcess, ServeOptions
+from infra.proxy.runner import ProxyProcess, ServeOptions
 
 ROUTE = "/face/v1.2/session/start"
 SIZED = settings(memory="0.5Gi", cpu=1.0, client_timeout_seconds=20, upstream_timeout_seconds=20)

@@ -15,7 +15,7 @@ from proxykit.rawhttp import status_if_answered
 from proxykit.standin import FaceStandin
 
 from components.proxy_config import chunked_body_bytes, proxy_limits
-from infra.proxyrun.runner import ProxyProcess, ServeOptions
+from infra.proxy.runner import ProxyProcess, ServeOptions
 
 ROUTE = "/face/v1.2/detectLiveness/singleModal"
 BODY_CAP = 1024 * 1024

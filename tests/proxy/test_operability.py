@@ -18,7 +18,7 @@ from proxykit.rawhttp import build_request, exchange
 from proxykit.standin import FaceStandin
 
 from components.proxy_config import HEALTH_PATH, render_nginx_config
-from infra.proxyrun.runner import find_nginx
+from infra.proxy.runner import find_nginx
 
 PROJECT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "infra.cli"]

@@ -14,7 +14,7 @@ from proxykit.harness import LOOPBACK, RunningProxy, settings
 from proxykit.rawhttp import build_request, exchange
 from proxykit.standin import FaceStandin
 
-from infra.proxyrun.runner import ProxyProcess, ServeOptions
+from infra.proxy.runner import ProxyProcess, ServeOptions
 
 ROUTE = "/face/v1.2/session/start"
 CONCURRENCY = 40   # the scale rule's concurrency in these tests

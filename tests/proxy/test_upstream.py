@@ -10,7 +10,7 @@ from proxykit.harness import FACE_HOST, LOOPBACK, RunningProxy, free_port, setti
 from proxykit.rawhttp import build_request, exchange
 from proxykit.standin import FaceStandin
 
-from infra.proxyrun.runner import ProxyProcess, ServeOptions
+from infra.proxy.runner import ProxyProcess, ServeOptions
 
 ROUTE = "/face/v1.2/detectLiveness/singleModal"
 

@@ -20,7 +20,7 @@ from proxykit.pki import TestCA  # noqa: E402
 from proxykit.standin import FaceStandin  # noqa: E402
 
 from infra import cli  # noqa: E402
-from infra.proxyrun.runner import NGINX_FALLBACK_PATHS, ProxyProcess, ServeOptions  # noqa: E402
+from infra.proxy.runner import NGINX_FALLBACK_PATHS, ProxyProcess, ServeOptions  # noqa: E402
 from tests.dns.knot import KnotServer, free_port, zone_text  # noqa: E402
 from tests.smoke.rig import Redirector, TlsFront, face_like, issue  # noqa: E402
 

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from infra import cli
-from infra.smoke.command import automation_outputs, build_target
+from infra.smoke.command import deployed_outputs, build_target
 
 OUTPUTS = {"proxyHost": "liveness.dev.contoso.com", "ingressFqdn": "app.env.westeurope.azurecontainerapps.io",
            "customDomainVerificationId": "ABC123", "registrationState": "verifying",
@@ -63,7 +63,7 @@ def test_stack_without_the_pulumi_cli_says_what_to_do(monkeypatch, tmp_path):
         pytest.skip("the Pulumi CLI is installed here")
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(cli.UserError, match=r"--stack dev: the Pulumi CLI \('pulumi'\) is not on PATH"):
-        automation_outputs("dev")
+        deployed_outputs("dev")
 
 
 def parse(*argv: str):
@@ -113,8 +113,8 @@ def test_stack_outputs_come_through_the_automation_api(monkeypatch, tmp_path):
     fake.write_text(FAKE_PULUMI)
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert automation_outputs("dev") == {"ingressFqdn": "app.env.io", "verificationCode": "azv-1"}
+    assert deployed_outputs("dev") == {"ingressFqdn": "app.env.io", "verificationCode": "azv-1"}
     calls = (tmp_path / "calls.log").read_text().splitlines()
     assert not any("select" in c for c in calls)  # the workspace's current stack is left alone
     with pytest.raises(cli.UserError, match=r"--stack gone: the stack outputs cannot be read.*no stack named"):
-        automation_outputs("gone")
+        deployed_outputs("gone")

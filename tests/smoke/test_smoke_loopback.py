@@ -222,7 +222,7 @@ def test_plain_http_where_tls_is_expected_fails_not_unreachable(smoke, smoke_wor
 
 def test_proxy_that_cannot_reach_the_private_endpoint(smoke, smoke_world, tmp_path):
     """A second proxy whose Face address has nothing listening: the routes get nginx's own 502."""
-    from infra.proxyrun.runner import ProxyProcess, ServeOptions
+    from infra.proxy.runner import ProxyProcess, ServeOptions
     from tests.dns.knot import free_port
     from tests.smoke.conftest import PROXY_SETTINGS
 

@@ -59,8 +59,54 @@ def test_a_component_refusing_its_args_is_one_line(monkeypatch, capsys):
     def refuse(args):
         raise ComponentArgsError("FaceAccountArgs", "account_name", "x" * 500, "2-64 lower-case letters")
 
-    monkeypatch.setattr(config_command, "_docs", refuse)  # the handler is bound when the parser is built
+    monkeypatch.setattr(config_command, "run_docs", refuse)  # the handler is bound when the parser is built
     assert main(["config", "docs"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "Traceback" not in err
     assert "FaceAccountArgs.account_name" in err and len(err) <= 400
+
+
+def _leaf_parsers(parser, path=()):
+    """(command path, parser) of every command that runs a handler."""
+    import argparse
+
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
+    if not subs:
+        yield path, parser
+        return
+    for name, child in subs[0].choices.items():
+        yield from _leaf_parsers(child, (*path, name))
+
+
+def test_one_cli_convention_handlers_shared_flags():
+    """Every handler is `run` or `run_<subcommand>` of a package's command.py; --stack, --template and
+    --json say the shared help of infra/cli_args.py wherever they appear."""
+    from infra import cli_args
+    from infra.cli import build_parser
+
+    shared = {"--stack": cli_args.STACK_HELP, "--template": cli_args.TEMPLATE_HELP, "--json": cli_args.JSON_HELP}
+    leaves = list(_leaf_parsers(build_parser()))
+    assert len(leaves) >= 10
+    for path, parser in leaves:
+        handler = parser.get_default("handler")
+        assert handler.__module__.endswith(".command"), (path, handler.__module__)
+        assert handler.__name__ in ("run", f"run_{path[-1].replace('-', '_')}"), (path, handler.__name__)
+        for action in parser._actions:  # noqa: SLF001
+            for flag in set(action.option_strings) & set(shared):
+                assert action.help.startswith(shared[flag]), (path, flag, action.help)
+    assert "--format" not in dict(leaves)[("plan",)].format_help()
+
+
+def test_plan_json_and_markdown_exclude_each_other_and_format_is_gone():
+    both = run_cli("plan", "--stack", "dev", "--json", "--markdown")
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr and "Traceback" not in both.stderr
+    gone = run_cli("plan", "--stack", "dev", "--format", "json")
+    assert gone.returncode == 2 and "unrecognized arguments: --format" in gone.stderr
+
+
+def test_the_shared_seconds_type_names_the_flag_once():
+    done = run_cli("dns", "wait", "--host", "a.example", "--timeout", "0.5")
+    assert done.returncode == 2
+    assert done.stderr.count("--timeout") == 1 and "received 0.5; expected 1 to 172800 seconds" in done.stderr
+    done = run_cli("smoke", "--url", "https://a.example", "--timeout", "soon")
+    assert done.returncode == 2 and "--timeout: received 'soon'; expected a number of seconds" in done.stderr

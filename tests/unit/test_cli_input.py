@@ -49,7 +49,7 @@ def test_support_request_does_not_mix_two_stacks(capsys):
 
 def test_pr_stack_names_the_deployed_account(monkeypatch, capsys):
     deployed = "/subscriptions/x/resourceGroups/rg-fl-pr-12/providers/Microsoft.CognitiveServices/accounts/fl-pr-12-face-r4242"
-    monkeypatch.setattr(ephemeral, "pulumi_stack_tag", lambda stack, name: deployed if stack == "pr-12" else None)
+    monkeypatch.setattr(ephemeral, "read_tag", lambda stack, name: deployed if stack == "pr-12" else None)
     assert main(["proxy", "render", "--stack", "pr-12"]) == 0
     assert "fl-pr-12-face-r4242.cognitiveservices.azure.com" in capsys.readouterr().out
     assert main(["support-request", "--stack", "pr-12", "--subscription-id", "00000000-0000-0000-0000-000000000000"]) == 0
@@ -57,7 +57,7 @@ def test_pr_stack_names_the_deployed_account(monkeypatch, capsys):
 
 
 def test_pr_stack_without_the_recorded_account_is_refused(monkeypatch, capsys):
-    monkeypatch.setattr(ephemeral, "pulumi_stack_tag", lambda stack, name: None)
+    monkeypatch.setattr(ephemeral, "read_tag", lambda stack, name: None)
     assert main(["proxy", "render", "--stack", "pr-12"]) == 2
     assert "liveness:faceAccountId" in one_error_line(capsys)
 

@@ -80,7 +80,7 @@ def test_the_pages_show_commands():
 @pytest.mark.parametrize("page, line, shown, whole", COMMANDS, ids=[f"{p}:{n}" for p, n, _, _ in COMMANDS])
 def test_every_shown_command_parses(page, line, shown, whole):
     """Code blocks and table rows are whole command lines; a command quoted in a sentence may
-    leave out required flags ("`plan --format json`"), but what it shows must exist."""
+    leave out required flags ("`plan --json`"), but what it shows must exist."""
     argv = _argv(shown)
     if not argv or argv[0].startswith("<"):
         return  # "the liveness-infra command": prose, nothing to parse

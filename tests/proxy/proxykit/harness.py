@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from components.proxy_config import ACCESS_LOG_FLUSH_SECONDS, ProxySettings
-from infra.proxyrun.runner import ProxyProcess
+from infra.proxy.runner import ProxyProcess
 
 FACE_HOST = "fl-test-face.cognitiveservices.azure.com"
 LOOPBACK = "127.0.0.1"

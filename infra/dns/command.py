@@ -1,30 +1,29 @@
 """`liveness-infra dns check|wait`: is the azaiverify record live where Microsoft will look?
 
-The runbook is docs/dns-verification.md. Queries: :mod:`infra.dnscheck.probe`; meaning and exit
-codes: :mod:`infra.dnscheck.verdicts`; output: :mod:`infra.dnscheck.report`.
+The runbook is docs/dns-verification.md. Queries: :mod:`infra.dns.probe`; meaning and exit
+codes: :mod:`infra.dns.verdicts`; output: :mod:`infra.dns.report`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
-import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from infra.dnscheck.report import progress_line, render_json, render_text
-from infra.dnscheck.verdicts import (
-    EXIT_OK, Role, Server, normalize_name, parse_issued_at, parse_server, redact, validate_hostname,
-    window_finding,
-)
+from infra.dns import support
+from infra.dns.report import progress_line, render_json, render_text
+from infra.dns.model import EXIT_OK, normalize_name, redact, Role, Server, validate_hostname
+from infra.dns.verdicts import parse_issued_at, parse_server, window_finding
+from infra.cli_args import add_json_argument, add_stack_argument, add_template_argument, seconds
 from infra.errors import UserError, shorten
-from infra.stackfile import PROJECT_ROOT, read_stack_config
-from infra.dnscheck.check import DEFAULT_QUERY_TIMEOUT, CheckOptions, run_check
+from infra.stack_outputs import read_outputs
+from infra.stackfile import read_stack_config
+from infra.dns import check as check_round
+from infra.dns.check import DEFAULT_QUERY_TIMEOUT, CheckOptions
 
 
 CODE_ENV = "LIVENESS_VERIFICATION_CODE"
@@ -33,11 +32,16 @@ MAX_QUERY_TIMEOUT = 30.0
 DEFAULT_WAIT_TIMEOUT = 1800.0
 MAX_WAIT_TIMEOUT = 48 * 3600.0
 DEFAULT_INTERVAL = 30.0
-PULUMI_TIMEOUT = 120
 ISSUED_AT_SKEW = timedelta(minutes=5)  # clock skew tolerated before an issue time counts as future
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """`dns check|wait` and `support-request`: the two halves of registering the proxy host."""
+    _register_dns(subparsers)
+    _register_support_request(subparsers)
+
+
+def _register_dns(subparsers: argparse._SubParsersAction) -> None:
     dns = subparsers.add_parser(
         "dns",
         help="check that the azaiverify TXT record is live on every server Microsoft may ask",
@@ -55,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "but some server could not be reached.",
     )
     _add_common(check)
-    check.set_defaults(handler=run_check_command)
+    check.set_defaults(handler=run_check)
     wait = actions.add_parser(
         "wait", help="poll until every server serves the code, or --timeout passes",
         description="Repeat `dns check` every --interval seconds until every server serves the code "
@@ -63,25 +67,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "agree and the time left.",
     )
     _add_common(wait)
-    wait.add_argument("--timeout", type=_seconds("--timeout", 1.0, MAX_WAIT_TIMEOUT), default=DEFAULT_WAIT_TIMEOUT,
+    wait.add_argument("--timeout", type=seconds("--timeout", 1.0, MAX_WAIT_TIMEOUT), default=DEFAULT_WAIT_TIMEOUT,
                       metavar="SECONDS", help=f"give up after this long (default {DEFAULT_WAIT_TIMEOUT:g}, "
                                               f"at most 48 h)")
-    wait.add_argument("--interval", type=_seconds("--interval", 0.1, 3600.0), default=DEFAULT_INTERVAL,
+    wait.add_argument("--interval", type=seconds("--interval", 0.1, 3600.0), default=DEFAULT_INTERVAL,
                       metavar="SECONDS", help=f"pause between rounds (default {DEFAULT_INTERVAL:g})")
-    wait.set_defaults(handler=run_wait_command)
+    wait.set_defaults(handler=run_wait)
 
 
-def _seconds(flag: str, low: float, high: float) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"received {shorten(text)}; expected a number of seconds") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"received {value:g}; expected {low:g} to {high:g} seconds")
-        return value
-    parse.__name__ = flag
-    return parse
+def _register_support_request(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "support-request",
+        help="print the filled-in Azure support ticket that registers the proxy with Microsoft",
+        description="Print the support request of Microsoft's step 1 (register the reverse proxy for "
+                    "Face liveness with network isolation): the portal fields, the description with proxy "
+                    "hostname, resource id, region and routes, and the prerequisites checklist. Reads "
+                    "stacks/Pulumi.<stack>.yaml; needs no credentials.",
+    )
+    add_stack_argument(p)
+    add_template_argument(p)
+    p.add_argument("--subscription-id", metavar="GUID",
+                   help="subscription of the account; default from `az account show` when the Azure CLI is "
+                        "signed in, else a <subscription-id> placeholder")
+    p.add_argument("--justification", metavar="TEXT",
+                   help="why the account must stay private (policy or compliance standard), for the description")
+    p.set_defaults(handler=run_support_request)
 
 
 def _port(text: str) -> int:
@@ -92,9 +102,9 @@ def _port(text: str) -> int:
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     what = p.add_argument_group("what to check")
-    what.add_argument("--stack", metavar="NAME",
-                      help="fill host, code and expected targets from `pulumi stack output --json "
-                           "--show-secrets --stack NAME` (needs the Pulumi CLI); flags below override")
+    add_stack_argument(what, required=False,
+                       reads="its deployed outputs (host, code, expected targets; needs the Pulumi CLI); "
+                             "the flags below override them")
     what.add_argument("--host", metavar="PROXY_HOST", help="public hostname of the proxy, e.g. liveness.contoso.com")
     code = what.add_mutually_exclusive_group()
     code.add_argument("--verification-code", metavar="CODE",
@@ -130,33 +140,15 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                         help="public resolver to ask as well (repeatable; default "
                              f"{', '.join(DEFAULT_PUBLIC_RESOLVERS)})")
     public.add_argument("--no-public", action="store_true", help="do not ask public resolvers")
-    where.add_argument("--query-timeout", type=_seconds("--query-timeout", 0.05, MAX_QUERY_TIMEOUT),
+    where.add_argument("--query-timeout", type=seconds("--query-timeout", 0.05, MAX_QUERY_TIMEOUT),
                        default=DEFAULT_QUERY_TIMEOUT, metavar="SECONDS",
                        help=f"per-query timeout, UDP and the TCP retry each (default {DEFAULT_QUERY_TIMEOUT:g})")
-    p.add_argument("--json", action="store_true", help="print the findings as JSON (same facts as the text)")
+    add_json_argument(p)
 
 
-def stack_outputs(stack: str, runner: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> dict[str, Any]:
-    """`pulumi stack output --json --show-secrets` of a stack, or a UserError saying what to do."""
-    pulumi = shutil.which("pulumi")
-    if pulumi is None:
-        raise UserError(f"--stack {stack}: the Pulumi CLI ('pulumi') is not on PATH, so the stack outputs "
-                        f"cannot be read; pass --host and --verification-code-file (or {CODE_ENV}) instead")
-    try:
-        done = runner([pulumi, "stack", "output", "--json", "--show-secrets", "--stack", stack],
-                      cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=PULUMI_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise UserError(f"--stack {stack}: `pulumi stack output` did not finish within {PULUMI_TIMEOUT}s") from None
-    if done.returncode != 0:
-        last = (done.stderr or done.stdout or "").strip().splitlines()[-1:] or ["no message"]
-        raise UserError(f"--stack {stack}: `pulumi stack output` failed (exit {done.returncode}): {last[0]}")
-    try:
-        outputs = json.loads(done.stdout or "{}")
-    except json.JSONDecodeError:
-        raise UserError(f"--stack {stack}: `pulumi stack output --json` did not print JSON") from None
-    if not isinstance(outputs, dict):
-        raise UserError(f"--stack {stack}: expected a JSON object of outputs, received {type(outputs).__name__}")
-    return outputs
+def deployed_outputs(stack: str) -> dict[str, Any]:
+    """The stack's outputs (infra/stack_outputs.py: Pulumi's Automation API; needs the CLI logged in)."""
+    return read_outputs(stack, f"pass --host and --verification-code-file (or {CODE_ENV})")
 
 
 def _read_code(args: argparse.Namespace, outputs: dict[str, Any]) -> str:
@@ -221,7 +213,7 @@ def system_resolvers() -> list[Server]:
 
 
 def build_options(args: argparse.Namespace) -> CheckOptions:
-    outputs = stack_outputs(args.stack) if args.stack else {}
+    outputs = deployed_outputs(args.stack) if args.stack else {}
     host = args.host or outputs.get("proxyHost")
     if not host:
         raise UserError("--host: no proxy host given; expected --host liveness.contoso.com or --stack NAME "
@@ -278,15 +270,15 @@ def build_options(args: argparse.Namespace) -> CheckOptions:
     )
 
 
-def run_check_command(args: argparse.Namespace) -> int:
+def run_check(args: argparse.Namespace) -> int:
     opts = build_options(args)
-    report, notes = run_check(opts)
+    report, notes = check_round.run_check(opts)
     print(render_json(report, notes) if args.json else render_text(report, notes))
     return report.exit_code
 
 
-def run_wait_command(args: argparse.Namespace, sleep: Callable[[float], None] = time.sleep,
-                     clock: Callable[[], float] = time.monotonic) -> int:
+def run_wait(args: argparse.Namespace, sleep: Callable[[float], None] = time.sleep,
+             clock: Callable[[], float] = time.monotonic) -> int:
     opts = build_options(args)
     progress = sys.stderr if args.json else sys.stdout
     started = clock()
@@ -297,7 +289,7 @@ def run_wait_command(args: argparse.Namespace, sleep: Callable[[float], None] = 
     rounds = 0
     while True:
         rounds += 1
-        report, notes = run_check(opts)
+        report, notes = check_round.run_check(opts)
         now = clock()
         left = deadline - now
         print(progress_line(report, now - started, left), file=progress, flush=True)
@@ -318,3 +310,15 @@ def run_wait_command(args: argparse.Namespace, sleep: Callable[[float], None] = 
             print(f"live after {rounds} round(s): tell Microsoft support the record is in place")
     return report.exit_code
 
+
+
+def run_support_request(args: argparse.Namespace, az: Callable[[], str | None] = support.az_subscription) -> int:
+    from infra.lifecycle.ephemeral import deployed_settings
+
+    given = args.subscription_id
+    subscription = support.checked_subscription_id(given) if given is not None else az()
+    facts = support.facts_from_settings(deployed_settings(args.stack, args.template))
+    print(support.render_ticket(facts, subscription, args.justification))
+    for note in support.checklist_notes(facts, subscription):
+        print(f"note: {note}", file=sys.stderr)
+    return 0

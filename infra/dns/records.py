@@ -8,7 +8,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from infra.dnscheck.model import (
+from infra.dns.model import (
     Finding, describe_difference, Level, NOT_REACHED, Reply, Status, asuid_name, normalize_name,
     privatelink_name, txt_value,
 )
@@ -85,8 +85,8 @@ def judge_host_target(host: str, expected: str | None, replies: Sequence[Reply])
             findings.append(Finding(check, Level.WARNING, f"{label}: unreachable ({reply.status.value})"))
             continue
         if reply.status is not Status.ANSWER:
-            findings.append(Finding(check, Level.ERROR, f"{label}: {host} has no CNAME or A record "
-                                                        f"({reply.status.value if reply.status is not Status.OTHER_RCODE else reply.rcode})"))
+            why = reply.status.value if reply.status is not Status.OTHER_RCODE else reply.rcode
+            findings.append(Finding(check, Level.ERROR, f"{label}: {host} has no CNAME or A record ({why})"))
             continue
         if reply.cname_chain:
             target = reply.cname_chain[0]

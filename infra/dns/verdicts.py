@@ -1,11 +1,11 @@
 """Pure: what DNS replies mean for Microsoft's domain verification.
 
-No sockets and no dnspython here. :mod:`infra.dnscheck.probe` turns DNS messages into :class:`Reply`
+No sockets and no dnspython here. :mod:`infra.dns.probe` turns DNS messages into :class:`Reply`
 values; this module turns replies into per-server verdicts, findings and the exit code of
 `liveness-infra dns check`.
 
-The vocabulary (servers, replies, findings, names) is in infra/dnscheck/model.py, the checks besides
-the TXT value in infra/dnscheck/records.py; this module keeps the TXT verdict, the exit code, the
+The vocabulary (servers, replies, findings, names) is in infra/dns/model.py, the checks besides
+the TXT value in infra/dns/records.py; this module keeps the TXT verdict, the exit code, the
 48-hour window and server specs, and re-exports the rest.
 
 Exit code rule (documented in docs/dns-verification.md):
@@ -29,13 +29,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable, Sequence
 
 from infra.errors import shorten
-from infra.dnscheck.model import (
+from infra.dns.model import (
     describe_difference, EXIT_MISMATCH, EXIT_OK, EXIT_UNREACHABLE, Finding, Level, Reply, Role,
     Server, ServerVerdict, State, Status, VERIFICATION_WINDOW, WINDOW_CHECK, WINDOW_WARNING, redact,
     txt_value,
 )
-from infra.dnscheck.model import ASUID_LABEL, NOT_REACHED, VERIFICATION_LABEL, asuid_name, normalize_name, privatelink_name, validate_hostname, verification_name  # noqa: F401 (re-exported: this module's interface)
-from infra.dnscheck.records import Chain, judge_asuid, judge_delegation, judge_face_privatelink, judge_host_target  # noqa: F401 (re-exported: this module's interface)
 
 
 @dataclass

@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from infra.dnscheck import probe as dns_probe
-from infra.dnscheck.caa import judge_caa, lookup_caa
-from infra.dnscheck.verdicts import (
-    Report, Role, Server, asuid_name, judge_asuid, judge_delegation, judge_face_privatelink,
-    judge_host_target, judge_txt, redact, verification_name, window_finding,
-)
+from infra.dns import probe as dns_probe
+from infra.dns.caa import judge_caa, lookup_caa
+from infra.dns.model import asuid_name, redact, Role, Server, verification_name
+from infra.dns.records import judge_asuid, judge_delegation, judge_face_privatelink, judge_host_target
+from infra.dns.verdicts import judge_txt, Report, window_finding
 
 DEFAULT_QUERY_TIMEOUT = 3.0
 

@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from infra.dnscheck import probe as dns_probe
-from infra.dnscheck.verdicts import Finding, Level, Reply, Server, Status, normalize_name
+from infra.dns import probe as dns_probe
+from infra.dns.model import Finding, Level, normalize_name, Reply, Server, Status
 
 CHECK = "CAA (managed certificate)"
 MANAGED_CA = "digicert.com"

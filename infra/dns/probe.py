@@ -1,8 +1,8 @@
 """The dnspython query layer: ask one server one question, discover a zone's servers.
 
 Every query goes straight to one server (no cache), over UDP with a retry over TCP when the
-reply is truncated, with a bounded timeout. Results are :class:`infra.dnscheck.verdicts.Reply`
-values; what they mean is decided in :mod:`infra.dnscheck.verdicts`.
+reply is truncated, with a bounded timeout. Results are :class:`infra.dns.verdicts.Reply`
+values; what they mean is decided in :mod:`infra.dns.verdicts`.
 """
 
 from __future__ import annotations
@@ -20,15 +20,8 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
-from infra.dnscheck.verdicts import (
-    NOT_REACHED,
-    Chain,
-    Reply,
-    Role,
-    Server,
-    Status,
-    normalize_name,
-)
+from infra.dns.model import normalize_name, NOT_REACHED, Reply, Role, Server, Status
+from infra.dns.records import Chain
 
 EDNS_PAYLOAD = 1232  # the DNS flag day 2020 recommendation: avoids IP fragmentation
 MAX_CNAME_HOPS = 8
@@ -301,10 +294,10 @@ def discover(host: str, resolvers: Sequence[Server], *, port: int = 53, timeout:
     # The zone's own NS set, from the delegated servers (or the resolver's view of it).
     delegated = list(found.parent_ns)
     if not delegated:
-        reply = ask_first(resolvers, zone, "NS", timeout=timeout)
-        if reply is not None and reply.status is Status.ANSWER:
-            delegated = sorted(str(r) for r in reply.records)
-            glue.extend(reply.glue)
+        own = ask_first(resolvers, zone, "NS", timeout=timeout)
+        if own is not None and own.status is Status.ANSWER:
+            delegated = sorted(str(r) for r in own.records)
+            glue.extend(own.glue)
     addresses = resolve_addresses(delegated, glue, resolvers, timeout=timeout, ipv6=ipv6)
     servers = _servers_from(addresses, port)
     for ns in delegated:

@@ -5,14 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.dnscheck.verdicts import (
-    EXIT_MISMATCH,
-    EXIT_OK,
-    Level,
-    Report,
-    State,
-    agreement,
-)
+from infra.dns.model import EXIT_MISMATCH, EXIT_OK, Level, State
+from infra.dns.verdicts import agreement, Report
 
 VERDICT_WORDS = {EXIT_OK: "live", EXIT_MISMATCH: "mismatch"}
 

@@ -8,11 +8,9 @@ signed in, else a placeholder that is called out).
 
 from __future__ import annotations
 
-import argparse
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from typing import Callable
 
@@ -172,38 +170,9 @@ def az_subscription(runner: Callable[..., subprocess.CompletedProcess] = subproc
     return value if done.returncode == 0 and _GUID.match(value) else None
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "support-request",
-        help="print the filled-in Azure support ticket that registers the proxy with Microsoft",
-        description="Print the support request of Microsoft's step 1 (register the reverse proxy for "
-                    "Face liveness with network isolation): the portal fields, the description with proxy "
-                    "hostname, resource id, region and routes, and the prerequisites checklist. Reads "
-                    "stacks/Pulumi.<stack>.yaml; needs no credentials.",
-    )
-    p.add_argument("--stack", required=True, metavar="NAME", help="stack whose stacks/Pulumi.<NAME>.yaml to read")
-    p.add_argument("--template", metavar="NAME",
-                   help="read stacks/Pulumi.<NAME>.yaml instead (ephemeral pr-N stacks use the pr template)")
-    p.add_argument("--subscription-id", metavar="GUID",
-                   help="subscription of the account; default from `az account show` when the Azure CLI is "
-                        "signed in, else a <subscription-id> placeholder")
-    p.add_argument("--justification", metavar="TEXT",
-                   help="why the account must stay private (policy or compliance standard), for the description")
-    p.set_defaults(handler=run)
-
-
-def run(args: argparse.Namespace, az: Callable[[], str | None] = az_subscription) -> int:
-    from infra.lifecycle.ephemeral import deployed_settings
-
-    subscription = args.subscription_id
-    if subscription is not None and not _GUID.match(subscription.strip()):
-        raise UserError(f"--subscription-id: received {shorten(subscription)}; expected a GUID like "
+def checked_subscription_id(value: str) -> str:
+    """A --subscription-id as given (a GUID), lower-cased, or a UserError saying what is expected."""
+    if not _GUID.match(value.strip()):
+        raise UserError(f"--subscription-id: received {shorten(value)}; expected a GUID like "
                         f"00000000-0000-0000-0000-000000000000")
-    subscription = subscription.strip().lower() if subscription else az()
-    settings = deployed_settings(args.stack, args.template)
-    facts = facts_from_settings(settings)
-    print(render_ticket(facts, subscription, args.justification))
-    for note in checklist_notes(facts, subscription):
-        print(f"note: {note}", file=sys.stderr)
-    return 0
-
+    return value.strip().lower()

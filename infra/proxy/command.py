@@ -8,6 +8,7 @@ import sys
 import time
 
 from components.proxy_config import ProxyConfigError, ProxySettings, render_nginx_config
+from infra.cli_args import add_stack_argument
 from infra.errors import UserError
 
 SERVE_EPILOG = """\
@@ -58,7 +59,7 @@ def ensure_free(flag: str, address: str) -> None:
             raise UserError(f"{flag}: {address} {why}; expected a free HOST:PORT on this machine") from None
 
 
-def _render(args: argparse.Namespace) -> int:
+def run_render(args: argparse.Namespace) -> int:
     settings = stack_proxy_settings(args.stack)
     try:
         text = render_nginx_config(settings)
@@ -68,8 +69,8 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from infra.proxyrun.runner import NginxFailed, ProxyProcess, ServeOptions
+def run_serve(args: argparse.Namespace) -> int:
+    from infra.proxy.runner import NginxFailed, ProxyProcess, ServeOptions
 
     settings = stack_proxy_settings(args.stack)
     options = ServeOptions(
@@ -130,9 +131,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="print the exact nginx.conf that ships for a stack",
         description="Print the complete nginx.conf the proxy container runs for a stack.",
     )
-    render.add_argument("--stack", required=True, metavar="NAME",
-                        help="stack whose stacks/Pulumi.NAME.yaml configures the proxy")
-    render.set_defaults(handler=_render)
+    add_stack_argument(render)
+    render.set_defaults(handler=run_render)
 
     serve = sub.add_parser(
         "serve",
@@ -141,8 +141,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=SERVE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serve.add_argument("--stack", required=True, metavar="NAME",
-                       help="stack whose configuration is served")
+    add_stack_argument(serve)
     serve.add_argument("--listen", metavar="HOST:PORT",
                        help="where clients connect (default 127.0.0.1:<listen port of the stack>)")
     serve.add_argument("--health-listen", metavar="HOST:PORT",
@@ -155,4 +154,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "(default: the stack's CA bundle path)")
     serve.add_argument("--nginx", metavar="PATH",
                        help="nginx binary (default: nginx on PATH, else /usr/sbin/nginx)")
-    serve.set_defaults(handler=_serve)
+    serve.set_defaults(handler=run_serve)

@@ -23,7 +23,7 @@ from pulumi_azure_native import applicationinsights, monitor, operationalinsight
 from components import monitoring_queries as mq
 from components.args_errors import ComponentArgsError
 from components.package import type_token
-from components.proxy_config import REFUSED_ROUTE_BODY
+from components.proxy_routes import REFUSED_ROUTE_BODY
 
 # Standard-test agent locations (West Europe, North Europe, East US), ids from Microsoft's list in
 # "Application Insights availability tests" (learn.microsoft.com/azure/azure-monitor/app/availability).

@@ -10,7 +10,7 @@ With the newer `azure-monitor` destination the table is `ContainerAppConsoleLogs
 column instead; `CONSOLE_TABLE`/`LINE_COLUMN` are the only places that know this.
 
 Every query starts from :func:`access_log_base`, which parses the JSON line nginx writes with
-the `liveness_json` log format (components/proxy_config.py `_LOG_FORMAT_FIELDS`) and reads fields
+the `liveness_json` log format (components/access_log.py `LOG_FORMAT_FIELDS`) and reads fields
 only as `entry.<json key>`; a test cross-checks each such key against the rendered log format.
 """
 
@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Optional
 
-from components.proxy_config import LIVENESS_ROUTES, VERSION_PATTERN
+from components.proxy_routes import LIVENESS_ROUTES, VERSION_PATTERN
 
 CONSOLE_TABLE = "ContainerAppConsoleLogs_CL"
 APP_COLUMN = "ContainerAppName_s"

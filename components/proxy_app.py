@@ -13,7 +13,8 @@ from pulumi_azure_native import app
 from components import args_errors as check
 from components import proxy_config
 from components.package import type_token
-from components.proxy_settings import ProxyConfigError, ProxySettings
+from components.proxy_routes import HEALTH_PATH
+from components.proxy_settings import TERMINATION_GRACE_PERIOD_SECONDS, ProxyConfigError, ProxySettings
 from components.proxy_settings import validate as validate_proxy_settings
 
 CONFIG_SECRET_NAME = "nginx-conf"
@@ -209,7 +210,7 @@ class LivenessProxyApp(pulumi.ComponentResource):
         def probe(kind: str, period: int) -> app.ContainerAppProbeArgs:
             return app.ContainerAppProbeArgs(
                 type=kind,
-                http_get=app.ContainerAppProbeHttpGetArgs(path=proxy_config.HEALTH_PATH, port=ps.health_port),
+                http_get=app.ContainerAppProbeHttpGetArgs(path=HEALTH_PATH, port=ps.health_port),
                 period_seconds=period,
                 timeout_seconds=2,
                 failure_threshold=3,
@@ -244,7 +245,7 @@ class LivenessProxyApp(pulumi.ComponentResource):
             ),
             template=app.TemplateArgs(
                 # SIGTERM, then SIGKILL this long after: nginx's drain ends well before it.
-                termination_grace_period_seconds=proxy_config.TERMINATION_GRACE_PERIOD_SECONDS,
+                termination_grace_period_seconds=TERMINATION_GRACE_PERIOD_SECONDS,
                 containers=[
                     app.ContainerArgs(
                         name=CONTAINER_NAME,

@@ -13,7 +13,7 @@ import sys
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from components.proxy_config import VERSION_PATTERN
+from components.proxy_routes import VERSION_PATTERN
 from infra.dnscheck.verdicts import Role, Server, normalize_name, parse_server, validate_hostname
 from infra.errors import UserError
 from infra.smoke.model import exit_code

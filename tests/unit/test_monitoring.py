@@ -13,7 +13,9 @@ from tests.shipped_stacks import SHIPPED_STACKS
 
 from components import monitoring_queries as mq
 from components.monitoring import ProxyMonitoringArgs, _duration, validate_args
-from components.proxy_config import LIVENESS_ROUTES, ProxySettings, render_nginx_config
+from components.proxy_config import render_nginx_config
+from components.proxy_routes import LIVENESS_ROUTES
+from components.proxy_settings import ProxySettings
 from infra import stackfile
 from infra.errors import ConfigError
 from tests.unit.conftest import evaluate, stack_evaluation

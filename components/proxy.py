@@ -13,8 +13,7 @@ from pulumi_azure_native import app, operationalinsights
 
 from components import args_errors as check
 from components.package import type_token
-# The app side's names, kept importable from here (the program and its checks use them).
-from components.proxy_app import CONFIG_SECRET_NAME, REVISION_HASH_ENV, WORKLOAD_PROFILE, config_fingerprint  # noqa: F401
+from components.proxy_app import WORKLOAD_PROFILE
 
 CERTIFICATE_SOURCES = ("managed", "keyvault")
 

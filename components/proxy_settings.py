@@ -201,9 +201,9 @@ def check_trusted_proxy_cidrs(name: str, values: object) -> list[str]:
             raise ProxyConfigError(name, value, "a CIDR range narrower than /0 (the ingress's subnet)")
         out.append(str(network))
         networks.append(network)
-    for version, bits in ((4, 32), (6, 128)):
-        family = [n for n in networks if n.version == version]
-        covered = sum(n.num_addresses for n in ipaddress.collapse_addresses(family))  # type: ignore[arg-type]
+    v4 = ipaddress.collapse_addresses(n for n in networks if isinstance(n, ipaddress.IPv4Network))
+    v6 = ipaddress.collapse_addresses(n for n in networks if isinstance(n, ipaddress.IPv6Network))
+    for covered, bits in ((sum(n.num_addresses for n in v4), 32), (sum(n.num_addresses for n in v6), 128)):
         if covered > 2 ** (bits - MAX_TRUSTED_PREFIXLEN):
             raise ProxyConfigError(
                 name, list(values), f"ranges that together cover at most a /{MAX_TRUSTED_PREFIXLEN} "

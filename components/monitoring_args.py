@@ -91,17 +91,8 @@ def resolve(args: ProxyMonitoringArgs) -> "ResolvedMonitoring":
     unknown = sorted(set(given) - known)
     if unknown:
         raise ComponentArgsError("ProxyMonitoringArgs", "thresholds", unknown, "only " + ", ".join(sorted(known)))
-    d = mq.AlertThresholds()
-    thresholds = mq.AlertThresholds(
-        error_rate_percent=given.get("error_rate_percent", d.error_rate_percent),
-        min_requests=given.get("min_requests", d.min_requests),
-        face_403_count=given.get("face_403_count", d.face_403_count),
-        throttled_count=given.get("throttled_count", d.throttled_count),
-        restart_count=given.get("restart_count", d.restart_count),
-        certificate_days=given.get("certificate_days", d.certificate_days),
-        window_minutes=given.get("window_minutes", d.window_minutes),
-        frequency_minutes=given.get("frequency_minutes", d.frequency_minutes),
-    )
+    # The TypedDict's keys are AlertThresholds' fields (checked above): mypy checks each value's type.
+    thresholds = mq.AlertThresholds(**given)
     return ResolvedMonitoring(
         resource_group_name=args["resource_group_name"], location=args["location"], name_prefix=args["name_prefix"],
         workspace_name=args["workspace_name"], workspace_id=args["workspace_id"],

@@ -2,7 +2,7 @@
 
 Not shipped. It exists so `benchmarks/proxy_bench.py` can hold the shipped nginx configuration
 against a well-known proxy doing the same job on the same machine in the same run. "The same job"
-means, rendered from the same :class:`components.proxy_config.ProxySettings` and the same route
+means, rendered from the same :class:`components.proxy_settings.ProxySettings` and the same route
 list (``LIVENESS_ROUTES`` and ``VERSION_PATTERN``), so the peer cannot drift from what ships:
 
 * the allowlist is matched on the raw request target as the client sent it (HAProxy's ``url``
@@ -31,16 +31,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from components.proxy_config import (
-    DROPPED_REQUEST_HEADERS,
-    LIVENESS_ROUTES,
-    REFUSED_ROUTE_BODY,
-    VERSION_PATTERN,
-    ProxySettings,
-    allowed_methods,
-    check_hostname,
-    split_host_port,
-)
+from components.proxy_config import DROPPED_REQUEST_HEADERS
+from components.proxy_routes import LIVENESS_ROUTES, REFUSED_ROUTE_BODY, VERSION_PATTERN, allowed_methods
+from components.proxy_settings import ProxySettings, check_hostname, split_host_port
 
 # Client-side keep-alive, as the shipped nginx (`keepalive_timeout 300s`).
 CLIENT_KEEPALIVE_SECONDS = 300

@@ -71,7 +71,8 @@ from bench_day import (  # noqa: E402
 from haproxy_peer import PeerRun, render_haproxy_config  # noqa: E402
 from proxykit.pki import TestCA  # noqa: E402
 
-from components.proxy_config import LocalRun, ProxySettings, render_nginx_config  # noqa: E402
+from components.proxy_config import render_nginx_config  # noqa: E402
+from components.proxy_settings import LocalRun, ProxySettings  # noqa: E402
 from infra.proxy.runner import ProxyProcess, ServeOptions, find_nginx  # noqa: E402
 
 FACE_HOST = "fl-bench-face.cognitiveservices.azure.com"

@@ -51,7 +51,8 @@ from haproxy_peer import PeerRun, render_haproxy_config  # noqa: E402
 from proxy_bench import FACE_HOST, LEAD_IN, ROUTE, WRK_SCRIPT, dev_bench_settings  # noqa: E402
 from proxykit.pki import TestCA  # type: ignore[import-not-found]  # noqa: E402 - tests/proxy is put on sys.path above, not a package mypy sees
 
-from components.proxy_config import LocalRun, render_nginx_config  # noqa: E402
+from components.proxy_config import render_nginx_config  # noqa: E402
+from components.proxy_settings import LocalRun  # noqa: E402
 from infra.proxy.runner import find_nginx  # noqa: E402
 
 

@@ -4,11 +4,11 @@
 from typing import Any, NotRequired, Optional, TypedDict
 
 import pulumi
-from pulumi_azure_native import dns
+from pulumi_azure_native import authorization, dns
 
 from components import args_errors as check
 from components import shared_interfaces as interfaces
-from components.dns_records import proxy_records, relative_name, split_txt
+from components.dns_records import VERIFICATION_LABEL, Record, proxy_records, relative_name, split_txt
 from components.package import type_token
 from components.shared_interfaces import LockArgs
 
@@ -86,94 +86,103 @@ class ProxyDns(pulumi.ComponentResource):
     def __init__(self, name: str, args: ProxyDnsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(type_token("dns", "ProxyDns"), name, None, opts)
         validate_args(args)
-        host, mode = args["proxy_host"], args.get("mode", "create")
-        resource_group_name = args["resource_group_name"]
-        ingress_fqdn, verification_id = args["ingress_fqdn"], args["verification_id"]
         verification_code = args.get("verification_code")
-        protect = args.get("protect", True)
-        cfg_zone_name = args.get("zone_name") or ""
         self.zone: Optional[dns.Zone] = None
         self.record_sets: list[dns.RecordSet] = []
         self.verification_record: Optional[dns.RecordSet] = None
-        self.name_servers: Optional[pulumi.Output] = None
+        self.name_servers: Optional[pulumi.Output[list[str]]] = None
+        self.locks: list[authorization.ManagementLockByScope] = []
 
-        planned = proxy_records(host, args.get("record_ttl", 300), args.get("verification_ttl", 300),
+        planned = proxy_records(args["proxy_host"], args.get("record_ttl", 300), args.get("verification_ttl", 300),
                                 with_verification_code=verification_code is not None)
-        # What an operator creates by hand in `external` mode; the verification value stays secret.
-        self.records = pulumi.Output.all(ingress_fqdn, verification_id).apply(
-            lambda vals: [
-                {
-                    "name": r.fqdn,
-                    "type": r.type,
-                    "ttl": r.ttl,
-                    "value": {"cname": vals[0], "asuid": vals[1]}.get(
-                        r.key, "<the verificationCode secret: pulumi stack output verificationCode --show-secrets>"),
-                    "purpose": r.purpose,
-                }
-                for r in planned
-            ]
-        )
+        self.records = _records_output(planned, args["ingress_fqdn"], args["verification_id"])
         self.record_ids = pulumi.Output.from_input([])
-        if mode == "external":
+        if args.get("mode", "create") == "external":
             self.register_outputs({"records": self.records})
             return
 
-        zone_rg = args.get("zone_resource_group") or resource_group_name
-        zone_name: pulumi.Input[str] = cfg_zone_name
-        if mode == "create":
-            self.zone = dns.Zone(
-                f"{name}-zone",
-                resource_group_name=resource_group_name,
-                zone_name=cfg_zone_name,
-                location="global",
-                zone_type="Public",
-                tags=args.get("tags") or {},
-                opts=pulumi.ResourceOptions(parent=self, protect=protect),
-            )
+        zone_name: pulumi.Input[str] = args.get("zone_name") or ""
+        if args.get("mode", "create") == "create":
+            self.zone = self._zone(name, args)
             zone_name = self.zone.name
-            self.name_servers = self.zone.name_servers
-        # Records are children of the component, not of the zone: a protected zone would
-        # otherwise make every record protected by inheritance.
-        record_parent = self
-        zone_dependency = [self.zone] if self.zone else []
-
+            self.name_servers = self.zone.name_servers.apply(list)
         for r in planned:
-            common = dict(
-                resource_group_name=zone_rg,
-                zone_name=zone_name,
-                relative_record_set_name=relative_name(r.fqdn, cfg_zone_name),
-                record_type=r.type,
-                ttl=r.ttl,
-                metadata={"purpose": r.key, "stack": args.get("stack_label", "")},
-            )
-            if r.key == "cname":
-                record = dns.RecordSet(f"{name}-cname", cname_record=dns.CnameRecordArgs(cname=ingress_fqdn),
-                                       opts=pulumi.ResourceOptions(parent=record_parent, depends_on=zone_dependency), **common)
-            elif r.key == "asuid":
-                record = dns.RecordSet(
-                    f"{name}-asuid",
-                    txt_records=[dns.TxtRecordArgs(value=pulumi.Output.from_input(verification_id).apply(split_txt))],
-                    opts=pulumi.ResourceOptions(parent=record_parent, depends_on=zone_dependency), **common)
-            else:
-                assert verification_code is not None
-                record = dns.RecordSet(
-                    f"{name}-azaiverify",
-                    txt_records=[dns.TxtRecordArgs(value=pulumi.Output.secret(pulumi.Output.from_input(verification_code).apply(split_txt)))],
-                    opts=pulumi.ResourceOptions(parent=record_parent, depends_on=zone_dependency, protect=protect), **common)
+            record = self._record_set(name, args, r, zone_name)
+            if r.key == "verification":
                 self.verification_record = record
             self.record_sets.append(record)
-
         self.record_ids = pulumi.Output.all(*[r.id for r in self.record_sets])
-        self.locks: list = []
-        lock_args = args.get("lock")
-        if interfaces.lock_wanted(lock_args):
-            # A lock on the SOA record set stops the zone's delete and nothing else (a lock on the
-            # zone would cover every record set); the verification record's lock covers only it.
-            notes, protect = lock_args.get("notes", ""), lock_args.get("protect", True)
-            if self.zone is not None:
-                self.locks.append(interfaces.lock(f"{name}-zone-lock", self.zone, notes, self,
-                                                  interfaces.ZONE_LOCK_PATH, protect=protect))
-            if self.verification_record is not None:
-                self.locks.append(interfaces.lock(f"{name}-azaiverify-lock", self.verification_record, notes, self,
-                                                  protect=protect))
+        self._declare_locks(name, args.get("lock"))
         self.register_outputs({"records": self.records, "nameServers": self.name_servers, "recordIds": self.record_ids})
+
+    def _zone(self, name: str, args: ProxyDnsArgs) -> dns.Zone:
+        """Mode create: the public zone itself (delegate it from the parent with name_servers)."""
+        return dns.Zone(
+            f"{name}-zone",
+            resource_group_name=args["resource_group_name"],
+            zone_name=args.get("zone_name") or "",
+            location="global",
+            zone_type=dns.ZoneType.PUBLIC,
+            tags=args.get("tags") or {},
+            opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", True)),
+        )
+
+    def _record_set(self, name: str, args: ProxyDnsArgs, r: Record,
+                    zone_name: pulumi.Input[str]) -> dns.RecordSet:
+        """One planned record. Records are children of the component, not of the zone: a protected
+        zone would otherwise make every record protected by inheritance. The verification value is
+        a secret and its record is protected like the zone."""
+        cname, txt, protect, label = None, None, None, r.key
+        if r.key == "cname":
+            cname = dns.CnameRecordArgs(cname=args["ingress_fqdn"])
+        elif r.key == "asuid":
+            txt = [dns.TxtRecordArgs(value=pulumi.Output.from_input(args["verification_id"]).apply(split_txt))]
+        else:
+            label = VERIFICATION_LABEL
+            code = args.get("verification_code")
+            assert code is not None, "proxy_records plans the verification record only with a code"
+            txt = [dns.TxtRecordArgs(value=pulumi.Output.secret(pulumi.Output.from_input(code).apply(split_txt)))]
+            protect = args.get("protect", True)
+        return dns.RecordSet(
+            f"{name}-{label}",
+            resource_group_name=args.get("zone_resource_group") or args["resource_group_name"],
+            zone_name=zone_name,
+            relative_record_set_name=relative_name(r.fqdn, args.get("zone_name") or ""),
+            record_type=r.type,
+            ttl=r.ttl,
+            metadata={"purpose": r.key, "stack": args.get("stack_label", "")},
+            cname_record=cname,
+            txt_records=txt,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.zone] if self.zone else [], protect=protect),
+        )
+
+    def _declare_locks(self, name: str, lock_args: Optional[LockArgs]) -> None:
+        """A lock on the SOA record set stops the zone's delete and nothing else (a lock on the zone
+        would cover every record set); the verification record's lock covers only it."""
+        if lock_args is None or not interfaces.lock_wanted(lock_args):
+            return
+        notes, protect = lock_args.get("notes", ""), lock_args.get("protect", True)
+        if self.zone is not None:
+            self.locks.append(interfaces.lock(f"{name}-zone-lock", self.zone, notes, self,
+                                              interfaces.ZONE_LOCK_PATH, protect=protect))
+        if self.verification_record is not None:
+            self.locks.append(interfaces.lock(f"{name}-azaiverify-lock", self.verification_record, notes, self,
+                                              protect=protect))
+
+
+def _records_output(planned: list[Record], ingress_fqdn: pulumi.Input[str],
+                    verification_id: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
+    """What an operator creates by hand in `external` mode; the verification value stays secret."""
+    return pulumi.Output.all(ingress_fqdn, verification_id).apply(
+        lambda vals: [
+            {
+                "name": r.fqdn,
+                "type": r.type,
+                "ttl": r.ttl,
+                "value": {"cname": vals[0], "asuid": vals[1]}.get(
+                    r.key, "<the verificationCode secret: pulumi stack output verificationCode --show-secrets>"),
+                "purpose": r.purpose,
+            }
+            for r in planned
+        ]
+    )

@@ -6,7 +6,7 @@ from typing import Any, NotRequired, Optional, TypedDict
 
 import pulumi
 import pulumi_azure_native as azure_native
-from pulumi_azure_native import cognitiveservices, network, privatedns
+from pulumi_azure_native import authorization, cognitiveservices, network, privatedns
 
 from components import args_errors as check
 from components import shared_interfaces as interfaces
@@ -68,7 +68,7 @@ class FaceAccountArgs(TypedDict):
     allowed_fqdns: NotRequired[list[str]]
     """FQDNs the account may call out to when restricted; default none."""
     private_dns_mode: NotRequired[str]
-    """create (zones, links and zone group here), existing (hub zones by id) or policy (Azure Policy adds the zone group); default create."""
+    """create (zones, links, zone group here), existing (hub zones by id) or policy (Azure Policy adds the zone group); default create."""
     private_zone_names: NotRequired[list[str]]
     """Private zones created in mode create; default the ones the kind needs."""
     private_dns_zone_ids: NotRequired[list[str]]
@@ -169,21 +169,37 @@ class FaceAccount(pulumi.ComponentResource):
     def __init__(self, name: str, args: FaceAccountArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(type_token("face", "FaceAccount"), name, None, opts)
         validate_args(args)
-        child = pulumi.ResourceOptions(parent=self)
-        resource_group_name, location, tags = args["resource_group_name"], args["location"], args.get("tags") or {}
-        vnet_id, kind = args["vnet_id"], args.get("kind", "Face")
         fixed_ips = [(e["member"], e["address"]) for e in args.get("private_endpoint_ips") or []]
-        vnet_link_name = args.get("vnet_link_name") or f"{args['account_name']}-vnet-link"
+        self.account = self._account(name, args)
+        self.private_endpoint = self._private_endpoint(name, args, fixed_ips)
+        self._private_dns(name, args)
+        self._declare_interfaces(name, args)
+        self.account_id = self.account.id
+        self.private_endpoint_id = self.private_endpoint.id
+        self.endpoint_host = pulumi.Output.from_input(f"{args['custom_subdomain']}.cognitiveservices.azure.com")
+        # Known at plan time: the addresses the proxy is rendered with.
+        self.private_ips = pulumi.Output.from_input(dict(fixed_ips))
+        # What Azure reports back: every FQDN of the endpoint with its addresses (all of them,
+        # AIServices has three), to compare with the fixed ones after `pulumi up`.
+        self.reported_ips_by_fqdn = self.private_endpoint.custom_dns_configs.apply(ips_by_fqdn)
+        self.register_outputs({
+            "accountId": self.account.id,
+            "endpointHost": self.endpoint_host,
+            "privateEndpointId": self.private_endpoint.id,
+            "privateEndpointIps": self.private_ips,
+        })
 
-        self.account = cognitiveservices.Account(
+    def _account(self, name: str, args: FaceAccountArgs) -> cognitiveservices.Account:
+        """The account: public network access Disabled, firewall Deny, local auth off by default."""
+        return cognitiveservices.Account(
             f"{name}-account",
-            resource_group_name=resource_group_name,
+            resource_group_name=args["resource_group_name"],
             account_name=args["account_name"],
-            location=location,
-            kind=kind,
+            location=args["location"],
+            kind=args.get("kind", "Face"),
             sku=cognitiveservices.SkuArgs(name=args.get("sku", "S0")),
-            identity=cognitiveservices.IdentityArgs(type="SystemAssigned"),
-            tags=tags,
+            identity=cognitiveservices.IdentityArgs(type=cognitiveservices.ResourceIdentityType.SYSTEM_ASSIGNED),
+            tags=args.get("tags") or {},
             properties=cognitiveservices.AccountPropertiesArgs(
                 custom_sub_domain_name=args["custom_subdomain"],
                 public_network_access="Disabled",
@@ -199,13 +215,15 @@ class FaceAccount(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", True), hooks=args.get("account_hooks")),
         )
 
-        self.private_endpoint = network.PrivateEndpoint(
+    def _private_endpoint(self, name: str, args: FaceAccountArgs,
+                          fixed_ips: list[tuple[str, str]]) -> network.PrivateEndpoint:
+        return network.PrivateEndpoint(
             f"{name}-pe",
-            resource_group_name=resource_group_name,
+            resource_group_name=args["resource_group_name"],
             private_endpoint_name=args["private_endpoint_name"],
             custom_network_interface_name=args["private_endpoint_nic_name"],
-            location=location,
-            tags=tags,
+            location=args["location"],
+            tags=args.get("tags") or {},
             # The id alone: SubnetArgs fills in privateEndpointNetworkPolicies=Disabled and
             # privateLinkServiceNetworkPolicies=Enabled, which would be sent with the reference
             # (and contradict the subnet's own Enabled policies). The typed dict carries only `id`.
@@ -228,55 +246,38 @@ class FaceAccount(pulumi.ComponentResource):
                 )
                 for member, address in fixed_ips
             ],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _private_dns(self, name: str, args: FaceAccountArgs) -> None:
+        """The private zones by mode, and the endpoint's zone group over them.
+
+        create: zones and VNet links here; existing: the hub's zones by id, linked to the VNet
+        unless told not to; policy: Azure Policy (DeployIfNotExists) adds the zone group, and
+        declaring one here would fight it on every update, so the stack declares none.
+        """
         self.private_zones: list[privatedns.PrivateZone] = []
         self.zone_links: list[privatedns.VirtualNetworkLink] = []
         self.zone_group: Optional[network.PrivateDnsZoneGroup] = None
+        vnet_link_name = args.get("vnet_link_name") or f"{args['account_name']}-vnet-link"
         zone_ids: list[pulumi.Input[str]] = []
         mode = args.get("private_dns_mode", "create")
         if mode == "create":
-            for zone_name in args.get("private_zone_names") or default_zone_names(kind):
-                short = zone_name.split(".")[1]  # cognitiveservices | openai | services
-                zone = privatedns.PrivateZone(
-                    f"{name}-zone-{short}",
-                    resource_group_name=resource_group_name,
-                    private_zone_name=zone_name,
-                    location="global",
-                    tags=tags,
-                    opts=child,
-                )
-                link = privatedns.VirtualNetworkLink(
-                    f"{name}-zone-{short}-link",
-                    resource_group_name=resource_group_name,
-                    private_zone_name=zone.name,
-                    virtual_network_link_name=vnet_link_name,
-                    location="global",
-                    registration_enabled=False,
-                    virtual_network=privatedns.SubResourceArgs(id=vnet_id),
-                    tags=tags,
-                    opts=pulumi.ResourceOptions(parent=zone),
-                )
-                self.private_zones.append(zone)
-                self.zone_links.append(link)
-                zone_ids.append(zone.id)
+            zone_ids = self._create_zones(name, args, vnet_link_name)
         elif mode == "existing":
             zone_ids = list(args.get("private_dns_zone_ids") or [])
             if args.get("link_hub_zones_to_vnet", True):
-                self.zone_links.extend(self._link_hub_zones(name, args, vnet_id, vnet_link_name))
-        # mode "policy": Azure Policy (DeployIfNotExists) adds the zone group; declaring one here
-        # would fight it on every update, so the stack declares none.
-
+                self.zone_links.extend(self._link_hub_zones(name, args, args["vnet_id"], vnet_link_name))
         if zone_ids:
             self.zone_group = network.PrivateDnsZoneGroup(
                 f"{name}-pe-zone-group",
-                resource_group_name=resource_group_name,
+                resource_group_name=args["resource_group_name"],
                 private_endpoint_name=self.private_endpoint.name,
                 private_dns_zone_group_name="default",
                 private_dns_zone_configs=[
                     network.PrivateDnsZoneConfigArgs(
-                        name=pulumi.Output.from_input(zid).apply(lambda z: z.rstrip("/").rsplit("/", 1)[-1].replace(".", "-")),
+                        name=pulumi.Output.from_input(zid).apply(
+                            lambda z: z.rstrip("/").rsplit("/", 1)[-1].replace(".", "-")),
                         private_dns_zone_id=zid,
                     )
                     for zid in zone_ids
@@ -284,21 +285,26 @@ class FaceAccount(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self.private_endpoint, depends_on=self.zone_links),
             )
 
-        self._declare_interfaces(name, args)
-        self.account_id = self.account.id
-        self.private_endpoint_id = self.private_endpoint.id
-        self.endpoint_host = f"{args['custom_subdomain']}.cognitiveservices.azure.com"
-        # Known at plan time: the addresses the proxy is rendered with.
-        self.private_ips = dict(fixed_ips)
-        # What Azure reports back: every FQDN of the endpoint with its addresses (all of them,
-        # AIServices has three), to compare with the fixed ones after `pulumi up`.
-        self.reported_ips_by_fqdn = self.private_endpoint.custom_dns_configs.apply(ips_by_fqdn)
-        self.register_outputs({
-            "accountId": self.account.id,
-            "endpointHost": self.endpoint_host,
-            "privateEndpointId": self.private_endpoint.id,
-            "privateEndpointIps": self.private_ips,
-        })
+    def _create_zones(self, name: str, args: FaceAccountArgs, vnet_link_name: str) -> list[pulumi.Input[str]]:
+        """Mode create: each zone the kind needs (or the named ones) with its VNet link; their ids."""
+        zone_ids: list[pulumi.Input[str]] = []
+        tags = args.get("tags") or {}
+        for zone_name in args.get("private_zone_names") or default_zone_names(args.get("kind", "Face")):
+            short = zone_name.split(".")[1]  # cognitiveservices | openai | services
+            zone = privatedns.PrivateZone(
+                f"{name}-zone-{short}",
+                resource_group_name=args["resource_group_name"],
+                private_zone_name=zone_name,
+                location="global",
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            link = _vnet_link(f"{name}-zone-{short}-link", args["resource_group_name"], zone.name, vnet_link_name,
+                              args["vnet_id"], tags, pulumi.ResourceOptions(parent=zone))
+            self.private_zones.append(zone)
+            self.zone_links.append(link)
+            zone_ids.append(zone.id)
+        return zone_ids
 
     def _declare_interfaces(self, name: str, args: FaceAccountArgs) -> None:
         """Diagnostic settings, role assignments and locks (AVM interfaces). Each lock depends on all
@@ -314,9 +320,9 @@ class FaceAccount(pulumi.ComponentResource):
         self.role_assignments = interfaces.role_assignments(
             f"{name}-role", self.account, args["account_name"], args.get("role_assignments") or [],
             parent=self, former_name=f"{name}-app-server")
-        self.locks: list = []
+        self.locks: list[authorization.ManagementLockByScope] = []
         lock_args = args.get("lock")
-        if interfaces.lock_wanted(lock_args):
+        if lock_args is not None and interfaces.lock_wanted(lock_args):
             notes, protect = lock_args.get("notes", ""), lock_args.get("protect", True)
             self.locks = [
                 interfaces.lock(f"{name}-account-lock", self.account, notes, self, protect=protect,
@@ -349,18 +355,27 @@ class FaceAccount(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self),
                 )
             short = zone_name.split(".")[1]  # cognitiveservices | openai | services
-            links.append(privatedns.VirtualNetworkLink(
-                f"{name}-hub-zone-{short}-link",
-                resource_group_name=zone_rg,
-                private_zone_name=zone_name,
-                virtual_network_link_name=args.get("hub_link_name") or vnet_link_name,
-                location="global",
-                registration_enabled=False,
-                virtual_network=privatedns.SubResourceArgs(id=vnet_id),
-                tags=args.get("tags") or {},
-                opts=pulumi.ResourceOptions(parent=self, provider=providers[subscription]),
-            ))
+            links.append(_vnet_link(
+                f"{name}-hub-zone-{short}-link", zone_rg, zone_name, args.get("hub_link_name") or vnet_link_name,
+                vnet_id, args.get("tags") or {}, pulumi.ResourceOptions(parent=self, provider=providers[subscription])))
         return links
+
+
+def _vnet_link(logical_name: str, resource_group_name: pulumi.Input[str], zone_name: pulumi.Input[str],
+               link_name: str, vnet_id: pulumi.Input[str], tags: dict[str, str],
+               opts: pulumi.ResourceOptions) -> privatedns.VirtualNetworkLink:
+    """A private zone's link to the VNet: resolution only, no auto-registration of VM records."""
+    return privatedns.VirtualNetworkLink(
+        logical_name,
+        resource_group_name=resource_group_name,
+        private_zone_name=zone_name,
+        virtual_network_link_name=link_name,
+        location="global",
+        registration_enabled=False,
+        virtual_network=privatedns.SubResourceArgs(id=vnet_id),
+        tags=tags,
+        opts=opts,
+    )
 
 
 def ips_by_fqdn(configs) -> dict[str, list[str]]:

@@ -10,7 +10,7 @@ With the newer `azure-monitor` destination the table is `ContainerAppConsoleLogs
 column instead; `CONSOLE_TABLE`/`LINE_COLUMN` are the only places that know this.
 
 Every query starts from :func:`access_log_base`, which parses the JSON line nginx writes with
-the `liveness_json` log format (components/proxy_config.py `_LOG_FORMAT_FIELDS`) and reads fields
+the `liveness_json` log format (components/access_log.py `LOG_FORMAT_FIELDS`) and reads fields
 only as `entry.<json key>`; a test cross-checks each such key against the rendered log format.
 """
 
@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Optional
 
-from components.proxy_config import LIVENESS_ROUTES, VERSION_PATTERN
+from components.proxy_routes import LIVENESS_ROUTES, VERSION_PATTERN
 
 CONSOLE_TABLE = "ContainerAppConsoleLogs_CL"
 APP_COLUMN = "ContainerAppName_s"
@@ -154,28 +154,26 @@ def access_log_base(app_name: str) -> str:
 def saved_queries(base: str = FUNCTION_ALIAS) -> tuple[SavedQuery, ...]:
     """The saved searches (and the workbook's charts) over `base`: by default the workspace function
     the component saves with :func:`access_log_base` as its body, so each query stays short."""
-    return (
-        SavedQuery("access-log", "Proxy access log (parsed)", base + "\n| project TimeGenerated, status, method, route, "
-                   "target, client_ip, request_time, upstream_status, upstream_time, rate_limit", "table"),
-        SavedQuery("requests-per-route", "Requests per route", base +
-                   "\n| summarize requests = count() by route, bin(TimeGenerated, 5m)", "timechart"),
-        SavedQuery("status-mix", "Status mix", base +
-                   '\n| summarize responses = count() by status_class = strcat(tostring(status / 100), "xx"), '
-                   "bin(TimeGenerated, 5m)", "timechart"),
-        SavedQuery("face-403", "Face 403s (registration broken or not routed through the proxy)", base +
-                   "\n| where status == 403 and from_face\n| summarize responses = count() by route, bin(TimeGenerated, 5m)",
-                   "timechart"),
-        SavedQuery("throttled-429", "429s: proxy rate limit vs Face throttling", base +
-                   '\n| where status == 429\n| summarize responses = count() by source = iff(rate_limit == "REJECTED", '
-                   '"proxy rate limit", "Face"), bin(TimeGenerated, 5m)', "timechart"),
-        SavedQuery("top-429-clients", "Top clients by 429", base +
-                   "\n| where status == 429\n| summarize responses = count() by client_ip\n| top 20 by responses desc",
-                   "table"),
-        SavedQuery("upstream-latency", "Upstream (Face) time p50/p95/p99, seconds", base +
-                   "\n| where isnotnull(upstream_time)\n| summarize p50 = percentile(upstream_time, 50), "
-                   "p95 = percentile(upstream_time, 95), p99 = percentile(upstream_time, 99) by bin(TimeGenerated, 5m)",
-                   "timechart"),
+    per_5m = ", bin(TimeGenerated, 5m)"
+    rows = (  # key, title, chart, what follows the base
+        ("access-log", "Proxy access log (parsed)", "table", "\n| project TimeGenerated, status, method, route, "
+         "target, client_ip, request_time, upstream_status, upstream_time, rate_limit"),
+        ("requests-per-route", "Requests per route", "timechart",
+         "\n| summarize requests = count() by route" + per_5m),
+        ("status-mix", "Status mix", "timechart",
+         '\n| summarize responses = count() by status_class = strcat(tostring(status / 100), "xx")' + per_5m),
+        ("face-403", "Face 403s (registration broken or not routed through the proxy)", "timechart",
+         "\n| where status == 403 and from_face\n| summarize responses = count() by route" + per_5m),
+        ("throttled-429", "429s: proxy rate limit vs Face throttling", "timechart",
+         '\n| where status == 429\n| summarize responses = count() by source = iff(rate_limit == "REJECTED", '
+         '"proxy rate limit", "Face")' + per_5m),
+        ("top-429-clients", "Top clients by 429", "table",
+         "\n| where status == 429\n| summarize responses = count() by client_ip\n| top 20 by responses desc"),
+        ("upstream-latency", "Upstream (Face) time p50/p95/p99, seconds", "timechart",
+         "\n| where isnotnull(upstream_time)\n| summarize p50 = percentile(upstream_time, 50), "
+         "p95 = percentile(upstream_time, 95), p99 = percentile(upstream_time, 99) by bin(TimeGenerated, 5m)"),
     )
+    return tuple(SavedQuery(key, title, base + tail, chart) for key, title, chart, tail in rows)
 
 
 def alert_queries(t: AlertThresholds, base: str = FUNCTION_ALIAS) -> tuple[AlertQuery, ...]:

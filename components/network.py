@@ -1,7 +1,7 @@
 """IsolatedNetwork: the VNet, its two subnets and their network security groups."""
 
 # No `from __future__ import annotations`: the component provider reads these annotations as types.
-from typing import NotRequired, Optional, TypedDict
+from typing import Mapping, NotRequired, Optional, Sequence, TypedDict
 
 import pulumi
 from pulumi_azure_native import network
@@ -43,14 +43,15 @@ def validate_args(args: IsolatedNetworkArgs) -> None:
     kind = "IsolatedNetworkArgs"
     check.required(kind, args, ("resource_group_name", "location", "vnet_name", "apps_nsg_name", "endpoints_nsg_name",
                                 "vnet_address_space", "apps_subnet_prefix", "endpoints_subnet_prefix"))
+    fields: Mapping[str, object] = args
     for field in ("location", "vnet_name", "apps_nsg_name", "endpoints_nsg_name"):
-        check.plain_str(kind, field, args[field])
+        check.plain_str(kind, field, fields[field])
     space = check.cidr(kind, "vnet_address_space", args["vnet_address_space"])
     subnets = {}
     for field in ("apps_subnet_prefix", "endpoints_subnet_prefix"):
-        subnets[field] = check.cidr(kind, field, args[field])
+        subnets[field] = check.cidr(kind, field, fields[field])
         if not subnets[field].subnet_of(space):
-            raise check.ComponentArgsError(kind, field, args[field], f"a range inside vnet_address_space {space}")
+            raise check.ComponentArgsError(kind, field, fields[field], f"a range inside vnet_address_space {space}")
     if subnets["apps_subnet_prefix"].overlaps(subnets["endpoints_subnet_prefix"]):
         raise check.ComponentArgsError(kind, "endpoints_subnet_prefix", args["endpoints_subnet_prefix"],
                                        f"a range that does not overlap apps_subnet_prefix {subnets['apps_subnet_prefix']}")
@@ -101,61 +102,27 @@ class IsolatedNetwork(pulumi.ComponentResource):
     def __init__(self, name: str, args: IsolatedNetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(type_token("network", "IsolatedNetwork"), name, None, opts)
         validate_args(args)
-        child = pulumi.ResourceOptions(parent=self)
-        resource_group_name, location, tags = args["resource_group_name"], args["location"], args.get("tags") or {}
         apps_prefix, endpoints_prefix = args["apps_subnet_prefix"], args["endpoints_subnet_prefix"]
-
-        self.apps_nsg = network.NetworkSecurityGroup(
-            f"{name}-apps-nsg",
-            resource_group_name=resource_group_name,
-            network_security_group_name=args["apps_nsg_name"],
-            location=location,
-            tags=tags,
-            security_rules=[_args(r) for r in nsg_rules.apps_rules(apps_prefix)],
-            opts=child,
-        )
-        self.endpoints_nsg = network.NetworkSecurityGroup(
-            f"{name}-endpoints-nsg",
-            resource_group_name=resource_group_name,
-            network_security_group_name=args["endpoints_nsg_name"],
-            location=location,
-            tags=tags,
-            security_rules=[_args(r) for r in nsg_rules.endpoint_rules(
-                endpoints_prefix, apps_prefix, tuple(args.get("endpoint_client_cidrs") or ()))],
-            opts=child,
-        )
+        self.apps_nsg = self._nsg(f"{name}-apps-nsg", args, args["apps_nsg_name"], nsg_rules.apps_rules(apps_prefix))
+        self.endpoints_nsg = self._nsg(f"{name}-endpoints-nsg", args, args["endpoints_nsg_name"], nsg_rules.endpoint_rules(
+            endpoints_prefix, apps_prefix, tuple(args.get("endpoint_client_cidrs") or ())))
         self.vnet = network.VirtualNetwork(
             f"{name}-vnet",
-            resource_group_name=resource_group_name,
+            resource_group_name=args["resource_group_name"],
             virtual_network_name=args["vnet_name"],
-            location=location,
-            tags=tags,
+            location=args["location"],
+            tags=args.get("tags") or {},
             address_space=network.AddressSpaceArgs(address_prefixes=[args["vnet_address_space"]]),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        vnet_child = pulumi.ResourceOptions(parent=self.vnet)
-        self.apps_subnet = network.Subnet(
-            f"{name}-apps-subnet",
-            resource_group_name=resource_group_name,
-            virtual_network_name=self.vnet.name,
-            subnet_name="apps",
-            address_prefix=apps_prefix,
-            delegations=[network.DelegationArgs(name="container-apps", service_name=APPS_DELEGATION)],
-            network_security_group=network.NetworkSecurityGroupArgs(id=self.apps_nsg.id),
-            opts=vnet_child,
-        )
+        self.apps_subnet = self._subnet(
+            f"{name}-apps-subnet", args, "apps", apps_prefix, self.apps_nsg,
+            delegations=[network.DelegationArgs(name="container-apps", service_name=APPS_DELEGATION)])
         # Subnet writes on one VNet conflict when concurrent: create them one after the other.
-        self.endpoints_subnet = network.Subnet(
-            f"{name}-endpoints-subnet",
-            resource_group_name=resource_group_name,
-            virtual_network_name=self.vnet.name,
-            subnet_name="private-endpoints",
-            address_prefix=endpoints_prefix,
-            # Enforce the NSG on private endpoint traffic too.
-            private_endpoint_network_policies="Enabled",
-            network_security_group=network.NetworkSecurityGroupArgs(id=self.endpoints_nsg.id),
-            opts=pulumi.ResourceOptions(parent=self.vnet, depends_on=[self.apps_subnet]),
-        )
+        # The endpoints subnet enforces its NSG on private endpoint traffic too.
+        self.endpoints_subnet = self._subnet(
+            f"{name}-endpoints-subnet", args, "private-endpoints", endpoints_prefix, self.endpoints_nsg,
+            private_endpoint_network_policies="Enabled", after=self.apps_subnet)
         self.vnet_id = self.vnet.id
         self.apps_subnet_id = self.apps_subnet.id
         self.endpoints_subnet_id = self.endpoints_subnet.id
@@ -164,3 +131,33 @@ class IsolatedNetwork(pulumi.ComponentResource):
             "appsSubnetId": self.apps_subnet_id,
             "endpointsSubnetId": self.endpoints_subnet_id,
         })
+
+    def _nsg(self, logical_name: str, args: IsolatedNetworkArgs, azure_name: str,
+             rules: Sequence[nsg_rules.Rule]) -> network.NetworkSecurityGroup:
+        """A subnet's network security group with its planned rules (components/nsg_rules.py)."""
+        return network.NetworkSecurityGroup(
+            logical_name,
+            resource_group_name=args["resource_group_name"],
+            network_security_group_name=azure_name,
+            location=args["location"],
+            tags=args.get("tags") or {},
+            security_rules=[_args(r) for r in rules],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _subnet(self, logical_name: str, args: IsolatedNetworkArgs, subnet_name: str, prefix: str,
+                nsg: network.NetworkSecurityGroup, *, delegations: Optional[list[network.DelegationArgs]] = None,
+                private_endpoint_network_policies: Optional[str] = None,
+                after: Optional[network.Subnet] = None) -> network.Subnet:
+        """A subnet of the VNet (its child) behind its NSG, created after `after` if given."""
+        return network.Subnet(
+            logical_name,
+            resource_group_name=args["resource_group_name"],
+            virtual_network_name=self.vnet.name,
+            subnet_name=subnet_name,
+            address_prefix=prefix,
+            delegations=delegations,
+            private_endpoint_network_policies=private_endpoint_network_policies,
+            network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id),
+            opts=pulumi.ResourceOptions(parent=self.vnet, depends_on=[after] if after else None),
+        )

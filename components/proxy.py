@@ -6,15 +6,14 @@ comes first because those records need its default domain and verification id.
 """
 
 # No `from __future__ import annotations`: the component provider reads these annotations as types.
-from typing import NotRequired, Optional, TypedDict
+from typing import NotRequired, Optional, TypedDict, cast
 
 import pulumi
 from pulumi_azure_native import app, operationalinsights
 
 from components import args_errors as check
 from components.package import type_token
-# The app side's names, kept importable from here (the program and its checks use them).
-from components.proxy_app import CONFIG_SECRET_NAME, REVISION_HASH_ENV, WORKLOAD_PROFILE, config_fingerprint  # noqa: F401
+from components.proxy_app import WORKLOAD_PROFILE
 
 CERTIFICATE_SOURCES = ("managed", "keyvault")
 
@@ -69,23 +68,6 @@ def validate_args(args: LivenessProxyArgs) -> None:
                 raise check.ComponentArgsError(kind, field, args.get(field), "a value when certificate_source is keyvault")
 
 
-def environment_hardening(infrastructure_resource_group: str) -> dict:
-    """ManagedEnvironment arguments beyond the defaults:
-
-    - peer traffic encryption: ingress → proxy replica traffic inside the environment is TLS;
-    - the infrastructure resource group gets a name from the prefix (create-only: set it before
-      the environment first exists);
-    - public network access stated: Enabled, because the environment is external and the proxy is
-      the public door (Disabled would leave only private endpoints on the environment).
-    """
-    return dict(
-        peer_traffic_configuration=app.ManagedEnvironmentPeerTrafficConfigurationArgs(
-            encryption=app.ManagedEnvironmentEncryptionArgs(enabled=True)),
-        infrastructure_resource_group=infrastructure_resource_group,
-        public_network_access="Enabled",
-    )
-
-
 class LivenessProxy(pulumi.ComponentResource):
     """Where the public door runs: the workspace and the VNet-injected Container Apps environment.
 
@@ -111,78 +93,25 @@ class LivenessProxy(pulumi.ComponentResource):
     def __init__(self, name: str, args: LivenessProxyArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(type_token("proxy", "LivenessProxy"), name, None, opts)
         validate_args(args)
-        child = pulumi.ResourceOptions(parent=self)
-        resource_group_name, location, tags = args["resource_group_name"], args["location"], args.get("tags") or {}
-        keyvault = args.get("certificate_source", "managed") == "keyvault"
-
         self.workspace = operationalinsights.Workspace(
             f"{name}-logs",
-            resource_group_name=resource_group_name,
+            resource_group_name=args["resource_group_name"],
             workspace_name=args["workspace_name"],
-            location=location,
+            location=args["location"],
             sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
             retention_in_days=args.get("log_retention_days", 30),
-            tags=tags,
-            opts=child,
+            tags=args.get("tags") or {},
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        keys = operationalinsights.get_shared_keys_output(
-            resource_group_name=resource_group_name,
-            workspace_name=self.workspace.name,
-            opts=pulumi.InvokeOutputOptions(parent=self),
-        )
-
-        identity = None
-        if keyvault:
-            identity = app.ManagedServiceIdentityArgs(
-                type="UserAssigned", user_assigned_identities=[args["key_vault_identity"]])
-
-        self.environment = app.ManagedEnvironment(
-            f"{name}-env",
-            resource_group_name=resource_group_name,
-            environment_name=args["environment_name"],
-            location=location,
-            tags=tags,
-            identity=identity,
-            zone_redundant=args.get("zone_redundant", False),
-            vnet_configuration=app.VnetConfigurationArgs(
-                infrastructure_subnet_id=args["apps_subnet_id"],
-                internal=False,
-            ),
-            workload_profiles=[app.WorkloadProfileArgs(name=WORKLOAD_PROFILE, workload_profile_type=WORKLOAD_PROFILE)],
-            **environment_hardening(args["infrastructure_resource_group"]),
-            app_logs_configuration=app.AppLogsConfigurationArgs(
-                destination="log-analytics",
-                log_analytics_configuration=app.LogAnalyticsConfigurationArgs(
-                    customer_id=self.workspace.customer_id,
-                    shared_key=pulumi.Output.secret(keys.primary_shared_key),
-                ),
-            ),
-            opts=child,
-        )
-
+        self.environment = self._environment(name, args)
         self.keyvault_certificate: Optional[app.Certificate] = None
-        if keyvault:
-            self.keyvault_certificate = app.Certificate(
-                f"{name}-kv-cert",
-                resource_group_name=resource_group_name,
-                environment_name=self.environment.name,
-                certificate_name=args.get("keyvault_certificate_name") or f"{args['environment_name']}-kv-cert",
-                location=location,
-                properties=app.CertificatePropertiesArgs(
-                    certificate_key_vault_properties=app.CertificateKeyVaultPropertiesArgs(
-                        identity=args["key_vault_identity"],
-                        key_vault_url=args["key_vault_certificate_url"],
-                    ),
-                ),
-                opts=pulumi.ResourceOptions(parent=self.environment, deleted_with=self.environment),
-            )
+        if args.get("certificate_source", "managed") == "keyvault":
+            self.keyvault_certificate = self._keyvault_certificate(name, args)
 
         self.app_name = args["app_name"]
         # The app's FQDN is known before the app exists: the DNS CNAME can point at it first.
         self.ingress_fqdn = self.environment.default_domain.apply(lambda d: f"{self.app_name}.{d}")
-        self.verification_id = self.environment.custom_domain_configuration.apply(
-            lambda c: (c or {}).get("custom_domain_verification_id") if isinstance(c, dict)
-            else getattr(c, "custom_domain_verification_id", None))
+        self.verification_id = self.environment.custom_domain_configuration.apply(_verification_id)
         self.environment_id = self.environment.id
         self.workspace_id = self.workspace.id
         self.workspace_customer_id = self.workspace.customer_id
@@ -193,3 +122,74 @@ class LivenessProxy(pulumi.ComponentResource):
             "environmentId": self.environment_id,
             "workspaceId": self.workspace_id,
         })
+
+    def _environment(self, name: str, args: LivenessProxyArgs) -> app.ManagedEnvironment:
+        """The VNet-injected, external environment, its logs sent to the workspace. Beyond the defaults:
+
+        - peer traffic encryption: ingress → proxy replica traffic inside the environment is TLS;
+        - the infrastructure resource group gets a name from the prefix (create-only: set it before
+          the environment first exists);
+        - public network access stated: Enabled, because the environment is external and the proxy is
+          the public door (Disabled would leave only private endpoints on the environment).
+        """
+        keys = operationalinsights.get_shared_keys_output(
+            resource_group_name=args["resource_group_name"],
+            workspace_name=self.workspace.name,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        identity = None
+        if args.get("certificate_source", "managed") == "keyvault":
+            identity = app.ManagedServiceIdentityArgs(
+                type="UserAssigned", user_assigned_identities=[args["key_vault_identity"]])
+        return app.ManagedEnvironment(
+            f"{name}-env",
+            resource_group_name=args["resource_group_name"],
+            environment_name=args["environment_name"],
+            location=args["location"],
+            tags=args.get("tags") or {},
+            identity=identity,
+            zone_redundant=args.get("zone_redundant", False),
+            vnet_configuration=app.VnetConfigurationArgs(
+                infrastructure_subnet_id=args["apps_subnet_id"],
+                internal=False,
+            ),
+            workload_profiles=[app.WorkloadProfileArgs(name=WORKLOAD_PROFILE, workload_profile_type=WORKLOAD_PROFILE)],
+            peer_traffic_configuration=app.ManagedEnvironmentPeerTrafficConfigurationArgs(
+                encryption=app.ManagedEnvironmentEncryptionArgs(enabled=True)),
+            infrastructure_resource_group=args["infrastructure_resource_group"],
+            public_network_access="Enabled",
+            app_logs_configuration=app.AppLogsConfigurationArgs(
+                destination="log-analytics",
+                log_analytics_configuration=app.LogAnalyticsConfigurationArgs(
+                    customer_id=self.workspace.customer_id,
+                    shared_key=pulumi.Output.secret(keys.primary_shared_key),
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _keyvault_certificate(self, name: str, args: LivenessProxyArgs) -> app.Certificate:
+        """certificate_source keyvault: the certificate imported into the environment through the
+        user-assigned identity."""
+        return app.Certificate(
+            f"{name}-kv-cert",
+            resource_group_name=args["resource_group_name"],
+            environment_name=self.environment.name,
+            certificate_name=args.get("keyvault_certificate_name") or f"{args['environment_name']}-kv-cert",
+            location=args["location"],
+            properties=app.CertificatePropertiesArgs(
+                certificate_key_vault_properties=app.CertificateKeyVaultPropertiesArgs(
+                    identity=args["key_vault_identity"],
+                    key_vault_url=args["key_vault_certificate_url"],
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self.environment, deleted_with=self.environment),
+        )
+
+
+def _verification_id(config: object) -> str:
+    """The environment's custom-domain verification id, from the typed response (or the plain dict
+    the offline evaluation's mock runtime returns). Azure always reports one for an environment."""
+    if isinstance(config, dict):
+        return cast(str, config.get("custom_domain_verification_id"))
+    return cast(str, getattr(config, "custom_domain_verification_id", None))

@@ -13,7 +13,8 @@ from pulumi_azure_native import app
 from components import args_errors as check
 from components import proxy_config
 from components.package import type_token
-from components.proxy_settings import ProxyConfigError, ProxySettings
+from components.proxy_routes import HEALTH_PATH
+from components.proxy_settings import TERMINATION_GRACE_PERIOD_SECONDS, ProxyConfigError, ProxySettings
 from components.proxy_settings import validate as validate_proxy_settings
 
 CONFIG_SECRET_NAME = "nginx-conf"
@@ -121,15 +122,22 @@ def config_fingerprint(nginx_conf: str, settings: ProxySettings) -> str:
 
 
 def proxy_settings(args: LivenessProxyAppArgs) -> ProxySettings:
-    """The renderer's settings from the app's Args (vCPUs and concurrency size the worker pool)."""
+    """The renderer's settings from the app's Args (vCPUs and concurrency size the worker pool);
+    a field the Args leave out keeps ProxySettings' own default."""
     r = args["routing"]
-    optional = {k: r[k] for k in ("upstream_host", "allow_options", "rate_limit_per_second", "rate_limit_burst",
-                                  "max_body_bytes", "client_timeout_seconds", "upstream_timeout_seconds") if k in r}
-    return ProxySettings(
-        face_host=r["face_host"], upstream_address=r["upstream_address"],
+    d = ProxySettings(face_host=r["face_host"], upstream_address=r["upstream_address"])
+    return dataclasses.replace(
+        d,
+        upstream_host=r.get("upstream_host", d.upstream_host),
+        allow_options=r.get("allow_options", d.allow_options),
+        rate_limit_per_second=r.get("rate_limit_per_second", d.rate_limit_per_second),
+        rate_limit_burst=r.get("rate_limit_burst", d.rate_limit_burst),
+        max_body_bytes=r.get("max_body_bytes", d.max_body_bytes),
+        client_timeout_seconds=r.get("client_timeout_seconds", d.client_timeout_seconds),
+        upstream_timeout_seconds=r.get("upstream_timeout_seconds", d.upstream_timeout_seconds),
         trusted_proxy_cidrs=tuple(r.get("trusted_proxy_cidrs") or ()),
         cpu=args.get("cpu", 0.5), concurrent_requests=args.get("concurrent_requests", 50),
-        memory=args.get("memory", DEFAULT_MEMORY), **optional)
+        memory=args.get("memory", DEFAULT_MEMORY))
 
 
 def validate_args(args: LivenessProxyAppArgs) -> ProxySettings:
@@ -200,23 +208,11 @@ class LivenessProxyApp(pulumi.ComponentResource):
         super().__init__(type_token("proxy", "LivenessProxyApp"), name, None, opts)
         ps = validate_args(args)
         environment = args["environment"]
-        resource_group_name, location, tags = args["resource_group_name"], args["location"], args.get("tags") or {}
-        host, source = args["host"], args.get("certificate_source", "managed")
         cert_name = args.get("managed_certificate_name") or f"{args['app_name']}-cert"
         nginx_conf = proxy_config.render_nginx_config(ps)
         conf_hash = config_fingerprint(nginx_conf, ps)
-
-        def probe(kind: str, period: int) -> app.ContainerAppProbeArgs:
-            return app.ContainerAppProbeArgs(
-                type=kind,
-                http_get=app.ContainerAppProbeHttpGetArgs(path=proxy_config.HEALTH_PATH, port=ps.health_port),
-                period_seconds=period,
-                timeout_seconds=2,
-                failure_threshold=3,
-            )
-
-        domain = custom_domain(host, source, args.get("domain_binding", "auto"), environment.id, cert_name,
-                               args.get("keyvault_certificate_id"))
+        domain = custom_domain(args["host"], args.get("certificate_source", "managed"), args.get("domain_binding", "auto"),
+                               environment.id, cert_name, args.get("keyvault_certificate_id"))
         # The records are inputs: the environment id is passed on only once their ids are known, so
         # the app depends on them (Container Apps validates the custom domain against them).
         records = pulumi.Output.from_input(args.get("dns_record_ids") or [])
@@ -224,86 +220,109 @@ class LivenessProxyApp(pulumi.ComponentResource):
 
         self.app = app.ContainerApp(
             f"{name}-app",
-            resource_group_name=resource_group_name,
+            resource_group_name=args["resource_group_name"],
             container_app_name=args["app_name"],
-            location=location,
+            location=args["location"],
             managed_environment_id=environment_id,
             workload_profile_name=WORKLOAD_PROFILE,
-            tags=tags,
-            configuration=app.ConfigurationArgs(
-                active_revisions_mode="Single",
-                secrets=[app.SecretArgs(name=CONFIG_SECRET_NAME, value=nginx_conf)],
-                ingress=app.IngressArgs(
-                    external=True,
-                    transport="http",
-                    target_port=ps.listen_port,
-                    allow_insecure=False,
-                    traffic=[app.TrafficWeightArgs(latest_revision=True, weight=100)],
-                    custom_domains=[domain],
-                ),
-            ),
-            template=app.TemplateArgs(
-                # SIGTERM, then SIGKILL this long after: nginx's drain ends well before it.
-                termination_grace_period_seconds=proxy_config.TERMINATION_GRACE_PERIOD_SECONDS,
-                containers=[
-                    app.ContainerArgs(
-                        name=CONTAINER_NAME,
-                        image=args.get("image", DEFAULT_IMAGE),
-                        # Explicit command: any stock nginx image runs the mounted configuration
-                        # and drains on the platform's SIGTERM (DRAIN_SCRIPT).
-                        command=list(CONTAINER_COMMAND),
-                        args=list(CONTAINER_ARGS),
-                        resources=app.ContainerResourcesArgs(cpu=ps.cpu, memory=ps.memory),
-                        # Secret changes alone do not start a new revision; the hash does.
-                        env=[app.EnvironmentVarArgs(name=REVISION_HASH_ENV, value=conf_hash)],
-                        volume_mounts=[app.VolumeMountArgs(volume_name=CONFIG_VOLUME, mount_path=CONFIG_DIR)],
-                        probes=[probe("Readiness", 5), probe("Liveness", 10)],
-                    )
-                ],
-                volumes=[
-                    app.VolumeArgs(
-                        name=CONFIG_VOLUME,
-                        storage_type="Secret",
-                        secrets=[app.SecretVolumeItemArgs(secret_ref=CONFIG_SECRET_NAME, path=CONFIG_FILE)],
-                    )
-                ],
-                scale=app.ScaleArgs(
-                    min_replicas=args.get("min_replicas", 1),
-                    max_replicas=args.get("max_replicas", 10),
-                    rules=[
-                        app.ScaleRuleArgs(
-                            name="http-concurrency",
-                            http=app.HttpScaleRuleArgs(metadata={"concurrentRequests": str(ps.concurrent_requests)}),
-                        )
-                    ],
-                ),
-            ),
+            tags=args.get("tags") or {},
+            configuration=_configuration(nginx_conf, ps, domain),
+            template=_template(args, ps, conf_hash),
             opts=pulumi.ResourceOptions(parent=self),
         )
-
         self.managed_certificate: Optional[app.ManagedCertificate] = None
-        if source == "managed":
-            # Creating a managed certificate requires the hostname to be on an app in the
-            # environment already (RequireCustomHostnameInEnvironment): depend on the app.
-            self.managed_certificate = app.ManagedCertificate(
-                f"{name}-managed-cert",
-                resource_group_name=resource_group_name,
-                environment_name=environment.name,
-                managed_certificate_name=cert_name,
-                location=location,
-                properties=app.ManagedCertificatePropertiesArgs(
-                    subject_name=host,
-                    domain_control_validation="CNAME",
-                ),
-                tags=tags,
-                # Teardown: deleting this certificate while the hostname is still bound to it fails
-                # (CertificateInUse, hashicorp/terraform-provider-azurerm#21866), and its
-                # dependency on the app makes Pulumi delete it first. Deleting the environment
-                # deletes its certificates, so skip the certificate's own delete then.
-                opts=pulumi.ResourceOptions(parent=environment, depends_on=[self.app], deleted_with=environment),
-            )
+        if args.get("certificate_source", "managed") == "managed":
+            self.managed_certificate = self._managed_certificate(name, args, cert_name)
 
         self.app_id = self.app.id
         self.app_name = self.app.name
         self.config_sha256 = pulumi.Output.from_input(conf_hash)
         self.register_outputs({"appId": self.app_id, "appName": self.app_name, "configSha256": self.config_sha256})
+
+    def _managed_certificate(self, name: str, args: LivenessProxyAppArgs, cert_name: str) -> app.ManagedCertificate:
+        """Creating a managed certificate requires the hostname to be on an app in the environment
+        already (RequireCustomHostnameInEnvironment): it depends on the app."""
+        environment = args["environment"]
+        return app.ManagedCertificate(
+            f"{name}-managed-cert",
+            resource_group_name=args["resource_group_name"],
+            environment_name=environment.name,
+            managed_certificate_name=cert_name,
+            location=args["location"],
+            properties=app.ManagedCertificatePropertiesArgs(
+                subject_name=args["host"],
+                domain_control_validation="CNAME",
+            ),
+            tags=args.get("tags") or {},
+            # Teardown: deleting this certificate while the hostname is still bound to it fails
+            # (CertificateInUse, hashicorp/terraform-provider-azurerm#21866), and its
+            # dependency on the app makes Pulumi delete it first. Deleting the environment
+            # deletes its certificates, so skip the certificate's own delete then.
+            opts=pulumi.ResourceOptions(parent=environment, depends_on=[self.app], deleted_with=environment),
+        )
+
+
+def _configuration(nginx_conf: str, ps: ProxySettings, domain: app.CustomDomainArgs) -> app.ConfigurationArgs:
+    """One revision at a time, the rendered nginx.conf as a secret, and the external HTTPS ingress."""
+    return app.ConfigurationArgs(
+        active_revisions_mode="Single",
+        secrets=[app.SecretArgs(name=CONFIG_SECRET_NAME, value=nginx_conf)],
+        ingress=app.IngressArgs(
+            external=True,
+            transport="http",
+            target_port=ps.listen_port,
+            allow_insecure=False,
+            traffic=[app.TrafficWeightArgs(latest_revision=True, weight=100)],
+            custom_domains=[domain],
+        ),
+    )
+
+
+def _probe(kind: str, period: int, port: int) -> app.ContainerAppProbeArgs:
+    return app.ContainerAppProbeArgs(
+        type=kind,
+        http_get=app.ContainerAppProbeHttpGetArgs(path=HEALTH_PATH, port=port),
+        period_seconds=period,
+        timeout_seconds=2,
+        failure_threshold=3,
+    )
+
+
+def _template(args: LivenessProxyAppArgs, ps: ProxySettings, conf_hash: str) -> app.TemplateArgs:
+    """The nginx container with the configuration mounted from the secret, its probes and the scale rule."""
+    return app.TemplateArgs(
+        # SIGTERM, then SIGKILL this long after: nginx's drain ends well before it.
+        termination_grace_period_seconds=TERMINATION_GRACE_PERIOD_SECONDS,
+        containers=[
+            app.ContainerArgs(
+                name=CONTAINER_NAME,
+                image=args.get("image", DEFAULT_IMAGE),
+                # Explicit command: any stock nginx image runs the mounted configuration
+                # and drains on the platform's SIGTERM (DRAIN_SCRIPT).
+                command=list(CONTAINER_COMMAND),
+                args=list(CONTAINER_ARGS),
+                resources=app.ContainerResourcesArgs(cpu=ps.cpu, memory=ps.memory),
+                # Secret changes alone do not start a new revision; the hash does.
+                env=[app.EnvironmentVarArgs(name=REVISION_HASH_ENV, value=conf_hash)],
+                volume_mounts=[app.VolumeMountArgs(volume_name=CONFIG_VOLUME, mount_path=CONFIG_DIR)],
+                probes=[_probe("Readiness", 5, ps.health_port), _probe("Liveness", 10, ps.health_port)],
+            )
+        ],
+        volumes=[
+            app.VolumeArgs(
+                name=CONFIG_VOLUME,
+                storage_type="Secret",
+                secrets=[app.SecretVolumeItemArgs(secret_ref=CONFIG_SECRET_NAME, path=CONFIG_FILE)],
+            )
+        ],
+        scale=app.ScaleArgs(
+            min_replicas=args.get("min_replicas", 1),
+            max_replicas=args.get("max_replicas", 10),
+            rules=[
+                app.ScaleRuleArgs(
+                    name="http-concurrency",
+                    http=app.HttpScaleRuleArgs(metadata={"concurrentRequests": str(ps.concurrent_requests)}),
+                )
+            ],
+        ),
+    )

@@ -1,10 +1,10 @@
 """Pure: the nginx configuration of the liveness reverse proxy, rendered from settings.
 
-No Pulumi and no I/O here. `ProxySettings` (components/proxy_settings.py, re-exported here) is the
-contract between the stack configuration (infra/config.py) and the renderer;
-:func:`render_nginx_config` turns it into one complete,
+No Pulumi and no I/O here. `ProxySettings` (components/proxy_settings.py) is the contract between
+the stack configuration and the renderer; :func:`render_nginx_config` turns it into one complete,
 top-level ``nginx.conf`` that a stock nginx image runs with
-``nginx -c /etc/nginx-liveness/nginx.conf -g "daemon off;"``.
+``nginx -c /etc/nginx-liveness/nginx.conf -g "daemon off;"``, one small function per block of the
+file.
 
 Design of the rendered configuration (docs/proxy.md explains it for operators):
 
@@ -24,57 +24,27 @@ Design of the rendered configuration (docs/proxy.md explains it for operators):
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 
-# ProxySettings, LocalRun, ProxyConfigError and validation live in proxy_settings.py; they are
-# re-exported here, where callers have always imported them from.
-from components.proxy_settings import (  # noqa: F401
-    CONTAINER_APPS_PLATFORM_CIDRS,
-    DEFAULT_CA_BUNDLE,
-    DEFAULT_HEALTH_PORT,
-    DEFAULT_LISTEN_PORT,
-    DEFAULT_UPSTREAM_IDLE_MS,
-    INGRESS_TIMEOUT_SECONDS,
-    LocalRun,
-    MAX_TRUSTED_PREFIXLEN,
-    MAX_UPSTREAM_IDLE_MS,
-    ProxyConfigError,
-    ProxySettings,
-    UPSTREAM_HOST_MODES,
-    _check_cidrs,
-    _check_upstream_address,
-    _validate_local,
-    check_hostname,
-    check_trusted_proxy_cidrs,
-    CHUNKED_BUFFER_FACTOR,
-    CHUNKED_BUFFER_SLACK,
+from components import access_log
+from components.proxy_routes import HEALTH_PATH, REFUSED_ROUTE_BODY, allowed_methods, route_regex
+from components.proxy_settings import (
     TERMINATION_GRACE_PERIOD_SECONDS,
     WORKER_SHUTDOWN_TIMEOUT_SECONDS,
+    LocalRun,
+    ProxyConfigError,
+    ProxyLimits,
+    ProxySettings,
+    check_trusted_proxy_cidrs,
+    check_upstream_address,
     chunked_body_bytes,
     client_header_timeout,
-    pool_size,
     proxy_limits,
-    split_host_port,
     validate,
+    validate_local,
     worker_count,
 )
 
-# The four Face liveness routes the proxy forwards (Microsoft: "Use liveness detection with network
-# isolation"). `{version}` is the API version segment, e.g. v1.2 or v1.2-preview.1.
-LIVENESS_ROUTES: tuple[str, ...] = (
-    "/face/{version}/session/start",
-    "/face/{version}/session/attempt/end",
-    "/face/{version}/detectLiveness/singleModal",
-    "/face/{version}/detectLivenessWithVerify/singleModal",
-)
-
-HEALTH_PATH = "/healthz"
-# The body of the proxy's own 404 for a route it does not forward. A fixed plain-text body (Face
-# answers errors in JSON with an `error.code`), so `liveness-infra smoke` and an operator reading
-# a response can tell "refused by the proxy" from "answered by Face".
-REFUSED_ROUTE_BODY = "not found: this proxy forwards only the Face liveness routes\n"
-# The API version segment: v1.2, v1.2-preview.1 (matched case-insensitively, like the routes).
-VERSION_PATTERN = r"v[0-9]+\.[0-9]+(?:-preview\.[0-9]+)?"
 # Where pid and temp files go in the container (the stock images all have a writable /tmp).
 DEFAULT_RUNTIME_DIR = "/tmp"
 UPSTREAM_TLS_PORT = 443
@@ -84,13 +54,6 @@ UPSTREAM_KEEPALIVE_REQUESTS = 10_000
 # Tries per request: a connection or TLS handshake that fails before the request is written is
 # retried once on a new connection; a POST that was written is never re-sent.
 UPSTREAM_TRIES = 2
-# The access log is buffered in each worker and written at most this many seconds after a request
-# ends, when the buffer is full, and when the worker stops (graceful or fast): one write(2) per
-# buffer instead of one per request, 6-12 % of the proxy's CPU per request (docs/proxy.md#benchmark).
-ACCESS_LOG_FLUSH_SECONDS = 1
-# The buffer: no larger than PIPE_BUF (4096 bytes on Linux), the most a write to the container's
-# stdout pipe carries atomically, so lines of two workers sharing the pipe never interleave.
-ACCESS_LOG_BUFFER_BYTES = 4096
 # Hop-by-hop request headers the proxy does not forward (RFC 9110 §7.6.1 plus legacy ones).
 # nginx itself already replaces Connection, Keep-Alive, TE, Upgrade, Expect and Transfer-Encoding.
 DROPPED_REQUEST_HEADERS: tuple[str, ...] = ("Proxy-Connection", "Proxy-Authorization")
@@ -105,10 +68,6 @@ IGNORED_RESPONSE_HEADERS: tuple[str, ...] = (
     "X-Accel-Charset", "Expires", "Cache-Control", "Set-Cookie", "Vary",
 )
 
-# --------------------------------------------------------------------------------------------
-# Rendering
-
-
 def _nginx_quoted(text: str) -> str:
     """`text` for a double-quoted nginx string: only printable ASCII, newline as \\n."""
     if not all(32 <= ord(c) < 127 and c not in '"\\$' or c == "\n" for c in text):
@@ -116,47 +75,300 @@ def _nginx_quoted(text: str) -> str:
     return text.replace("\n", "\\n")
 
 
-def route_regex() -> str:
-    """The anchored, case-insensitive pattern the raw request line must match to be forwarded.
+@dataclass(frozen=True)
+class _Render:
+    """What every block of the rendered file is written from: the settings, the values a local run
+    replaces, and what is derived from the settings once."""
 
-    ``METHOD SP /face/{version}/{route}[?query] SP HTTP/1.x``: origin-form targets only; the path
-    is exactly one of the four routes, nothing before or after it but an optional query string.
-    """
-    tails = "|".join(
-        re.escape(r.split("{version}/", 1)[1]).replace("\\/", "/") for r in LIVENESS_ROUTES)
-    return rf"^[A-Z]+ /face/{VERSION_PATTERN}/(?:{tails})(?:\?[^ ]*)? HTTP/1\.[01]$"
-
-
-def allowed_methods(settings: ProxySettings) -> tuple[str, ...]:
-    return ("POST", "OPTIONS") if settings.allow_options else ("POST",)
-
-
-_LOG_FORMAT_FIELDS: tuple[tuple[str, str, bool], ...] = (
-    # (json key, nginx variable, quoted). Never headers with credentials, cookies or bodies.
-    ("time", "$time_iso8601", True),
-    ("request_id", "$request_id", True),
-    ("ingress_request_id", "$http_x_request_id", True),
-    ("client_ip", "$remote_addr", True),
-    ("peer_ip", "$realip_remote_addr", True),
-    ("method", "$request_method", True),
-    ("target", "$request_uri", True),
-    ("protocol", "$server_protocol", True),
-    ("status", "$status", False),
-    ("request_length", "$request_length", False),
-    ("bytes_sent", "$bytes_sent", False),
-    ("body_bytes_sent", "$body_bytes_sent", False),
-    ("request_time", "$request_time", False),
-    ("upstream_addr", "$upstream_addr", True),
-    ("upstream_status", "$upstream_status", True),
-    ("upstream_connect_time", "$upstream_connect_time", True),
-    ("upstream_response_time", "$upstream_response_time", True),
-    ("rate_limit", "$limit_req_status", True),
-)
+    settings: ProxySettings
+    runtime: str  # where pid and temp files go
+    listen: str
+    health_listen: str
+    upstream: str  # the upstream server entry, ADDRESS:PORT
+    ca_bundle: str
+    connect_timeout: int
+    methods: tuple[str, ...]
+    limits: ProxyLimits
 
 
-def _log_format() -> str:
-    parts = [f'"{key}":' + (f'"{var}"' if quoted else var) for key, var, quoted in _LOG_FORMAT_FIELDS]
-    return "{" + ",".join(parts) + "}"
+def _render_inputs(settings: ProxySettings, local: LocalRun | None) -> _Render:
+    """Validate and derive; `local` replaces listen addresses, upstream, CA bundle and runtime dir."""
+    validate(settings)
+    if local is not None:
+        validate_local(local)
+    s = settings
+    upstream = local.face_address if local else \
+        f"{check_upstream_address('upstream_address', s.upstream_address)}:{UPSTREAM_TLS_PORT}"
+    return _Render(
+        settings=s,
+        runtime=local.runtime_dir.rstrip("/") if local else DEFAULT_RUNTIME_DIR,
+        listen=local.listen if local else str(s.listen_port),
+        health_listen=local.health_listen if local else str(s.health_port),
+        upstream=upstream,
+        ca_bundle=local.ca_bundle if local else s.ca_bundle,
+        connect_timeout=min(10, s.upstream_timeout_seconds),
+        methods=allowed_methods(s),
+        limits=proxy_limits(s),
+    )
+
+
+def _main_context(r: _Render) -> list[str]:
+    """The file's header, the process-wide directives and `events {}`."""
+    s, connections = r.settings, r.limits.worker_connections
+    return [
+        "# nginx.conf of the Face liveness reverse proxy, rendered by components/proxy_config.py.",
+        f"# Forwards only {' and '.join(r.methods)} on the four liveness routes to https://{s.face_host};",
+        "# everything else gets 404 from the proxy. See docs/proxy.md. Do not edit by hand.",
+        f"worker_processes {worker_count(s)};",
+        f"worker_rlimit_nofile {2 * connections};",
+        f"pid {r.runtime}/nginx-liveness.pid;",
+        "error_log stderr warn;",
+        "# SIGQUIT (the container's command turns SIGTERM into it) drains: listeners close, requests",
+        "# in flight finish; whatever is still open after this is closed, inside the platform's",
+        f"# {TERMINATION_GRACE_PERIOD_SECONDS} s grace period.",
+        f"worker_shutdown_timeout {WORKER_SHUTDOWN_TIMEOUT_SECONDS}s;",
+        "",
+        f"# Limits derived from memory {s.memory}, {worker_count(s)} worker(s) and a "
+        f"{s.max_body_bytes}-byte body cap (docs/proxy.md, Limits).",
+        "events {",
+        f"    worker_connections {connections};",
+        "}",
+        "",
+    ]
+
+
+def _http_basics(r: _Render) -> list[str]:
+    """Server-wide defaults, temp paths, the access log format and the client-side limits."""
+    s = r.settings
+    return [
+        "    server_tokens off;",
+        "    default_type text/plain;",
+        "    charset off;",
+        "    gzip off;",
+        "    # Bodies never go to these directories (see the body settings below); nginx needs them set.",
+        f"    client_body_temp_path {r.runtime}/nginx-liveness-client-body;",
+        f"    proxy_temp_path {r.runtime}/nginx-liveness-proxy;",
+        f"    fastcgi_temp_path {r.runtime}/nginx-liveness-fastcgi;",
+        f"    uwsgi_temp_path {r.runtime}/nginx-liveness-uwsgi;",
+        f"    scgi_temp_path {r.runtime}/nginx-liveness-scgi;",
+        "",
+        "    # JSON access log on stdout: no Authorization, cookies or bodies, ever. Buffered per worker",
+        f"    # (at most {access_log.ACCESS_LOG_BUFFER_BYTES} bytes, one atomic pipe write; written within "
+        f"{access_log.ACCESS_LOG_FLUSH_SECONDS}s and when a worker stops).",
+        f"    log_format liveness_json escape=json '{access_log.log_format()}';",
+        "",
+        "    # Clients (through the Container Apps ingress).",
+        f"    client_header_timeout {client_header_timeout(s)}s;",
+        f"    client_body_timeout {s.client_timeout_seconds}s;",
+        f"    send_timeout {s.client_timeout_seconds}s;",
+        "    keepalive_timeout 300s;",
+        f"    client_max_body_size {s.max_body_bytes};",
+        "    client_body_buffer_size 64k;",
+        "    client_body_in_file_only off;",
+        "    underscores_in_headers on;",
+        "    max_ranges 0;",
+        "    if_modified_since off;",
+        "",
+    ]
+
+
+def _client_ip_and_limits(r: _Render) -> list[str]:
+    """Whose address is the client's (trusted ranges), and the rate and in-flight limit zones."""
+    s = r.settings
+    if s.trusted_proxy_cidrs:
+        client_ip = [
+            "    # From a trusted peer (the ingress) the client IP is the right-most X-Forwarded-For",
+            "    # entry, the one the ingress appended; entries a client wrote are never used.",
+            *(f"    set_real_ip_from {cidr};"
+              for cidr in check_trusted_proxy_cidrs("trusted_proxy_cidrs", s.trusted_proxy_cidrs)),
+            "    real_ip_header X-Forwarded-For;",
+            "    real_ip_recursive off;",
+        ]
+    else:
+        client_ip = ["    # No trusted proxy ranges: the client IP is the TCP peer."]
+    return [
+        *client_ip,
+        f"    limit_req_zone $binary_remote_addr zone=liveness_per_client:10m "
+        f"rate={s.rate_limit_per_second}r/s;",
+        "    limit_req_status 429;",
+        "    limit_req_log_level warn;",
+        "    # Requests in flight and chunked bodies held in memory, per client IP and per replica.",
+        "    map $request_method $liveness_replica {",
+        "        default replica;",
+        "    }",
+        "    limit_conn_zone $binary_remote_addr zone=liveness_inflight_per_client:10m;",
+        "    limit_conn_zone $liveness_replica zone=liveness_inflight_replica:1m;",
+        "    limit_conn_zone $binary_remote_addr zone=liveness_chunked_per_client:10m;",
+        "    limit_conn_zone $liveness_replica zone=liveness_chunked_replica:1m;",
+        "    limit_conn_status 429;",
+        "    limit_conn_log_level warn;",
+        "",
+    ]
+
+
+def _upstream(r: _Render) -> list[str]:
+    """Face as one `upstream {}`: the private endpoint's address twice (primary and retry)."""
+    idle_ms = r.settings.upstream_idle_ms
+    idle = f"{idle_ms // 1000}s" if idle_ms % 1000 == 0 else f"{idle_ms}ms"
+    return [
+        "    # Face: the private endpoint's fixed address, no DNS. Pooled connections are closed by",
+        "    # the proxy when idle, before Face's front end would close them.",
+        f"    upstream {UPSTREAM_NAME} {{",
+        "        # The same address again as a backup: a second try (proxy_next_upstream) needs a second",
+        "        # peer entry, and as a backup it serves only retries, so every new connection still",
+        "        # resumes the one TLS session the primary entry keeps.",
+        f"        server {r.upstream} max_fails=0;",
+        f"        server {r.upstream} max_fails=0 backup;",
+        f"        keepalive {r.limits.pool};",
+        f"        keepalive_requests {UPSTREAM_KEEPALIVE_REQUESTS};",
+        f"        keepalive_timeout {idle};",
+        "        keepalive_time 1h;",
+        "    }",
+        "",
+    ]
+
+
+def _request_maps(r: _Render) -> list[str]:
+    """The allowlist (route and method), the chunked-body flag and the Host sent to Face."""
+    lines = [
+        "    # The allowlist, checked on the raw request line (see route_regex()).",
+        "    map $request $liveness_route {",
+        "        default 0;",
+        f'        "~*{route_regex()}" 1;',
+        "    }",
+        "    map $request_method $liveness_method {",
+        "        default 0;",
+        *(f"        {method} 1;" for method in r.methods),
+        "    }",
+        "    # nginx itself answers 400/501 to any Transfer-Encoding but a lone `chunked`, and to",
+        "    # Transfer-Encoding with Content-Length; what is left here is a chunked body.",
+        "    map $http_transfer_encoding $liveness_chunked {",
+        "        default 1;",
+        '        "" 0;',
+        "    }",
+    ]
+    if r.settings.upstream_host == "client":
+        lines += [
+            "    # Host sent to Face: the one the client sent, unchanged.",
+            "    map $http_host $liveness_upstream_host {",
+            "        default $http_host;",
+            f'        "" {r.settings.face_host};',
+            "    }",
+        ]
+    return lines + [""]
+
+
+def _proxy_directives(r: _Render) -> list[str]:
+    """How the public server talks to Face: headers, buffers, the one retry, timeouts and TLS."""
+    s = r.settings
+    host_value = "$liveness_upstream_host" if s.upstream_host == "client" else s.face_host
+    return [
+        "        proxy_http_version 1.1;",
+        f"        proxy_set_header Host {host_value};",
+        '        proxy_set_header Connection "";',
+        *(f'        proxy_set_header {header} "";' for header in DROPPED_REQUEST_HEADERS),
+        "        proxy_pass_request_headers on;",
+        "        proxy_pass_request_body on;",
+        "        proxy_buffering on;",
+        "        proxy_buffer_size 16k;",
+        "        proxy_buffers 8 16k;",
+        "        proxy_max_temp_file_size 0;",
+        "        # One retry on a fresh connection, only where no byte of the request was written:",
+        "        # nginx never re-sends a POST once it has started sending it (nor a streamed body).",
+        "        proxy_next_upstream error timeout;",
+        f"        proxy_next_upstream_tries {UPSTREAM_TRIES};",
+        f"        proxy_next_upstream_timeout {2 * r.connect_timeout}s;",
+        "        proxy_intercept_errors off;",
+        "        proxy_redirect off;",
+        *(f"        proxy_pass_header {header};" for header in PASSED_RESPONSE_HEADERS),
+        f"        proxy_ignore_headers {' '.join(IGNORED_RESPONSE_HEADERS)};",
+        f"        proxy_connect_timeout {r.connect_timeout}s;",
+        f"        proxy_send_timeout {s.upstream_timeout_seconds}s;",
+        f"        proxy_read_timeout {s.upstream_timeout_seconds}s;",
+        "        proxy_ssl_server_name on;",
+        f"        proxy_ssl_name {s.face_host};",
+        "        proxy_ssl_verify on;",
+        "        proxy_ssl_verify_depth 4;",
+        f"        proxy_ssl_trusted_certificate {r.ca_bundle};",
+        "        proxy_ssl_protocols TLSv1.2 TLSv1.3;",
+        "        proxy_ssl_session_reuse on;",
+        "",
+    ]
+
+
+def _proxy_locations(r: _Render) -> list[str]:
+    """Refusals (404 route, 405 method), then streamed and chunked bodies forwarded under the caps:
+    requests in flight per client and per replica, and chunked bodies (held in memory) likewise."""
+    limits, burst = r.limits, r.settings.rate_limit_burst
+    limit = f"limit_req zone=liveness_per_client{f' burst={burst}' if burst else ''} nodelay;"
+    forward = f"proxy_pass https://{UPSTREAM_NAME}$request_uri;"
+    caps = [f"limit_conn liveness_inflight_per_client {limits.requests_per_client};",
+            f"limit_conn liveness_inflight_replica {limits.requests_total};"]
+    chunked_caps = [f"limit_conn liveness_chunked_per_client {limits.chunked_per_client};",
+                    f"limit_conn liveness_chunked_replica {limits.chunked_total};"]
+    return [
+        "        location / {",
+        "            if ($liveness_route = 0) {",
+        f'                return 404 "{_nginx_quoted(REFUSED_ROUTE_BODY)}";',
+        "            }",
+        "            if ($liveness_method = 0) {",
+        f'                add_header Allow "{", ".join(r.methods)}" always;',
+        "                return 405;",
+        "            }",
+        "            error_page 418 = @liveness_chunked;",
+        "            if ($liveness_chunked) {",
+        "                return 418;",
+        "            }",
+        f"            {limit}",
+        *(f"            {cap}" for cap in caps),
+        "            # Content-Length bodies stream to Face; the cap is judged on the header first.",
+        "            proxy_request_buffering off;",
+        f"            {forward}",
+        "        }",
+        "",
+        "        # Chunked bodies: read whole into memory (one buffer, never a temp file) so the cap",
+        "        # is enforced before Face sees a byte; forwarded with Content-Length.",
+        "        location @liveness_chunked {",
+        f"            {limit}",
+        *(f"            {cap}" for cap in caps + chunked_caps),
+        f"            client_body_buffer_size {chunked_body_bytes(r.settings)};",
+        "            proxy_request_buffering on;",
+        f"            {forward}",
+        "        }",
+    ]
+
+
+def _proxy_server(r: _Render) -> list[str]:
+    """The public server: the only one the ingress reaches."""
+    return [
+        "    server {",
+        f"        listen {r.listen} default_server;",
+        "        server_name _;",
+        f"        access_log /dev/stdout liveness_json buffer={access_log.ACCESS_LOG_BUFFER_BYTES} "
+        f"flush={access_log.ACCESS_LOG_FLUSH_SECONDS}s;",
+        "",
+        *_proxy_directives(r),
+        *_proxy_locations(r),
+        "    }",
+        "",
+    ]
+
+
+def _health_server(r: _Render) -> list[str]:
+    return [
+        "    # Health probes only; the ingress does not expose this port.",
+        "    server {",
+        f"        listen {r.health_listen};",
+        "        server_name _;",
+        "        access_log off;",
+        f"        location = {HEALTH_PATH} {{",
+        '            return 200 "ok\\n";',
+        "        }",
+        "        location / {",
+        "            return 404;",
+        "        }",
+        "    }",
+    ]
 
 
 def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) -> str:
@@ -166,224 +378,16 @@ def render_nginx_config(settings: ProxySettings, local: LocalRun | None = None) 
     :class:`LocalRun` names differ: listen addresses, the upstream server address, the upstream
     CA bundle and the pid/temp paths.
     """
-    validate(settings)
-    if local is not None:
-        _validate_local(local)
-    s = settings
-    runtime = local.runtime_dir.rstrip("/") if local else DEFAULT_RUNTIME_DIR
-    listen = local.listen if local else str(s.listen_port)
-    health_listen = local.health_listen if local else str(s.health_port)
-    upstream = local.face_address if local else \
-        f"{_check_upstream_address('upstream_address', s.upstream_address)}:{UPSTREAM_TLS_PORT}"
-    ca_bundle = local.ca_bundle if local else s.ca_bundle
-    connect_timeout = min(10, s.upstream_timeout_seconds)
-    methods = allowed_methods(s)
-    limits = proxy_limits(s)
-    pool = limits.pool
-    connections = limits.worker_connections
-    burst = f" burst={s.rate_limit_burst}" if s.rate_limit_burst else ""
-    limit = f"limit_req zone=liveness_per_client{burst} nodelay;"
-    forward = f"proxy_pass https://{UPSTREAM_NAME}$request_uri;"
-    chunked_buffer = chunked_body_bytes(s)
-    # In-flight requests per client and in total; chunked bodies (held in memory) separately.
-    caps = [f"limit_conn liveness_inflight_per_client {limits.requests_per_client};",
-            f"limit_conn liveness_inflight_replica {limits.requests_total};"]
-    chunked_caps = [f"limit_conn liveness_chunked_per_client {limits.chunked_per_client};",
-                    f"limit_conn liveness_chunked_replica {limits.chunked_total};"]
-
-    lines: list[str] = []
-    add = lines.append
-    add("# nginx.conf of the Face liveness reverse proxy, rendered by components/proxy_config.py.")
-    add(f"# Forwards only {' and '.join(methods)} on the four liveness routes to https://{s.face_host};")
-    add("# everything else gets 404 from the proxy. See docs/proxy.md. Do not edit by hand.")
-    add(f"worker_processes {worker_count(s)};")
-    add(f"worker_rlimit_nofile {2 * connections};")
-    add(f"pid {runtime}/nginx-liveness.pid;")
-    add("error_log stderr warn;")
-    add("# SIGQUIT (the container's command turns SIGTERM into it) drains: listeners close, requests")
-    add("# in flight finish; whatever is still open after this is closed, inside the platform's")
-    add(f"# {TERMINATION_GRACE_PERIOD_SECONDS} s grace period.")
-    add(f"worker_shutdown_timeout {WORKER_SHUTDOWN_TIMEOUT_SECONDS}s;")
-    add("")
-    add(f"# Limits derived from memory {s.memory}, {worker_count(s)} worker(s) and a "
-        f"{s.max_body_bytes}-byte body cap (docs/proxy.md, Limits).")
-    add("events {")
-    add(f"    worker_connections {connections};")
-    add("}")
-    add("")
-    add("http {")
-    add("    server_tokens off;")
-    add("    default_type text/plain;")
-    add("    charset off;")
-    add("    gzip off;")
-    add("    # Bodies never go to these directories (see the body settings below); nginx needs them set.")
-    add(f"    client_body_temp_path {runtime}/nginx-liveness-client-body;")
-    add(f"    proxy_temp_path {runtime}/nginx-liveness-proxy;")
-    add(f"    fastcgi_temp_path {runtime}/nginx-liveness-fastcgi;")
-    add(f"    uwsgi_temp_path {runtime}/nginx-liveness-uwsgi;")
-    add(f"    scgi_temp_path {runtime}/nginx-liveness-scgi;")
-    add("")
-    add("    # JSON access log on stdout: no Authorization, cookies or bodies, ever. Buffered per worker")
-    add(f"    # (at most {ACCESS_LOG_BUFFER_BYTES} bytes, one atomic pipe write; written within "
-        f"{ACCESS_LOG_FLUSH_SECONDS}s and when a worker stops).")
-    add(f"    log_format liveness_json escape=json '{_log_format()}';")
-    add("")
-    add("    # Clients (through the Container Apps ingress).")
-    add(f"    client_header_timeout {client_header_timeout(s)}s;")
-    add(f"    client_body_timeout {s.client_timeout_seconds}s;")
-    add(f"    send_timeout {s.client_timeout_seconds}s;")
-    add("    keepalive_timeout 300s;")
-    add(f"    client_max_body_size {s.max_body_bytes};")
-    add("    client_body_buffer_size 64k;")
-    add("    client_body_in_file_only off;")
-    add("    underscores_in_headers on;")
-    add("    max_ranges 0;")
-    add("    if_modified_since off;")
-    add("")
-    if s.trusted_proxy_cidrs:
-        add("    # From a trusted peer (the ingress) the client IP is the right-most X-Forwarded-For")
-        add("    # entry, the one the ingress appended; entries a client wrote are never used.")
-        for cidr in _check_cidrs("trusted_proxy_cidrs", s.trusted_proxy_cidrs):
-            add(f"    set_real_ip_from {cidr};")
-        add("    real_ip_header X-Forwarded-For;")
-        add("    real_ip_recursive off;")
-    else:
-        add("    # No trusted proxy ranges: the client IP is the TCP peer.")
-    add(f"    limit_req_zone $binary_remote_addr zone=liveness_per_client:10m "
-        f"rate={s.rate_limit_per_second}r/s;")
-    add("    limit_req_status 429;")
-    add("    limit_req_log_level warn;")
-    add("    # Requests in flight and chunked bodies held in memory, per client IP and per replica.")
-    add("    map $request_method $liveness_replica {")
-    add("        default replica;")
-    add("    }")
-    add("    limit_conn_zone $binary_remote_addr zone=liveness_inflight_per_client:10m;")
-    add("    limit_conn_zone $liveness_replica zone=liveness_inflight_replica:1m;")
-    add("    limit_conn_zone $binary_remote_addr zone=liveness_chunked_per_client:10m;")
-    add("    limit_conn_zone $liveness_replica zone=liveness_chunked_replica:1m;")
-    add("    limit_conn_status 429;")
-    add("    limit_conn_log_level warn;")
-    add("")
-    add("    # Face: the private endpoint's fixed address, no DNS. Pooled connections are closed by")
-    add("    # the proxy when idle, before Face's front end would close them.")
-    add(f"    upstream {UPSTREAM_NAME} {{")
-    add("        # The same address again as a backup: a second try (proxy_next_upstream) needs a second")
-    add("        # peer entry, and as a backup it serves only retries, so every new connection still")
-    add("        # resumes the one TLS session the primary entry keeps.")
-    add(f"        server {upstream} max_fails=0;")
-    add(f"        server {upstream} max_fails=0 backup;")
-    add(f"        keepalive {pool};")
-    add(f"        keepalive_requests {UPSTREAM_KEEPALIVE_REQUESTS};")
-    idle = f"{s.upstream_idle_ms // 1000}s" if s.upstream_idle_ms % 1000 == 0 else f"{s.upstream_idle_ms}ms"
-    add(f"        keepalive_timeout {idle};")
-    add("        keepalive_time 1h;")
-    add("    }")
-    add("")
-    add("    # The allowlist, checked on the raw request line (see route_regex()).")
-    add("    map $request $liveness_route {")
-    add("        default 0;")
-    add(f'        "~*{route_regex()}" 1;')
-    add("    }")
-    add("    map $request_method $liveness_method {")
-    add("        default 0;")
-    for method in methods:
-        add(f"        {method} 1;")
-    add("    }")
-    add("    # nginx itself answers 400/501 to any Transfer-Encoding but a lone `chunked`, and to")
-    add("    # Transfer-Encoding with Content-Length; what is left here is a chunked body.")
-    add("    map $http_transfer_encoding $liveness_chunked {")
-    add("        default 1;")
-    add('        "" 0;')
-    add("    }")
-    if s.upstream_host == "client":
-        add("    # Host sent to Face: the one the client sent, unchanged.")
-        add("    map $http_host $liveness_upstream_host {")
-        add("        default $http_host;")
-        add(f'        "" {s.face_host};')
-        add("    }")
-    add("")
-    add("    server {")
-    add(f"        listen {listen} default_server;")
-    add("        server_name _;")
-    add(f"        access_log /dev/stdout liveness_json buffer={ACCESS_LOG_BUFFER_BYTES} "
-        f"flush={ACCESS_LOG_FLUSH_SECONDS}s;")
-    add("")
-    add("        proxy_http_version 1.1;")
-    host_value = "$liveness_upstream_host" if s.upstream_host == "client" else s.face_host
-    add(f"        proxy_set_header Host {host_value};")
-    add('        proxy_set_header Connection "";')
-    for header in DROPPED_REQUEST_HEADERS:
-        add(f'        proxy_set_header {header} "";')
-    add("        proxy_pass_request_headers on;")
-    add("        proxy_pass_request_body on;")
-    add("        proxy_buffering on;")
-    add("        proxy_buffer_size 16k;")
-    add("        proxy_buffers 8 16k;")
-    add("        proxy_max_temp_file_size 0;")
-    add("        # One retry on a fresh connection, only where no byte of the request was written:")
-    add("        # nginx never re-sends a POST once it has started sending it (nor a streamed body).")
-    add("        proxy_next_upstream error timeout;")
-    add(f"        proxy_next_upstream_tries {UPSTREAM_TRIES};")
-    add(f"        proxy_next_upstream_timeout {2 * connect_timeout}s;")
-    add("        proxy_intercept_errors off;")
-    add("        proxy_redirect off;")
-    for header in PASSED_RESPONSE_HEADERS:
-        add(f"        proxy_pass_header {header};")
-    add(f"        proxy_ignore_headers {' '.join(IGNORED_RESPONSE_HEADERS)};")
-    add(f"        proxy_connect_timeout {connect_timeout}s;")
-    add(f"        proxy_send_timeout {s.upstream_timeout_seconds}s;")
-    add(f"        proxy_read_timeout {s.upstream_timeout_seconds}s;")
-    add("        proxy_ssl_server_name on;")
-    add(f"        proxy_ssl_name {s.face_host};")
-    add("        proxy_ssl_verify on;")
-    add("        proxy_ssl_verify_depth 4;")
-    add(f"        proxy_ssl_trusted_certificate {ca_bundle};")
-    add("        proxy_ssl_protocols TLSv1.2 TLSv1.3;")
-    add("        proxy_ssl_session_reuse on;")
-    add("")
-    add("        location / {")
-    add("            if ($liveness_route = 0) {")
-    add(f'                return 404 "{_nginx_quoted(REFUSED_ROUTE_BODY)}";')
-    add("            }")
-    add("            if ($liveness_method = 0) {")
-    add(f'                add_header Allow "{", ".join(methods)}" always;')
-    add("                return 405;")
-    add("            }")
-    add("            error_page 418 = @liveness_chunked;")
-    add("            if ($liveness_chunked) {")
-    add("                return 418;")
-    add("            }")
-    add(f"            {limit}")
-    for cap in caps:
-        add(f"            {cap}")
-    add("            # Content-Length bodies stream to Face; the cap is judged on the header first.")
-    add("            proxy_request_buffering off;")
-    add(f"            {forward}")
-    add("        }")
-    add("")
-    add("        # Chunked bodies: read whole into memory (one buffer, never a temp file) so the cap")
-    add("        # is enforced before Face sees a byte; forwarded with Content-Length.")
-    add("        location @liveness_chunked {")
-    add(f"            {limit}")
-    for cap in caps + chunked_caps:
-        add(f"            {cap}")
-    add(f"            client_body_buffer_size {chunked_buffer};")
-    add("            proxy_request_buffering on;")
-    add(f"            {forward}")
-    add("        }")
-    add("    }")
-    add("")
-    add("    # Health probes only; the ingress does not expose this port.")
-    add("    server {")
-    add(f"        listen {health_listen};")
-    add("        server_name _;")
-    add("        access_log off;")
-    add(f"        location = {HEALTH_PATH} {{")
-    add('            return 200 "ok\\n";')
-    add("        }")
-    add("        location / {")
-    add("            return 404;")
-    add("        }")
-    add("    }")
-    add("}")
+    r = _render_inputs(settings, local)
+    lines = [
+        *_main_context(r),
+        "http {",
+        *_http_basics(r),
+        *_client_ip_and_limits(r),
+        *_upstream(r),
+        *_request_maps(r),
+        *_proxy_server(r),
+        *_health_server(r),
+        "}",
+    ]
     return "\n".join(lines) + "\n"

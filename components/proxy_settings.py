@@ -1,7 +1,7 @@
 """Pure: what the proxy's nginx configuration is rendered from, and its validation.
 
 `ProxySettings` is the contract between the stack configuration (infra/config.py) and the renderer
-(components/proxy_config.py, which re-exports everything here); `LocalRun` is what `proxy serve`
+(components/proxy_config.py); `LocalRun` is what `proxy serve`
 may change. Every value that ends up in nginx.conf is checked here, so no value can inject syntax.
 """
 
@@ -184,8 +184,9 @@ def _format_host_port(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _check_cidrs(name: str, values: object) -> list[str]:
-    """CIDR ranges, each narrower than /0, together covering at most a /8 per address family."""
+def check_trusted_proxy_cidrs(name: str, values: object) -> list[str]:
+    """CIDR ranges, each narrower than /0, together covering at most a /8 per address family (the
+    renderer and the stack configuration check the same rule, so a stack file fails before rendering)."""
     if isinstance(values, str) or not isinstance(values, (tuple, list)):
         raise ProxyConfigError(name, values, "a list of CIDR ranges such as ['10.0.0.0/23']")
     out: list[str] = []
@@ -200,9 +201,9 @@ def _check_cidrs(name: str, values: object) -> list[str]:
             raise ProxyConfigError(name, value, "a CIDR range narrower than /0 (the ingress's subnet)")
         out.append(str(network))
         networks.append(network)
-    for version, bits in ((4, 32), (6, 128)):
-        family = [n for n in networks if n.version == version]
-        covered = sum(n.num_addresses for n in ipaddress.collapse_addresses(family))  # type: ignore[arg-type]
+    v4 = ipaddress.collapse_addresses(n for n in networks if isinstance(n, ipaddress.IPv4Network))
+    v6 = ipaddress.collapse_addresses(n for n in networks if isinstance(n, ipaddress.IPv6Network))
+    for covered, bits in ((sum(n.num_addresses for n in v4), 32), (sum(n.num_addresses for n in v6), 128)):
         if covered > 2 ** (bits - MAX_TRUSTED_PREFIXLEN):
             raise ProxyConfigError(
                 name, list(values), f"ranges that together cover at most a /{MAX_TRUSTED_PREFIXLEN} "
@@ -210,12 +211,7 @@ def _check_cidrs(name: str, values: object) -> list[str]:
     return out
 
 
-def check_trusted_proxy_cidrs(name: str, values: object) -> list[str]:
-    """Public for infra/config.py: the same rule, so a stack file fails before rendering."""
-    return _check_cidrs(name, values)
-
-
-def _check_upstream_address(name: str, value: object) -> str:
+def check_upstream_address(name: str, value: object) -> str:
     expected = "the private endpoint's IPv4 address, e.g. '10.40.2.4' (unicast, not loopback)"
     try:
         address = ipaddress.IPv4Address(value) if isinstance(value, str) else None
@@ -313,7 +309,7 @@ def client_header_timeout(settings: ProxySettings) -> int:
 def validate(settings: ProxySettings) -> None:
     """Raise :class:`ProxyConfigError` for the first setting that cannot be rendered safely."""
     check_hostname("face_host", settings.face_host)
-    _check_upstream_address("upstream_address", settings.upstream_address)
+    check_upstream_address("upstream_address", settings.upstream_address)
     if settings.upstream_host not in UPSTREAM_HOST_MODES:
         raise ProxyConfigError("upstream_host", settings.upstream_host,
                                "'client' (the Host the client sent) or 'account' (face_host)")
@@ -327,7 +323,7 @@ def validate(settings: ProxySettings) -> None:
     _check_int("rate_limit_per_second", settings.rate_limit_per_second, 1, 100_000)
     _check_int("rate_limit_burst", settings.rate_limit_burst, 0, 100_000)
     _check_int("max_body_bytes", settings.max_body_bytes, 1024, 256 * 1024 * 1024)
-    _check_cidrs("trusted_proxy_cidrs", settings.trusted_proxy_cidrs)
+    check_trusted_proxy_cidrs("trusted_proxy_cidrs", settings.trusted_proxy_cidrs)
     below = INGRESS_TIMEOUT_SECONDS - 1
     _check_int("client_timeout_seconds", settings.client_timeout_seconds, 1, below)
     _check_int("upstream_timeout_seconds", settings.upstream_timeout_seconds, 1, below)
@@ -341,7 +337,7 @@ def validate(settings: ProxySettings) -> None:
     proxy_limits(settings)
 
 
-def _validate_local(local: LocalRun) -> None:
+def validate_local(local: LocalRun) -> None:
     split_host_port("listen", local.listen, allow_hostname=False)
     split_host_port("health_listen", local.health_listen, allow_hostname=False)
     if local.listen == local.health_listen:

@@ -15,7 +15,7 @@ import pulumi
 
 from components.dns import ProxyDnsArgs
 from components.face import FaceAccountArgs, PrivateEndpointIpArgs
-from components.monitoring import ProxyMonitoringArgs
+from components.monitoring_args import ProxyMonitoringArgs
 from components.network import IsolatedNetworkArgs
 from components.proxy import LivenessProxyArgs
 from components.proxy_app import LivenessProxyAppArgs, ProxyRoutingArgs

@@ -8,7 +8,7 @@ import ipaddress
 from dataclasses import replace
 from typing import Optional
 
-from components.proxy_config import CONTAINER_APPS_PLATFORM_CIDRS, ProxyConfigError, check_trusted_proxy_cidrs
+from components.proxy_settings import CONTAINER_APPS_PLATFORM_CIDRS, ProxyConfigError, check_trusted_proxy_cidrs
 from components.proxy_settings import ProxySettings, proxy_limits
 from infra import endpoint_ips
 from infra.azure_ids import parse_zone_id
@@ -70,7 +70,7 @@ def _check_renderable(settings: "Settings") -> None:
 
     Whatever the renderer refuses would otherwise surface as a traceback in `plan` and `pulumi up`.
     """
-    from components.proxy_config import ProxyConfigError, validate
+    from components.proxy_settings import ProxyConfigError, validate
 
     try:
         validate(settings.proxy_settings())

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-from components.proxy_config import ProxySettings
+from components.proxy_settings import ProxySettings
 from infra import endpoint_ips
 from infra.config_operations import OperationsSettings
 from infra.monitoring_config import MonitoringSettings

@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Callable
 
-from components.proxy_config import LIVENESS_ROUTES
+from components.proxy_routes import LIVENESS_ROUTES
 from infra.errors import UserError, shorten
 
 SUMMARY = "Register reverse proxy domain for Face API Liveness Detection with private network access"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterable
 
-from components import proxy_config
+from components import proxy_config, proxy_settings
 from components.dns_records import ASUID_LABEL, VERIFICATION_LABEL
 from infra.config_settings import COGNITIVE_ZONE
 from infra.plan.invariants_platform import PLATFORM_CHECKS
@@ -32,7 +32,7 @@ def check_invariants(ev: "Evaluation") -> list["Finding"]:
     for check in CHECKS:
         try:
             findings.extend(check(ev))
-        except proxy_config.ProxyConfigError as exc:
+        except proxy_settings.ProxyConfigError as exc:
             # Settings the renderer refuses (e.g. a mutated plan) are a broken invariant, not a crash.
             findings.append(_finding("proxy-config", f"the proxy configuration cannot be rendered: {exc}"))
     return findings

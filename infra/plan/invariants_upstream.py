@@ -73,7 +73,7 @@ def check_proxy_upstream(ev: "Evaluation") -> Iterable["Finding"]:
     the stack settings and compares its fingerprint with the NGINX_CONFIG_SHA256 the app receives in
     plain text: equal fingerprints mean the app holds this very file (and these settings).
     """
-    from components.proxy import REVISION_HASH_ENV, config_fingerprint
+    from components.proxy_app import REVISION_HASH_ENV, config_fingerprint
 
     inv = "proxy-upstream"
     ps = ev.settings.proxy_settings()

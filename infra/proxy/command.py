@@ -7,7 +7,8 @@ import signal
 import sys
 import time
 
-from components.proxy_config import ProxyConfigError, ProxySettings, render_nginx_config
+from components.proxy_config import render_nginx_config
+from components.proxy_settings import ProxyConfigError, ProxySettings
 from infra.cli_args import add_stack_argument
 from infra.errors import UserError
 
@@ -43,7 +44,7 @@ def ensure_free(flag: str, address: str) -> None:
     import errno
     import socket
 
-    from components.proxy_config import split_host_port
+    from components.proxy_settings import split_host_port
 
     try:
         host, port = split_host_port(flag, address, allow_hostname=False)

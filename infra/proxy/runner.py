@@ -1,7 +1,7 @@
 """Starting and stopping a real nginx with the shipped proxy configuration (``proxy serve``).
 
 The configuration is rendered by :func:`components.proxy_config.render_nginx_config` with a
-:class:`~components.proxy_config.LocalRun`, which changes only listen addresses, the upstream
+:class:`~components.proxy_settings.LocalRun`, which changes only listen addresses, the upstream
 address, the CA bundle that verifies the upstream, and pid/temp paths.
 Everything here is I/O; the configuration itself stays pure in components/proxy_config.py.
 """
@@ -19,14 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from components.proxy_config import (
-    HEALTH_PATH,
-    LocalRun,
-    ProxyConfigError,
-    ProxySettings,
-    render_nginx_config,
-    split_host_port,
-)
+from components.proxy_config import render_nginx_config
+from components.proxy_routes import HEALTH_PATH
+from components.proxy_settings import LocalRun, ProxyConfigError, ProxySettings, split_host_port
 from infra.errors import UserError
 
 NGINX_FALLBACK_PATHS: tuple[str, ...] = ("/usr/sbin/nginx", "/usr/local/sbin/nginx")

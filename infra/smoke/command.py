@@ -13,7 +13,7 @@ import sys
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from components.proxy_config import VERSION_PATTERN
+from components.proxy_routes import VERSION_PATTERN
 from infra.dns.model import normalize_name, Role, Server, validate_hostname
 from infra.dns.verdicts import parse_server
 from infra.cli_args import add_json_argument, add_stack_argument, seconds

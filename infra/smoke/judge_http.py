@@ -7,7 +7,7 @@ Telling Face from the proxy (docs/operations.md "Step 4"; sources cited there):
   with an ``apim-request-id`` header (the request id the Face liveness audit entries refer to);
   some operations add ``x-ms-error-code``.
 * The proxy's own refusal is a 404 with the fixed ``text/plain`` body
-  :data:`components.proxy_config.REFUSED_ROUTE_BODY`; its other own answers (405 for a method it
+  :data:`components.proxy_routes.REFUSED_ROUTE_BODY`; its other own answers (405 for a method it
   does not forward, 411, 429, 502/504 when the private endpoint cannot be reached) are nginx
   pages with none of Face's marks.
 """
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Sequence
 from urllib.parse import urlsplit
 
-from components.proxy_config import REFUSED_ROUTE_BODY
+from components.proxy_routes import REFUSED_ROUTE_BODY
 from infra.smoke.model import (
     ErrorKind,
     FailureClass,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Callable
 
-from components.proxy_config import LIVENESS_ROUTES
+from components.proxy_routes import LIVENESS_ROUTES
 from infra.smoke import probe as smoke_probe
 from infra.dns.model import Server
 from infra.smoke.judge_edge import judge_asuid, judge_azaiverify, judge_cname, judge_tls

@@ -28,9 +28,8 @@ from bench_figures import (  # noqa: E402
 from haproxy_peer import PeerRun, render_haproxy_config, url_regex  # noqa: E402
 from hostile_corpus import build_corpus  # noqa: E402
 
-from components.proxy_config import (  # noqa: E402
-    LIVENESS_ROUTES, REFUSED_ROUTE_BODY, ProxySettings, route_regex,
-)
+from components.proxy_routes import LIVENESS_ROUTES, REFUSED_ROUTE_BODY, route_regex  # noqa: E402
+from components.proxy_settings import ProxySettings  # noqa: E402
 
 FACE_HOST = "fl-bench-face.cognitiveservices.azure.com"
 RUN = PeerRun(listen="127.0.0.1:18080", upstream="127.0.0.1:18443", ca_file="/tmp/ca.pem", threads=2)

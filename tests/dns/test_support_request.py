@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.proxy_config import LIVENESS_ROUTES
+from components.proxy_routes import LIVENESS_ROUTES
 from infra import cli
 from infra.dns import support as support_cmd
 from infra.config import load_stack_settings

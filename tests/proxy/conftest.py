@@ -20,7 +20,7 @@ from proxykit.harness import FACE_HOST, LOOPBACK, MAIN_SETTINGS, RunningProxy, f
 from proxykit.pki import TestCA  # noqa: E402
 from proxykit.standin import FaceStandin  # noqa: E402
 
-from components.proxy_config import ProxySettings  # noqa: E402
+from components.proxy_settings import ProxySettings  # noqa: E402
 from infra.proxy.runner import NGINX_FALLBACK_PATHS, ProxyProcess, ServeOptions  # noqa: E402
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from components.proxy_config import LIVENESS_ROUTES
+from components.proxy_routes import LIVENESS_ROUTES
 
 VERSION = "v1.2"
 

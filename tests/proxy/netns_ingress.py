@@ -23,7 +23,7 @@ from proxykit.pki import TestCA  # noqa: E402
 from proxykit.rawhttp import build_request  # noqa: E402
 from proxykit.standin import FaceStandin  # noqa: E402
 
-from components.proxy_config import CONTAINER_APPS_PLATFORM_CIDRS  # noqa: E402
+from components.proxy_settings import CONTAINER_APPS_PLATFORM_CIDRS  # noqa: E402
 from infra.proxy.runner import ProxyProcess, ServeOptions  # noqa: E402
 
 INGRESS_ADDRESSES = ("100.100.0.5", "100.100.160.9")   # platform ranges of a workload-profiles env

@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from components import proxy_config
+from components import access_log, proxy_config
 from proxykit.harness import LOOPBACK, MAIN_SETTINGS
 from proxykit.standin import FaceStandin
 
@@ -18,7 +18,7 @@ REQUESTS = 3  # a few short lines: far less than the buffer, so only a flush wri
 def _serve_then_stop(proxy_factory, standin: FaceStandin, monkeypatch, sig: signal.Signals) -> tuple[int, int]:
     """(lines written before the stop signal, lines written once the proxy exited)."""
     # A flush interval no test outlives: only the stop (or a full buffer) can write the lines.
-    monkeypatch.setattr(proxy_config, "ACCESS_LOG_FLUSH_SECONDS", 600)
+    monkeypatch.setattr(access_log, "ACCESS_LOG_FLUSH_SECONDS", 600)
     proxy = proxy_factory(MAIN_SETTINGS, standin.address)
     assert "flush=600s" in proxy.process.config_text
     for _ in range(REQUESTS):
@@ -49,7 +49,7 @@ def test_control_a_killed_worker_loses_its_buffer(proxy_factory, standin, monkey
 def test_buffer_fits_one_atomic_pipe_write() -> None:
     """Several workers share the container's stdout pipe: a buffer over PIPE_BUF (4096 bytes on
     Linux) could interleave two workers' lines."""
-    assert proxy_config.ACCESS_LOG_BUFFER_BYTES <= 4096
+    assert access_log.ACCESS_LOG_BUFFER_BYTES <= 4096
     rendered = proxy_config.render_nginx_config(MAIN_SETTINGS)
-    assert (f"access_log /dev/stdout liveness_json buffer={proxy_config.ACCESS_LOG_BUFFER_BYTES} "
-            f"flush={proxy_config.ACCESS_LOG_FLUSH_SECONDS}s;") in rendered
+    assert (f"access_log /dev/stdout liveness_json buffer={access_log.ACCESS_LOG_BUFFER_BYTES} "
+            f"flush={access_log.ACCESS_LOG_FLUSH_SECONDS}s;") in rendered

@@ -20,7 +20,7 @@ from proxykit.rawhttp import build_request, exchange
 from proxykit.standin import FaceStandin
 
 from components.proxy_app import CONFIG_DIR, CONFIG_FILE, CONTAINER_ARGS, CONTAINER_COMMAND
-from components.proxy_config import WORKER_SHUTDOWN_TIMEOUT_SECONDS
+from components.proxy_settings import WORKER_SHUTDOWN_TIMEOUT_SECONDS
 from infra.proxy.runner import ProxyProcess, ServeOptions, find_nginx
 
 ROUTE = "/face/v1.2/detectLiveness/singleModal"

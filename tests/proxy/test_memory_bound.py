@@ -14,7 +14,7 @@ from proxykit.harness import LOOPBACK, free_port, settings
 from proxykit.rawhttp import status_if_answered
 from proxykit.standin import FaceStandin
 
-from components.proxy_config import chunked_body_bytes, proxy_limits
+from components.proxy_settings import chunked_body_bytes, proxy_limits
 from infra.proxy.runner import ProxyProcess, ServeOptions
 
 ROUTE = "/face/v1.2/detectLiveness/singleModal"

@@ -17,7 +17,8 @@ from proxykit.harness import LOOPBACK, RunningProxy, free_port
 from proxykit.rawhttp import build_request, exchange
 from proxykit.standin import FaceStandin
 
-from components.proxy_config import HEALTH_PATH, render_nginx_config
+from components.proxy_config import render_nginx_config
+from components.proxy_routes import HEALTH_PATH
 from infra.proxy.runner import find_nginx
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from proxykit.harness import FACE_HOST, RunningProxy, settings
 from proxykit.rawhttp import build_request, exchange
 from proxykit.standin import FaceStandin, Recorded
 
-from components.proxy_config import LIVENESS_ROUTES
+from components.proxy_routes import LIVENESS_ROUTES
 
 # Headers a proxy replaces or must not forward (Host is checked on its own, per mode).
 HOP_BY_HOP = {b"host", b"connection", b"keep-alive", b"te", b"upgrade", b"proxy-connection",

@@ -12,7 +12,7 @@ from proxykit.harness import RunningProxy
 from proxykit.rawhttp import Exchange, build_request, exchange
 from proxykit.standin import FaceStandin
 
-from components.proxy_config import REFUSED_ROUTE_BODY
+from components.proxy_routes import REFUSED_ROUTE_BODY
 
 # What "refused" may look like: a 4xx/5xx from nginx itself, or (for clients too slow to finish
 # their request head) the connection closed without an answer.

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from components.proxy_config import REFUSED_ROUTE_BODY
+from components.proxy_routes import REFUSED_ROUTE_BODY
 from infra.dns.model import Reply, Role, Server, Status
 from infra.dns.records import Chain
 from infra.smoke.judge_edge import judge_asuid, judge_azaiverify, judge_cname, judge_tls, name_matches

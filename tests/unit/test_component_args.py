@@ -9,7 +9,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from components import dns, face, monitoring, network, proxy, proxy_app
+from components import dns, face, monitoring_args, network, proxy, proxy_app
 from components.args_errors import ComponentArgsError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,14 +30,14 @@ APP = proxy_app.LivenessProxyAppArgs(
     resource_group_name="rg", location="westeurope", environment=object(), app_name="proxy",
     host="liveness.contoso.com",
     routing=proxy_app.ProxyRoutingArgs(face_host="fl-face.cognitiveservices.azure.com", upstream_address="10.40.2.4"))
-MONITORING = monitoring.ProxyMonitoringArgs(
+MONITORING = monitoring_args.ProxyMonitoringArgs(
     resource_group_name="rg", location="westeurope", name_prefix="fl", workspace_name="w", workspace_id="/w",
     container_app_name="proxy", container_app_id="/a", proxy_host="liveness.contoso.com")
 
 VALIDATORS = {"IsolatedNetworkArgs": (network.validate_args, NETWORK), "FaceAccountArgs": (face.validate_args, FACE),
               "LivenessProxyArgs": (proxy.validate_args, PROXY), "ProxyDnsArgs": (dns.validate_args, DNS),
               "LivenessProxyAppArgs": (proxy_app.validate_args, APP),
-              "ProxyMonitoringArgs": (monitoring.validate_args, MONITORING)}
+              "ProxyMonitoringArgs": (monitoring_args.validate_args, MONITORING)}
 
 
 @pytest.mark.parametrize("kind", VALIDATORS)

@@ -171,7 +171,7 @@ def test_every_proxy_setting_from_config_names_its_key_in_renderer_errors():
     """A renderer refusal must name the config key; a new ProxySettings field needs its row."""
     import dataclasses
 
-    from components.proxy_config import ProxySettings
+    from components.proxy_settings import ProxySettings
     from infra.config_parsers import _PROXY_FIELD_KEYS, _PROXY_FIELDS_NOT_FROM_CONFIG
     from infra.config_schema import KEYS_BY_NAME
 

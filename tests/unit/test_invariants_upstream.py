@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from components.proxy import REVISION_HASH_ENV
+from components.proxy_app import REVISION_HASH_ENV
 from infra.plan.invariants import T_ENDPOINT, T_PROVIDER, T_ZONE_LINK, check_invariants
 from tests.unit.conftest import evaluate
 from tests.unit.test_invariants import broken

@@ -12,8 +12,11 @@ import pytest
 from tests.shipped_stacks import SHIPPED_STACKS
 
 from components import monitoring_queries as mq
-from components.monitoring import ProxyMonitoringArgs, _duration, validate_args
-from components.proxy_config import LIVENESS_ROUTES, ProxySettings, render_nginx_config
+from components.monitoring import iso_duration
+from components.monitoring_args import ProxyMonitoringArgs, validate_args
+from components.proxy_config import render_nginx_config
+from components.proxy_routes import LIVENESS_ROUTES
+from components.proxy_settings import ProxySettings
 from infra import stackfile
 from infra.errors import ConfigError
 from tests.unit.conftest import evaluate, stack_evaluation
@@ -136,8 +139,8 @@ def test_alert_windows_are_ones_every_alert_type_accepts():
     metric_windows = {"PT1M", "PT5M", "PT15M", "PT30M", "PT1H", "PT6H", "PT12H", "P1D"}  # metricAlerts REST spec
     assert mq.ALERT_WINDOW_MINUTES == (5, 15, 30, 60)
     for minutes in mq.ALERT_WINDOW_MINUTES:
-        assert _duration(minutes) in metric_windows and minutes >= mq.ALERT_FREQUENCY_MINUTES
-    assert _duration(10) not in metric_windows and _duration(45) not in metric_windows
+        assert iso_duration(minutes) in metric_windows and minutes >= mq.ALERT_FREQUENCY_MINUTES
+    assert iso_duration(10) not in metric_windows and iso_duration(45) not in metric_windows
 
 
 @pytest.mark.parametrize("window", [10, 45])

@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from components.face import ips_by_fqdn
-from components.proxy import REVISION_HASH_ENV
+from components.proxy_app import REVISION_HASH_ENV
 from infra import endpoint_ips
 from infra.config import parse_settings
 from infra.errors import ConfigError

@@ -218,7 +218,7 @@ def test_proxy_container_runs_stock_nginx_with_mounted_config():
     (container,) = app["template"]["containers"]
     assert container["image"] == "docker.io/library/nginx:1.28.0-alpine"
     from components.proxy_app import DRAIN_SCRIPT
-    from components.proxy_config import TERMINATION_GRACE_PERIOD_SECONDS
+    from components.proxy_settings import TERMINATION_GRACE_PERIOD_SECONDS
 
     assert container["command"] == ["/bin/sh", "-c"]
     assert container["args"] == [DRAIN_SCRIPT]

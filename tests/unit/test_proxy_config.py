@@ -11,17 +11,16 @@ from dataclasses import replace
 
 import pytest
 
-from components.proxy_config import (
+from components.proxy_config import render_nginx_config
+from components.proxy_routes import LIVENESS_ROUTES, route_regex
+from components.proxy_settings import (
     DEFAULT_CA_BUNDLE,
-    LIVENESS_ROUTES,
     LocalRun,
     ProxyConfigError,
     ProxySettings,
     TERMINATION_GRACE_PERIOD_SECONDS,
     WORKER_SHUTDOWN_TIMEOUT_SECONDS,
     proxy_limits,
-    render_nginx_config,
-    route_regex,
     worker_count,
 )
 
@@ -350,7 +349,7 @@ def test_every_stack_renders() -> None:
 
 
 def test_trusted_ranges_up_to_a_slash_8_are_accepted() -> None:
-    from components.proxy_config import CONTAINER_APPS_PLATFORM_CIDRS
+    from components.proxy_settings import CONTAINER_APPS_PLATFORM_CIDRS
 
     for cidrs in (("10.0.0.0/8",), ("10.40.0.0/23", *CONTAINER_APPS_PLATFORM_CIDRS),
                   ("10.0.0.0/9", "10.128.0.0/9"), ("10.0.0.0/8", "10.1.0.0/16")):

@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from components.proxy_config import ACCESS_LOG_FLUSH_SECONDS, ProxySettings
+from components.access_log import ACCESS_LOG_FLUSH_SECONDS
+from components.proxy_settings import ProxySettings
 from infra.proxy.runner import ProxyProcess
 
 FACE_HOST = "fl-test-face.cognitiveservices.azure.com"

@@ -14,9 +14,9 @@ from pulumi_azure_native import app, operationalinsights
 from components import args_errors as check
 from components.package import type_token
 # The app side's names, kept importable from here (the program and its checks use them).
-from components.proxy_app import CONFIG_SECRET_NAME, REVISION_HASH_ENV, WORKLOAD_PROFILE, config_fingerprint  # noqa: F401
+from components.proxy_app import CERTIFICATE_SOURCES, CONFIG_SECRET_NAME, REVISION_HASH_ENV, WORKLOAD_PROFILE, config_fingerprint  # noqa: F401
 
-CERTIFICATE_SOURCES = ("managed", "keyvault")
+LOG_RETENTION_DAYS_RANGE = (30, 730)  # PerGB2018 workspaces: 30-730 days of interactive retention
 
 
 class LivenessProxyArgs(TypedDict):
@@ -60,7 +60,7 @@ def validate_args(args: LivenessProxyArgs) -> None:
     for field in ("location", "workspace_name", "environment_name", "app_name", "infrastructure_resource_group"):
         check.plain_str(kind, field, args[field])
     if "log_retention_days" in args:
-        check.int_range(kind, "log_retention_days", args["log_retention_days"], 30, 730)
+        check.int_range(kind, "log_retention_days", args["log_retention_days"], *LOG_RETENTION_DAYS_RANGE)
     source = args.get("certificate_source", "managed")
     check.one_of(kind, "certificate_source", source, CERTIFICATE_SOURCES)
     if source == "keyvault":

@@ -23,7 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "infra.dnscheck.command",
     "infra.dnscheck.support",
     "infra.lifecycle.teardown",
-    "infra.configtool.command",
+    "infra.config.command",
     "infra.smoke.command",
     "infra.logs.command",
 )

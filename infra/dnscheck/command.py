@@ -23,7 +23,7 @@ from infra.dnscheck.verdicts import (
     window_finding,
 )
 from infra.errors import UserError, shorten
-from infra.stackfile import PROJECT_ROOT, read_stack_config
+from infra.stackfiles.files import PROJECT_ROOT, read_stack_config
 from infra.dnscheck.check import DEFAULT_QUERY_TIMEOUT, CheckOptions, run_check
 
 

@@ -25,11 +25,12 @@ import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
-from infra.lifecycle import ephemeral
 from infra.plan import locks as lock_rules
 from infra.plan import render as plan_render
 from infra.errors import UserError, shorten
-from infra.stackfile import PROJECT_ROOT, SECRET_PLACEHOLDER
+from infra.stackfiles.document import SECRET_PLACEHOLDER
+from infra.stackfiles.files import PROJECT_ROOT
+from infra.stackfiles.names import config_template, validate_stack_name
 
 FORMATS = ("text", "json", "markdown")
 BASE_TIMEOUT_SECONDS = 180
@@ -86,8 +87,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    stack = ephemeral.validate_stack_name(args.stack)
-    template = ephemeral.config_template(stack, args.template)
+    stack = validate_stack_name(args.stack)
+    template = config_template(stack, args.template)
     base_eval = BaseEvaluation(args.base, stack, template).start() if args.base is not None else None
     try:
         from infra.plan.offline import evaluate_stack

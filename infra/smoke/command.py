@@ -47,7 +47,7 @@ def automation_outputs(stack: str) -> dict[str, Any]:
     """
     from pulumi import automation
 
-    from infra.stackfile import PROJECT_ROOT
+    from infra.stackfiles.files import PROJECT_ROOT
 
     try:
         workspace = automation.LocalWorkspace(work_dir=str(PROJECT_ROOT))
@@ -163,7 +163,7 @@ def build_target(args: argparse.Namespace, outputs_reader: OutputsReader = autom
     outputs: dict[str, Any] = {}
     state = code = allow = None
     if args.stack:
-        from infra.config import load_stack_settings
+        from infra.config.loader import load_stack_settings
 
         settings = load_stack_settings(args.stack)
         outputs = outputs_reader(args.stack)

@@ -1,4 +1,4 @@
-"""Hypothesis strategies that write stack files from the schema table (infra/config_schema.py).
+"""Hypothesis strategies that write stack files from the schema table (infra/config/schema.py).
 
 Every declared key gets values from its declared type (`string`, `bool`, `int`, `number`, `list`,
 `map`, `secret`): right and wrong types, edge values, and the YAML spellings of each (plain,
@@ -19,7 +19,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from infra.config_schema import KEYS, NAMESPACE
+from infra.config.schema import KEYS, NAMESPACE
 
 BASE = {  # a valid starting point (the dev stack's essentials)
     "lifecycle": "test",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from infra.config import load_stack_settings
-from infra.config_schema import render_reference_table
+from infra.config.loader import load_stack_settings
+from infra.config.schema import render_reference_table
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional
 from components.dns import DNS_MODES
 from components.face import KINDS as FACE_KINDS
 from components.face import PRIVATE_DNS_MODES
-from components.monitoring_queries import ALERT_WINDOW_MINUTES
+from components.monitoring_queries import ALERT_WINDOW_MINUTES, AlertThresholds
 from components.proxy import LOG_RETENTION_DAYS_RANGE
 from components.proxy_app import CERTIFICATE_SOURCES, DEFAULT_IMAGE, DOMAIN_BINDINGS
 from components.proxy_settings import (
@@ -33,6 +33,7 @@ NAMESPACE = "liveness"
 # (refused by infra/config/namespaces.py; tests/unit/test_config_namespaces.py keeps the two equal).
 PROJECT_NAME = "face-liveness-isolation"
 
+_ALERTS = AlertThresholds()  # the component's default thresholds
 LIFECYCLES = ("prod", "test", "ephemeral")
 REGISTRATION_STATES = ("none", "requested", "verifying", "registered")
 
@@ -274,18 +275,19 @@ KEYS: tuple[Key, ...] = (
     _k("monitoring", "alertWebhookUrl", "secret", v(None),
        "HTTPS webhook the alerts are posted to (common alert schema), set with `pulumi config set --secret` "
        "because such URLs usually carry a token."),
-    _k("monitoring", "alertErrorRatePercent", "number", v(5.0, bounds=(0.1, 100.0)),
+    _k("monitoring", "alertErrorRatePercent", "number", v(_ALERTS.error_rate_percent, bounds=(0.1, 100.0)),
        "Alert when more than this share of requests answers 5xx over the window."),
-    _k("monitoring", "alertMinRequests", "int", v(20, bounds=(1, 1_000_000)),
+    _k("monitoring", "alertMinRequests", "int", v(_ALERTS.min_requests, bounds=(1, 1_000_000)),
        "Requests a window needs before its 5xx rate is judged (one failed request of two is not an outage)."),
-    _k("monitoring", "alertFace403Count", "int", v(10, bounds=(1, 1_000_000)),
+    _k("monitoring", "alertFace403Count", "int", v(_ALERTS.face_403_count, bounds=(1, 1_000_000)),
        "Alert when Face answers 403 this many times in the window (registration broken or not routed)."),
-    _k("monitoring", "alertThrottledCount", "int", v(100, bounds=(1, 1_000_000)),
+    _k("monitoring", "alertThrottledCount", "int", v(_ALERTS.throttled_count, bounds=(1, 1_000_000)),
        "Alert on this many 429s in the window (the proxy's rate limit and Face throttling)."),
-    _k("monitoring", "alertRestartCount", "int", v(3, bounds=(1, 1000)), "Alert on this many replica restarts in the window."),
-    _k("monitoring", "alertCertificateDays", "int", v(14, bounds=(1, 365)),
+    _k("monitoring", "alertRestartCount", "int", v(_ALERTS.restart_count, bounds=(1, 1000)),
+       "Alert on this many replica restarts in the window."),
+    _k("monitoring", "alertCertificateDays", "int", v(_ALERTS.certificate_days, bounds=(1, 365)),
        "The certificate check fails when the served certificate has fewer days left."),
-    _k("monitoring", "alertWindowMinutes", "int", v(15, bounds=(min(ALERT_WINDOW_MINUTES), max(ALERT_WINDOW_MINUTES))),
+    _k("monitoring", "alertWindowMinutes", "int", v(_ALERTS.window_minutes, bounds=(min(ALERT_WINDOW_MINUTES), max(ALERT_WINDOW_MINUTES))),
        "Window every alert looks at, evaluated every 5 minutes: 5, 15, 30 or 60 (the windows metric and log alerts both accept)."),
     _k("monitoring", "monitoringCertificateCheck", "bool", v(True),
        "Application Insights availability test on `https://<proxyHost>/` from three Azure locations every "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from components.proxy_settings import CONTAINER_APPS_PLATFORM_CIDRS
 from infra.config.reader import Reader
 from infra.errors import ConfigError
 
@@ -18,10 +19,10 @@ VNET_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0
 VNET_RANGES_TEXT = "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 (RFC 1918) or 100.64.0.0/10 (RFC 6598)"
 
 # Ranges the Container Apps environment's subnet must not overlap (reserved by the platform:
-# learn.microsoft.com/azure/container-apps/custom-virtual-networks, "Subnet address range restrictions").
+# learn.microsoft.com/azure/container-apps/custom-virtual-networks, "Subnet address range restrictions"),
+# the last four being those its ingress may connect from (the proxy component's to trust).
 APPS_RESERVED = tuple(ipaddress.IPv4Network(n) for n in (
-    "169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24",
-    "100.100.0.0/17", "100.100.128.0/19", "100.100.160.0/19", "100.100.192.0/19"))
+    "169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24", *CONTAINER_APPS_PLATFORM_CIDRS))
 
 # Sources allowed to reach the private endpoint. A union wider than a /8 (16,777,216 addresses,
 # the largest private block an organisation can own, 10.0.0.0/8) is no longer "the app server's

@@ -13,6 +13,7 @@ from components.package import type_token
 from components.shared_interfaces import LockArgs
 
 DNS_MODES = ("create", "existing", "external")
+RECORD_TTL_RANGE = (1, 2147483647)  # Azure DNS record set TTL
 
 
 class ProxyDnsArgs(TypedDict):
@@ -65,7 +66,7 @@ def validate_args(args: ProxyDnsArgs) -> None:
             raise check.ComponentArgsError(kind, "zone_name", zone, f"a zone containing proxy_host {args['proxy_host']}") from None
     for field in ("record_ttl", "verification_ttl"):
         if field in args:
-            check.int_range(kind, field, args[field], 1, 2147483647)
+            check.int_range(kind, field, args[field], *RECORD_TTL_RANGE)
 
 
 class ProxyDns(pulumi.ComponentResource):

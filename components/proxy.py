@@ -13,9 +13,9 @@ from pulumi_azure_native import app, operationalinsights
 
 from components import args_errors as check
 from components.package import type_token
-from components.proxy_app import WORKLOAD_PROFILE
+from components.proxy_app import CERTIFICATE_SOURCES, WORKLOAD_PROFILE
 
-CERTIFICATE_SOURCES = ("managed", "keyvault")
+LOG_RETENTION_DAYS_RANGE = (30, 730)  # PerGB2018 workspaces: 30-730 days of interactive retention
 
 
 class LivenessProxyArgs(TypedDict):
@@ -59,7 +59,7 @@ def validate_args(args: LivenessProxyArgs) -> None:
     for field in ("location", "workspace_name", "environment_name", "app_name", "infrastructure_resource_group"):
         check.plain_str(kind, field, args[field])
     if "log_retention_days" in args:
-        check.int_range(kind, "log_retention_days", args["log_retention_days"], 30, 730)
+        check.int_range(kind, "log_retention_days", args["log_retention_days"], *LOG_RETENTION_DAYS_RANGE)
     source = args.get("certificate_source", "managed")
     check.one_of(kind, "certificate_source", source, CERTIFICATE_SOURCES)
     if source == "keyvault":

@@ -14,7 +14,11 @@ from components import args_errors as check
 from components import proxy_config
 from components.package import type_token
 from components.proxy_routes import HEALTH_PATH
-from components.proxy_settings import TERMINATION_GRACE_PERIOD_SECONDS, ProxyConfigError, ProxySettings
+from components.proxy_settings import (
+    CONCURRENT_REQUESTS_RANGE, DEFAULT_CONCURRENT_REQUESTS, DEFAULT_CPU, DEFAULT_MEMORY, UPSTREAM_HOST_MODES,
+    TERMINATION_GRACE_PERIOD_SECONDS,
+    ProxyConfigError, ProxySettings,
+)
 from components.proxy_settings import validate as validate_proxy_settings
 
 CONFIG_SECRET_NAME = "nginx-conf"
@@ -26,9 +30,8 @@ CONTAINER_NAME = "proxy"
 REVISION_HASH_ENV = "NGINX_CONFIG_SHA256"
 DOMAIN_BINDINGS = ("auto", "bootstrap", "bound")
 CERTIFICATE_SOURCES = ("managed", "keyvault")
-UPSTREAM_HOST_MODES = ("client", "account")
 DEFAULT_IMAGE = "docker.io/library/nginx:1.28.0-alpine"
-DEFAULT_MEMORY = "1Gi"
+REPLICAS_RANGE = (0, 1000)
 # The container's command: a POSIX sh (busybox in the Alpine image, dash on Debian) runs nginx in
 # the foreground and turns the platform's SIGTERM into SIGQUIT, nginx's graceful shutdown (on
 # SIGTERM nginx stops at once and cuts every request in flight). The shell then waits for nginx,
@@ -136,7 +139,8 @@ def proxy_settings(args: LivenessProxyAppArgs) -> ProxySettings:
         client_timeout_seconds=r.get("client_timeout_seconds", d.client_timeout_seconds),
         upstream_timeout_seconds=r.get("upstream_timeout_seconds", d.upstream_timeout_seconds),
         trusted_proxy_cidrs=tuple(r.get("trusted_proxy_cidrs") or ()),
-        cpu=args.get("cpu", 0.5), concurrent_requests=args.get("concurrent_requests", 50),
+        cpu=args.get("cpu", DEFAULT_CPU),
+        concurrent_requests=args.get("concurrent_requests", DEFAULT_CONCURRENT_REQUESTS),
         memory=args.get("memory", DEFAULT_MEMORY))
 
 
@@ -152,9 +156,10 @@ def validate_args(args: LivenessProxyAppArgs) -> ProxySettings:
     if source == "keyvault" and args.get("keyvault_certificate_id") is None:
         raise check.ComponentArgsError(kind, "keyvault_certificate_id", None, "a value when certificate_source is keyvault")
     low, high = args.get("min_replicas", 1), args.get("max_replicas", 10)
-    check.int_range(kind, "min_replicas", low, 0, 1000)
-    check.int_range(kind, "max_replicas", high, max(1, low), 1000)
-    check.int_range(kind, "concurrent_requests", args.get("concurrent_requests", 50), 1, 10000)
+    check.int_range(kind, "min_replicas", low, *REPLICAS_RANGE)
+    check.int_range(kind, "max_replicas", high, max(1, low), REPLICAS_RANGE[1])
+    check.int_range(kind, "concurrent_requests", args.get("concurrent_requests", DEFAULT_CONCURRENT_REQUESTS),
+                    *CONCURRENT_REQUESTS_RANGE)
     routing = args["routing"]
     if not isinstance(routing, dict):
         raise check.ComponentArgsError(kind, "routing", routing, "{face_host, upstream_address, ...}")

@@ -1,6 +1,6 @@
 """Pure: what the proxy's nginx configuration is rendered from, and its validation.
 
-`ProxySettings` is the contract between the stack configuration (infra/config.py) and the renderer
+`ProxySettings` is the contract between the stack configuration (infra/config/proxy.py) and the renderer
 (components/proxy_config.py); `LocalRun` is what `proxy serve`
 may change. Every value that ends up in nginx.conf is checked here, so no value can inject syntax.
 """
@@ -39,6 +39,22 @@ _MEMORY_SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)Gi$")
 GIB = 1024 ** 3
 KIB = 1024
 MIB = 1024 ** 2
+
+# Defaults and inclusive bounds of the rendered settings (the stack config imports them; its own
+# bounds may be narrower, never wider: tests/unit/test_config_bounds.py).
+DEFAULT_CPU = 0.5
+CPU_RANGE = (0.25, 16)
+DEFAULT_CONCURRENT_REQUESTS = 50
+CONCURRENT_REQUESTS_RANGE = (1, 10_000)
+DEFAULT_RATE_LIMIT_PER_SECOND = 10
+RATE_LIMIT_PER_SECOND_RANGE = (1, 100_000)
+DEFAULT_RATE_LIMIT_BURST = 20
+RATE_LIMIT_BURST_RANGE = (0, 100_000)
+DEFAULT_MAX_BODY_BYTES = 8 * MIB
+MAX_BODY_BYTES_RANGE = (KIB, 256 * MIB)
+DEFAULT_CLIENT_TIMEOUT_SECONDS = 60
+DEFAULT_UPSTREAM_TIMEOUT_SECONDS = 120
+TIMEOUT_RANGE = (1, INGRESS_TIMEOUT_SECONDS - 1)
 
 # Chunked bodies are read whole into one memory buffer of this many bytes per allowed body byte
 # (plus CHUNKED_BUFFER_SLACK): the buffer holds the chunk framing too, and a body that does not
@@ -84,12 +100,12 @@ class ProxySettings:
 
     face_host: str
     allow_options: bool = False
-    rate_limit_per_second: int = 10
-    rate_limit_burst: int = 20
-    max_body_bytes: int = 8 * 1024 * 1024
+    rate_limit_per_second: int = DEFAULT_RATE_LIMIT_PER_SECOND
+    rate_limit_burst: int = DEFAULT_RATE_LIMIT_BURST
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     trusted_proxy_cidrs: tuple[str, ...] = field(default_factory=tuple)
-    client_timeout_seconds: int = 60
-    upstream_timeout_seconds: int = 120
+    client_timeout_seconds: int = DEFAULT_CLIENT_TIMEOUT_SECONDS
+    upstream_timeout_seconds: int = DEFAULT_UPSTREAM_TIMEOUT_SECONDS
     listen_port: int = DEFAULT_LISTEN_PORT
     health_port: int = DEFAULT_HEALTH_PORT
     ca_bundle: str = DEFAULT_CA_BUNDLE
@@ -100,8 +116,8 @@ class ProxySettings:
     # (face_host).
     upstream_host: str = "client"
     # The replica's vCPUs and the scale rule's concurrency: worker count and pool size follow them.
-    cpu: float = 0.5
-    concurrent_requests: int = 50
+    cpu: float = DEFAULT_CPU
+    concurrent_requests: int = DEFAULT_CONCURRENT_REQUESTS
     # How long a pooled connection to Face may stay idle (not a config key; tests shorten it).
     upstream_idle_ms: int = DEFAULT_UPSTREAM_IDLE_MS
     # The replica's memory (proxyMemory, e.g. "1Gi"): every buffer and connection limit follows it.
@@ -314,19 +330,18 @@ def validate(settings: ProxySettings) -> None:
         raise ProxyConfigError("upstream_host", settings.upstream_host,
                                "'client' (the Host the client sent) or 'account' (face_host)")
     if isinstance(settings.cpu, bool) or not isinstance(settings.cpu, (int, float)) or \
-            not 0.25 <= settings.cpu <= 16:
-        raise ProxyConfigError("cpu", settings.cpu, "the replica's vCPUs, from 0.25 to 16")
-    _check_int("concurrent_requests", settings.concurrent_requests, 1, 10_000)
+            not CPU_RANGE[0] <= settings.cpu <= CPU_RANGE[1]:
+        raise ProxyConfigError("cpu", settings.cpu, f"the replica's vCPUs, from {CPU_RANGE[0]} to {CPU_RANGE[1]}")
+    _check_int("concurrent_requests", settings.concurrent_requests, *CONCURRENT_REQUESTS_RANGE)
     _check_int("upstream_idle_ms", settings.upstream_idle_ms, 100, MAX_UPSTREAM_IDLE_MS)
     if not isinstance(settings.allow_options, bool):
         raise ProxyConfigError("allow_options", settings.allow_options, "true or false")
-    _check_int("rate_limit_per_second", settings.rate_limit_per_second, 1, 100_000)
-    _check_int("rate_limit_burst", settings.rate_limit_burst, 0, 100_000)
-    _check_int("max_body_bytes", settings.max_body_bytes, 1024, 256 * 1024 * 1024)
+    _check_int("rate_limit_per_second", settings.rate_limit_per_second, *RATE_LIMIT_PER_SECOND_RANGE)
+    _check_int("rate_limit_burst", settings.rate_limit_burst, *RATE_LIMIT_BURST_RANGE)
+    _check_int("max_body_bytes", settings.max_body_bytes, *MAX_BODY_BYTES_RANGE)
     check_trusted_proxy_cidrs("trusted_proxy_cidrs", settings.trusted_proxy_cidrs)
-    below = INGRESS_TIMEOUT_SECONDS - 1
-    _check_int("client_timeout_seconds", settings.client_timeout_seconds, 1, below)
-    _check_int("upstream_timeout_seconds", settings.upstream_timeout_seconds, 1, below)
+    _check_int("client_timeout_seconds", settings.client_timeout_seconds, *TIMEOUT_RANGE)
+    _check_int("upstream_timeout_seconds", settings.upstream_timeout_seconds, *TIMEOUT_RANGE)
     _check_int("listen_port", settings.listen_port, 1, 65535)
     _check_int("health_port", settings.health_port, 1, 65535)
     if settings.listen_port == settings.health_port:

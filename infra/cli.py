@@ -24,7 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "infra.proxy.command",
     "infra.dns.command",
     "infra.lifecycle.command",
-    "infra.configtool.command",
+    "infra.config.command",
     "infra.smoke.command",
     "infra.logs.command",
 )

@@ -20,7 +20,7 @@ from components.network import IsolatedNetworkArgs
 from components.proxy import LivenessProxyArgs
 from components.proxy_app import LivenessProxyAppArgs, ProxyRoutingArgs
 from components.shared_interfaces import FACE_RECOGNIZER_ROLE_ID, LOCK_LEVEL, DiagnosticSettingArgs, LockArgs, RoleAssignmentArgs
-from infra.config import Settings
+from infra.config.settings import Settings
 
 
 def network_args(settings: Settings, resource_group_name: pulumi.Input[str]) -> IsolatedNetworkArgs:

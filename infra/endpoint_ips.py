@@ -13,7 +13,7 @@ names the missing ones; hashicorp/terraform-provider-azurerm#21781). Members per
   with static endpoint IPs declare them. Microsoft does not document the member-to-FQDN mapping;
   the first-deploy checks of docs/operations.md show how to read it back (`az network private-endpoint show`).
 
-No Pulumi and no I/O here: infra/config.py validates `liveness:privateEndpointIps` with these
+No Pulumi and no I/O here: infra/config/face.py validates `liveness:privateEndpointIps` with these
 functions and components/face.py declares what they return.
 """
 

@@ -14,7 +14,9 @@ from components.network import IsolatedNetwork
 from components.proxy import LivenessProxy
 from components.proxy_app import LivenessProxyApp
 from infra import component_args
-from infra.config import NAMESPACE, Settings, load_runtime_settings
+from infra.config.loader import load_settings
+from infra.config.schema import NAMESPACE
+from infra.config.settings import Settings
 
 
 def _runtime_config() -> Mapping[str, Any]:
@@ -153,6 +155,6 @@ def build(settings: Settings) -> dict[str, Any]:
 
 
 def main() -> None:
-    settings = load_runtime_settings(_runtime_config, _is_secret, pulumi.get_stack())
+    settings = load_settings(pulumi.get_stack(), _runtime_config(), _is_secret)
     for name, value in build(settings).items():
         pulumi.export(name, value)

@@ -20,7 +20,7 @@ import re
 from typing import Any, Optional, Protocol
 
 from infra.errors import UserError
-from infra.stackfile import PROJECT_ROOT
+from infra.stackfiles.files import PROJECT_ROOT
 
 MISSING_CLI = "the Pulumi CLI ('pulumi') is not on PATH"
 

@@ -21,7 +21,7 @@ from infra.dns.verdicts import parse_issued_at, parse_server, window_finding
 from infra.cli_args import add_json_argument, add_stack_argument, add_template_argument, seconds
 from infra.errors import UserError, shorten
 from infra.stack_outputs import read_outputs
-from infra.stackfile import read_stack_config
+from infra.stackfiles.files import read_stack_config
 from infra.dns import check as check_round
 from infra.dns.check import DEFAULT_QUERY_TIMEOUT, CheckOptions
 

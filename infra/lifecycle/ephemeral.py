@@ -28,7 +28,7 @@ from infra.cli_args import add_stack_argument
 from infra.errors import UserError, shorten
 from infra.lifecycle.tags import TAG_ACCOUNT_ID, TAG_LIFECYCLE, TAG_LOCATION, TAG_TEARDOWN_PENDING
 from infra.stack_outputs import read_tag
-from infra.stack_names import PR_TEMPLATE, config_template, pr_number, pr_stack_name, validate_stack_name  # noqa: F401 (this module's interface)
+from infra.stackfiles.names import config_template, pr_number, pr_stack_name, validate_stack_name
 
 PR_LABEL = "preview-env"
 DEFAULT_TTL_HOURS = 72
@@ -48,7 +48,7 @@ def stack_tags(stack: str, subscription_id: str) -> dict[str, str]:
     `liveness:instanceSuffix` the run just set), so the account id carries the run's real suffix.
     Stack tags survive `pulumi destroy`, so a later teardown still knows what to purge.
     """
-    from infra.config import load_stack_settings
+    from infra.config.loader import load_stack_settings
 
     if not _SUBSCRIPTION_ID.match(subscription_id or ""):
         raise UserError(f"--subscription-id: received {shorten(subscription_id)}; expected a subscription id like "
@@ -83,8 +83,8 @@ def deployed_settings(stack: str, template: Optional[str] = None, tag_reader=Non
     """
     import dataclasses
 
-    from infra.config import load_stack_settings
-    from infra.stackfile import read_stack_config
+    from infra.config.loader import load_stack_settings
+    from infra.stackfiles.files import read_stack_config
 
     settings = load_stack_settings(stack, template=template)
     if settings.lifecycle != "ephemeral" or pr_number(stack) is None:

@@ -36,9 +36,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from infra import stackfile
+from infra.stackfiles import files as stackfile
+from infra.stackfiles.names import config_template, pr_number, validate_stack_name
 from infra.errors import UserError, shorten
-from infra.lifecycle import ephemeral
 from infra.lifecycle.destroy_retry import DEFAULT_RETRY_MINUTES, EXIT_PENDING, MAX_RETRY_MINUTES, destroy_with_retry, pending_report
 from infra.lifecycle.pulumi_cli import PulumiRunner, resolve_subscription, subprocess_runner
 from infra.lifecycle.tags import TAG_ACCOUNT_ID, TAG_LIFECYCLE, TAG_LOCATION, TAG_TEARDOWN_PENDING
@@ -112,10 +112,10 @@ class Teardown:
     # -- checks that happen before anything is touched ------------------------------------------
 
     def preflight(self):
-        from infra.config import load_stack_settings
+        from infra.config.loader import load_stack_settings
 
-        stack = ephemeral.validate_stack_name(self.stack)
-        if self.template is not None and ephemeral.pr_number(stack) is None:
+        stack = validate_stack_name(self.stack)
+        if self.template is not None and pr_number(stack) is None:
             raise UserError(
                 f"--template: received {shorten(self.template)} for stack {shorten(stack)}; --template is only accepted for "
                 "ephemeral pr-<N> stacks. Other stacks are judged by their own stacks/Pulumi.<stack>.yaml. Nothing was touched."
@@ -123,7 +123,7 @@ class Teardown:
         # The stack's own file, when there is one, must allow it whatever --template says.
         if (stackfile.STACKS_DIR / f"Pulumi.{stack}.yaml").is_file():
             self._refuse_unless_tearable(stack, load_stack_settings(stack, None), f"stacks/Pulumi.{stack}.yaml")
-        template = ephemeral.config_template(stack, self.template, stackfile.STACKS_DIR)
+        template = config_template(stack, self.template, stackfile.STACKS_DIR)
         settings = load_stack_settings(stack, template)
         self._refuse_unless_tearable(stack, settings, f"stacks/Pulumi.{template or stack}.yaml")
         if not 0 <= self.purge_wait <= 3600:

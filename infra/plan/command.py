@@ -25,12 +25,13 @@ import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
-from infra.lifecycle import ephemeral
 from infra.plan import locks as lock_rules
 from infra.plan import render as plan_render
 from infra.cli_args import add_json_argument, add_stack_argument, add_template_argument
 from infra.errors import UserError, shorten
-from infra.stackfile import PROJECT_ROOT, SECRET_PLACEHOLDER
+from infra.stackfiles.document import SECRET_PLACEHOLDER
+from infra.stackfiles.files import PROJECT_ROOT
+from infra.stackfiles.names import config_template, validate_stack_name
 
 BASE_TIMEOUT_SECONDS = 180
 EXIT_FINDINGS = 1
@@ -89,8 +90,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    stack = ephemeral.validate_stack_name(args.stack)
-    template = ephemeral.config_template(stack, args.template)
+    stack = validate_stack_name(args.stack)
+    template = config_template(stack, args.template)
     base_eval = BaseEvaluation(args.base, stack, template).start() if args.base is not None else None
     try:
         from infra.plan.offline import evaluate_stack

@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 
 from components import proxy_config, proxy_settings
 from components.dns_records import ASUID_LABEL, VERIFICATION_LABEL
-from infra.config_settings import COGNITIVE_ZONE
+from components.face import COGNITIVE_ZONE
 from infra.plan.invariants_platform import PLATFORM_CHECKS
 from infra.plan.model import Evaluation, Finding
 from infra.plan.invariant_helpers import (

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from infra.config_schema import PROJECT_NAME
-from infra.config_settings import Settings
+from infra.config.schema import PROJECT_NAME
+from infra.config.settings import Settings
 
 PROJECT = PROJECT_NAME  # Pulumi.yaml's name: the project part of every URN
 

@@ -15,9 +15,10 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings as runtime_settings
 
-from infra import stackfile
+from infra.stackfiles.files import read_stack_config_and_secure_keys
 from infra.plan import arm_ids
-from infra.config import NAMESPACE, load_runtime_settings
+from infra.config.loader import load_settings
+from infra.config.reader import runtime_strings
 from infra.plan.invariants import check_invariants
 from infra.plan.model import Evaluation, Finding, PlannedResource
 
@@ -137,11 +138,9 @@ def evaluate_config(stack: str, config: Mapping[str, Any], secret_keys: tuple[st
     """Run the program for `stack` with `config` (`ns:key` → value) under the mock runtime."""
     from infra import program
 
-    from infra.config import runtime_strings
-
     # Exactly what `pulumi up` hands the program: strings (native values become their runtime text).
     string_config = runtime_strings(config, "")
-    settings = load_runtime_settings(lambda: string_config, lambda k: k in secret_keys, stack)
+    settings = load_settings(stack, string_config, secret_keys.__contains__)
 
     mocks = _RecordingMocks()
     monitor = _RecordingMonitor(mocks)
@@ -179,8 +178,8 @@ def evaluate_config(stack: str, config: Mapping[str, Any], secret_keys: tuple[st
 
 def evaluate_stack(stack: str, template: Optional[str] = None) -> Evaluation:
     """Evaluate stacks/Pulumi.<stack>.yaml (or the `template` file under the name `stack`)."""
-    config, secure = stackfile.read_stack_config_and_secure_keys(template or stack)
+    config, secure = read_stack_config_and_secure_keys(template or stack)
     return evaluate_config(stack, config, tuple(sorted(secure)))
 
 
-__all__ = ["Evaluation", "Finding", "PlannedResource", "SECRET", "evaluate_config", "evaluate_stack", "NAMESPACE"]
+__all__ = ["Evaluation", "Finding", "PlannedResource", "SECRET", "evaluate_config", "evaluate_stack"]

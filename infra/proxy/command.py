@@ -27,11 +27,9 @@ example:
 
 
 def stack_proxy_settings(stack: str) -> ProxySettings:
-    """ProxySettings of a stack, from the validated stack configuration (infra/config.py)."""
-    try:
-        from infra.lifecycle.ephemeral import deployed_settings
-    except ImportError as exc:  # pragma: no cover - only while infra/config.py is missing
-        raise UserError(f"--stack: stack configuration support is not available ({exc})") from None
+    """ProxySettings of a stack, from the validated stack configuration (infra/config/loader.py)."""
+    from infra.lifecycle.ephemeral import deployed_settings
+
     # pr-<N> stacks: the account actually deployed (its run's suffix), not the template's default.
     return deployed_settings(stack).proxy_settings()
 

@@ -138,7 +138,7 @@ def build_target(args: argparse.Namespace, outputs_reader: OutputsReader = deplo
     outputs: dict[str, Any] = {}
     state = code = allow = None
     if args.stack:
-        from infra.config import load_stack_settings
+        from infra.config.loader import load_stack_settings
 
         settings = load_stack_settings(args.stack)
         outputs = outputs_reader(args.stack)

@@ -11,7 +11,7 @@ import pytest
 from components.proxy_routes import LIVENESS_ROUTES
 from infra import cli
 from infra.dns import support as support_cmd
-from infra.config import load_stack_settings
+from infra.config.loader import load_stack_settings
 
 SUB = "0f0e0d0c-0b0a-4909-8807-060504030201"
 

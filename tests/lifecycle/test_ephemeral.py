@@ -11,9 +11,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from infra.lifecycle import ephemeral
-from infra.config import load_stack_settings, parse_settings
+from infra.config.loader import load_stack_settings, parse_settings
 from infra.errors import UserError
-from infra.stackfile import namespaced, read_stack_config
+from infra.config.schema import NAMESPACE
+from infra.stackfiles.files import namespaced, read_stack_config
+from infra.stackfiles.names import config_template, pr_number, pr_stack_name
 from tests.lifecycle.tools import ROOT
 
 PRS = [1, 2, 9, 10, 11, 12, 99, 100, 123, 1000, 4711, 99999, 123456, 999999999]
@@ -22,9 +24,9 @@ SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])$")
 
 def settings_for(number: int, **extra):
     if not extra:
-        return load_stack_settings(ephemeral.pr_stack_name(number), "pr")
-    raw = {**namespaced(read_stack_config("pr")), **extra}
-    return parse_settings(ephemeral.pr_stack_name(number), raw, provider_location=None)
+        return load_stack_settings(pr_stack_name(number), "pr")
+    raw = {**namespaced(read_stack_config("pr"), NAMESPACE), **extra}
+    return parse_settings(pr_stack_name(number), raw, provider_location=None)
 
 
 def test_ephemeral_names_are_unique_per_pull_request():
@@ -56,22 +58,22 @@ def test_the_workflow_suffix_is_a_valid_config_value():
 
 
 def test_pr_stack_names_round_trip_and_reject_nonsense():
-    assert ephemeral.pr_stack_name(42) == "pr-42" and ephemeral.pr_number("pr-42") == 42
+    assert pr_stack_name(42) == "pr-42" and pr_number("pr-42") == 42
     for bad in ("pr-0", "pr-042", "pr-", "pr-1a", "dev", "xpr-1", "pr-1234567890"):
-        assert ephemeral.pr_number(bad) is None, bad
+        assert pr_number(bad) is None, bad
     for bad in (0, -3, True, "7"):
         with pytest.raises(UserError):
-            ephemeral.pr_stack_name(bad)
+            pr_stack_name(bad)
 
 
 def test_config_source_of_a_stack():
-    assert ephemeral.config_template("prod") is None
-    assert ephemeral.config_template("pr-5") == "pr"
-    assert ephemeral.config_template("pr-5", "dev") == "dev"
-    assert ephemeral.config_template("qa") is None  # the stack-file reader then names the missing file
+    assert config_template("prod") is None
+    assert config_template("pr-5") == "pr"
+    assert config_template("pr-5", "dev") == "dev"
+    assert config_template("qa") is None  # the stack-file reader then names the missing file
     for bad in ("../prod", "a/b", "", "-x"):
         with pytest.raises(UserError, match="expected a stack name"):
-            ephemeral.config_template(bad)
+            config_template(bad)
 
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
@@ -113,7 +115,7 @@ def test_the_sweeper_helper_reads_pulumi_stack_ls_json():
 
 def test_stack_tags_record_the_account_with_the_runner_suffix(tmp_path, monkeypatch):
     """preview-env.yml tags the stack before `up`; the id must carry the suffix the run set."""
-    import infra.stackfile as stackfile
+    import infra.stackfiles.files as stackfile
 
     stacks = tmp_path / "stacks"
     stacks.mkdir()

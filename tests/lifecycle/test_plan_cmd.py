@@ -18,9 +18,9 @@ from tests.shipped_stacks import SHIPPED_STACKS
 import infra.plan.offline
 from infra.plan import command as plan_cmd
 from infra.plan import render as plan_render
-from infra.config import load_stack_settings
+from infra.config.loader import load_stack_settings
 from infra.errors import UserError
-from infra.stackfile import SECRET_PLACEHOLDER
+from infra.stackfiles.document import SECRET_PLACEHOLDER
 from tests.lifecycle.tools import ROOT
 
 STACKS = list(SHIPPED_STACKS)

@@ -13,7 +13,7 @@ import pytest
 
 import infra.lifecycle.teardown as teardown_cmd
 from infra import cli
-from infra.config import load_stack_settings
+from infra.config.loader import load_stack_settings
 from infra.errors import UserError
 from infra.purge import PurgeTarget, purge_after_delete, purge_soft_deleted, target_from_account_id
 from infra.lifecycle.pulumi_cli import resolve_subscription
@@ -120,7 +120,7 @@ def test_template_bypass_through_the_cli_is_exit_2(capsys):
 
 
 def test_a_pr_stack_whose_own_file_says_prod_is_refused_whatever_the_template(tmp_path, monkeypatch):
-    import infra.stackfile as stackfile
+    import infra.stackfiles.files as stackfile
 
     stacks = tmp_path / "stacks"
     stacks.mkdir()

@@ -1,4 +1,4 @@
-"""Hypothesis strategies that write stack files from the schema table (infra/config_schema.py).
+"""Hypothesis strategies that write stack files from the schema table (infra/config/schema.py).
 
 Every declared key gets values from its declared type (`string`, `bool`, `int`, `number`, `list`,
 `map`, `secret`): right and wrong types, edge values, and the YAML spellings of each (plain,
@@ -19,7 +19,15 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from infra.config_schema import KEYS, NAMESPACE
+from infra.config.schema import KEYS, KEYS_BY_NAME, NAMESPACE
+
+
+def _within(name: str) -> st.SearchStrategy[int]:
+    """Any whole number inside the schema's bounds of `name`."""
+    bounds = KEYS_BY_NAME[name].spec.bounds
+    assert bounds is not None
+    return st.integers(int(bounds[0]), int(bounds[1]))
+
 
 BASE = {  # a valid starting point (the dev stack's essentials)
     "lifecycle": "test",
@@ -89,15 +97,15 @@ SEMANTIC: dict[str, st.SearchStrategy[Any]] = {
     "proxyMemory": st.sampled_from(["0.5Gi", "1Gi"]),
     "proxyMinReplicas": st.integers(2, 3),
     "proxyMaxReplicas": st.integers(3, 300),
-    "proxyConcurrentRequests": st.integers(1, 10000),
+    "proxyConcurrentRequests": _within("proxyConcurrentRequests"),
     "proxyZoneRedundant": st.booleans(),
     "proxyAllowBrowserPreflight": st.booleans(),
-    "proxyRateLimitPerSecond": st.integers(1, 10000),
-    "proxyRateLimitBurst": st.integers(0, 100000),
-    "proxyMaxBodyBytes": st.integers(1024, 64 * 1024 * 1024),
+    "proxyRateLimitPerSecond": _within("proxyRateLimitPerSecond"),
+    "proxyRateLimitBurst": _within("proxyRateLimitBurst"),
+    "proxyMaxBodyBytes": _within("proxyMaxBodyBytes"),
     "proxyTrustedProxyCidrs": st.lists(st.sampled_from(["10.40.0.0/23", "10.40.0.0/24"]), min_size=1, max_size=2),
-    "proxyClientTimeoutSeconds": st.integers(5, 239),
-    "proxyUpstreamTimeoutSeconds": st.integers(5, 239),
+    "proxyClientTimeoutSeconds": _within("proxyClientTimeoutSeconds"),
+    "proxyUpstreamTimeoutSeconds": _within("proxyUpstreamTimeoutSeconds"),
     "proxyCertificateSource": st.just("managed"),
     "proxyDomainBinding": st.sampled_from(["auto", "bootstrap", "bound"]),
     "proxyKeyVaultCertificateUrl": st.none(),
@@ -105,8 +113,8 @@ SEMANTIC: dict[str, st.SearchStrategy[Any]] = {
     "dnsMode": st.sampled_from(["create", "external"]),
     "dnsZoneName": st.just("dev.contoso.com"),
     "dnsZoneResourceGroup": st.none(),
-    "dnsRecordTtl": st.integers(30, 86400),
-    "verificationTxtTtl": st.integers(30, 3600),
+    "dnsRecordTtl": _within("dnsRecordTtl"),
+    "verificationTxtTtl": _within("verificationTxtTtl"),
     "registrationState": st.sampled_from(["none", "requested"]),
     "verificationCode": st.builds(lambda t: {"secure": t}, st.from_regex(r"\Av1:[A-Za-z0-9+/]{8,20}\Z")),
     "verificationCodeIssuedAt": st.sampled_from(["2026-11-20T09:30:00Z", "2026-11-20T10:30:00+01:00"]),

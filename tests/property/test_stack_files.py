@@ -1,25 +1,32 @@
-"""Properties over generated stack files (issue 9): bad input never crashes, never slips through.
+"""Properties over generated stack files: bad input never crashes, never slips through.
 
 1. Reading + validation raise nothing but a UserError (ConfigError or a stack-file error): one
    line of at most ~300 characters.
-2. `config check` (stack file → settings) and the program under `pulumi up` (the same values as
-   the runtime's strings) agree: both valid with equal settings, or both the same error.
+2. The one loader (infra/config/loader.py) gives the same answer whichever way the config reaches
+   it: `config check` reading the stack file from a stacks directory, and the program under
+   `pulumi up` reading the Pulumi runtime's config (its own `_runtime_config` and `_is_secret`
+   over what the runtime holds): both valid with equal settings, or both the same error.
 3. Every config that validates evaluates offline without an exception, and every security
    invariant (infra/plan/invariants.py) holds on its plan; the plan's settings are check's settings.
 """
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any, Optional
+
+import pulumi
 
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from infra.config import load_runtime_settings, parse_settings, settings_from_stack_config
-from infra.config_schema import KEYS
+from infra import program
+from infra.config.loader import load_settings, load_stack_settings, parse_settings
+from infra.config.schema import KEYS
 from infra.errors import MAX_MESSAGE, ConfigError, UserError
 from infra.plan.offline import evaluate_config
-from infra.stack_yaml import parse_stack_document
+from infra.stackfiles.document import parse_stack_document
 from tests.property.conftest import plan_examples
 from tests.property.strategies import BASE, plausible_documents, stack_documents
 
@@ -33,7 +40,7 @@ def _check(document: bytes) -> tuple[Optional[Any], Optional[str], Optional[tupl
     except UserError as exc:
         return None, str(exc), None
     try:
-        return settings_from_stack_config(STACK, config, secure), None, (config, secure)
+        return load_settings(STACK, config, secure.__contains__), None, (config, secure)
     except UserError as exc:
         return None, str(exc), (config, secure)
 
@@ -42,21 +49,40 @@ def _assert_one_line(message: str) -> None:
     assert "\n" not in message and len(message) <= MAX_MESSAGE, message
 
 
+def _from_file(document: bytes) -> tuple[Optional[Any], Optional[str]]:
+    """(settings, error message) as `config check --stack prop` sees the document on disk."""
+    with tempfile.TemporaryDirectory() as stacks:
+        (Path(stacks) / f"Pulumi.{STACK}.yaml").write_bytes(document)
+        try:
+            return load_stack_settings(STACK, stacks_dir=Path(stacks)), None
+        except UserError as exc:
+            return None, str(exc).replace(str(Path(stacks) / f"Pulumi.{STACK}.yaml"), f"stacks/Pulumi.{STACK}.yaml")
+
+
+def _from_runtime(config: dict[str, str], secure: set[str]) -> tuple[Optional[Any], Optional[str]]:
+    """(settings, error message) as the program under `pulumi up` sees the same config."""
+    pulumi.runtime.set_all_config(config, sorted(secure))
+    try:
+        return load_settings(STACK, program._runtime_config(), program._is_secret), None
+    except UserError as exc:
+        return None, str(exc)
+    finally:
+        pulumi.runtime.set_all_config({}, [])
+
+
 @given(stack_documents())
 def test_validation_never_crashes_and_agrees_with_the_runtime(document):
-    checked, error, read = _check(document)
+    checked, error = _from_file(document)
     if error is not None:
         _assert_one_line(error)
-    if read is None:
+    try:
+        config, secure = parse_stack_document(document, f"stacks/Pulumi.{STACK}.yaml")
+    except UserError as exc:
+        assert checked is None and error == str(exc), "check read a file the stack-file reader refuses"
         event("unreadable stack file")
         return
-    config, secure = read
     assert all(isinstance(v, str) for v in config.values()), "the runtime only ever delivers strings"
-    try:
-        runtime = load_runtime_settings(lambda: dict(config), lambda k: k in secure, STACK)
-        runtime_error = None
-    except UserError as exc:
-        runtime, runtime_error = None, str(exc)
+    runtime, runtime_error = _from_runtime(config, secure)
     assert runtime_error == error
     assert runtime == checked
     event("valid" if checked is not None else "invalid config")

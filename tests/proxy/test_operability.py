@@ -77,7 +77,7 @@ def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
 
 
 def stack_settings(stack: str):
-    from infra.config import load_stack_settings
+    from infra.config.loader import load_stack_settings
 
     return load_stack_settings(stack).proxy_settings()
 

@@ -29,7 +29,7 @@ def test_unknown_stack_is_one_clear_line():
 
 
 def test_config_check_reports_the_key_at_fault(tmp_path, monkeypatch, capsys):
-    from infra import stackfile
+    from infra.stackfiles import files as stackfile
 
     (tmp_path / "Pulumi.bad.yaml").write_text(
         "config:\n  liveness:location: westeurope\n  liveness:proxyHost: liveness.contoso.com\n"
@@ -54,7 +54,7 @@ def test_config_docs_prints_the_reference(capsys):
 def test_a_component_refusing_its_args_is_one_line(monkeypatch, capsys):
     """Config validation should catch everything first; if a component still refuses, no traceback."""
     from components.args_errors import ComponentArgsError
-    from infra.configtool import command as config_command
+    from infra.config import command as config_command
 
     def refuse(args):
         raise ComponentArgsError("FaceAccountArgs", "account_name", "x" * 500, "2-64 lower-case letters")

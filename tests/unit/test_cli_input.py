@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from infra import stackfile
+from infra.stackfiles import files as stackfile
 from infra.lifecycle import ephemeral
 from infra.cli import main
 

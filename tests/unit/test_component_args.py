@@ -137,11 +137,11 @@ def test_the_program_maps_settings_to_args_that_validate(stack):
     """infra/component_args.py: every stack's Settings give Args the components accept, and the
     proxy app renders from exactly the settings the stack's `proxy render` shows."""
     from infra import component_args
-    from infra.stackfile import read_stack_config
-    from infra.config import load_runtime_settings
+    from infra.stackfiles.files import read_stack_config
+    from infra.config.loader import load_settings
 
     config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in read_stack_config(stack).items()}
-    settings = load_runtime_settings(lambda: config, lambda k: False, stack)
+    settings = load_settings(stack, config, lambda k: False)
     network.validate_args(component_args.network_args(settings, "rg"))
     face.validate_args(component_args.face_args(settings, "rg", "/v", "/s"))
     proxy.validate_args(component_args.proxy_args(settings, "rg", "/s"))

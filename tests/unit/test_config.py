@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.config import load_runtime_settings, load_stack_settings, parse_settings
+from infra.config.loader import load_settings, load_stack_settings, parse_settings
 from infra.errors import ConfigError, UserError
 
 BASE = {
@@ -114,15 +114,15 @@ def test_plain_text_verification_code_is_refused_in_the_runtime():
     config = {f"liveness:{k}": v for k, v in BASE.items()}
     config["liveness:verificationCode"] = "abc"
     with pytest.raises(ConfigError, match="--secret"):
-        load_runtime_settings(lambda: config, lambda key: False, "unit")
-    s = load_runtime_settings(lambda: config, lambda key: True, "unit")
+        load_settings("unit", config, lambda key: False)
+    s = load_settings("unit", config, lambda key: True)
     assert s.registration.verification_code_configured
 
 
 def test_location_falls_back_to_provider_location():
     config = {f"liveness:{k}": v for k, v in BASE.items() if k != "location"}
     config["azure-native:location"] = "northeurope"
-    assert load_runtime_settings(lambda: config, lambda key: False, "unit").location == "northeurope"
+    assert load_settings("unit", config, lambda key: False).location == "northeurope"
 
 
 def test_issued_at_is_parsed_to_utc():
@@ -149,7 +149,7 @@ def test_endpoint_client_ranges_are_validated(value, fragment):
 
 
 def test_stack_file_with_plain_text_code_is_refused(tmp_path, monkeypatch):
-    from infra import stackfile
+    from infra.stackfiles import files as stackfile
 
     body = ("config:\n  liveness:lifecycle: test\n  liveness:location: westeurope\n"
             "  liveness:proxyHost: liveness.dev.contoso.com\n  liveness:dnsZoneName: dev.contoso.com\n")
@@ -172,9 +172,9 @@ def test_every_proxy_setting_from_config_names_its_key_in_renderer_errors():
     import dataclasses
 
     from components.proxy_settings import ProxySettings
-    from infra.config_parsers import _PROXY_FIELD_KEYS, _PROXY_FIELDS_NOT_FROM_CONFIG
-    from infra.config_schema import KEYS_BY_NAME
+    from infra.config.proxy import PROXY_FIELD_KEYS, PROXY_FIELDS_NOT_FROM_CONFIG
+    from infra.config.schema import KEYS_BY_NAME
 
     fields = {f.name for f in dataclasses.fields(ProxySettings)}
-    assert fields - _PROXY_FIELDS_NOT_FROM_CONFIG == set(_PROXY_FIELD_KEYS)
-    assert set(_PROXY_FIELD_KEYS.values()) <= set(KEYS_BY_NAME)
+    assert fields - PROXY_FIELDS_NOT_FROM_CONFIG == set(PROXY_FIELD_KEYS)
+    assert set(PROXY_FIELD_KEYS.values()) <= set(KEYS_BY_NAME)

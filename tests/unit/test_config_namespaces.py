@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra import stackfile
+from infra.stackfiles import files as stackfile
 from infra.cli import main
-from infra.config_schema import PROJECT_NAME
+from infra.config.schema import PROJECT_NAME
 from infra.errors import ConfigError
 from infra.plan.offline import evaluate_config
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from infra.config_schema import KEYS, render_reference_table
+from infra.config.schema import KEYS, NAMESPACE, render_reference_table
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -29,13 +29,13 @@ def test_every_schema_key_is_documented_once():
 
 
 def test_every_stack_key_is_in_the_schema():
-    from infra import stackfile
+    from infra.stackfiles import files as stackfile
 
     known = {k.name for k in KEYS}
     from tests.shipped_stacks import SHIPPED_STACKS
 
     for stack in SHIPPED_STACKS:
-        for key in stackfile.namespaced(stackfile.read_stack_config(stack)):
+        for key in stackfile.namespaced(stackfile.read_stack_config(stack), NAMESPACE):
             assert key in known, f"stacks/Pulumi.{stack}.yaml uses unknown key {key}"
 
 

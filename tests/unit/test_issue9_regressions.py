@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from infra.config import load_runtime_settings, parse_settings, settings_from_stack_config
+from infra.config.loader import load_settings, parse_settings
 from infra.errors import MAX_MESSAGE, ConfigError, UserError
-from infra.stack_yaml import parse_stack_document
+from infra.stackfiles.document import parse_stack_document
 
 HEAD = (b"config:\n  liveness:lifecycle: test\n  liveness:location: westeurope\n"
         b"  liveness:proxyHost: liveness.dev.contoso.com\n  liveness:dnsZoneName: dev.contoso.com\n")
@@ -14,7 +14,7 @@ HEAD = (b"config:\n  liveness:lifecycle: test\n  liveness:location: westeurope\n
 
 def check(document: bytes, stack: str = "unit"):
     config, secure = parse_stack_document(document, "stacks/Pulumi.unit.yaml")
-    return settings_from_stack_config(stack, config, secure)
+    return load_settings(stack, config, secure.__contains__)
 
 
 def refused(document: bytes, fragment: str, stack: str = "unit") -> str:
@@ -78,9 +78,8 @@ def test_lone_surrogate_in_a_tag_value():
 def test_null_means_unset_for_check_and_runtime(spelling):
     document = HEAD + b"  liveness:namePrefix: " + spelling + b"\n  liveness:resourceGroupName: " + spelling + b"\n"
     config, secure = parse_stack_document(document)
-    checked = settings_from_stack_config("unit", config, secure)
-    runtime = load_runtime_settings(lambda: config, lambda k: k in secure, "unit")
-    assert checked == runtime and checked.name_prefix == "fl-unit" and checked.resource_group_name == "rg-fl-unit"
+    checked = load_settings("unit", config, secure.__contains__)
+    assert checked.name_prefix == "fl-unit" and checked.resource_group_name == "rg-fl-unit"
 
 
 def test_private_dns_zone_id_with_trailing_slash():

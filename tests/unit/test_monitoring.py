@@ -17,7 +17,7 @@ from components.monitoring_args import ProxyMonitoringArgs, validate_args
 from components.proxy_config import render_nginx_config
 from components.proxy_routes import LIVENESS_ROUTES
 from components.proxy_settings import ProxySettings
-from infra import stackfile
+from infra.stackfiles.document import SECRET_PLACEHOLDER
 from infra.errors import ConfigError
 from tests.unit.conftest import evaluate, stack_evaluation
 
@@ -275,7 +275,7 @@ def test_staging_without_receivers_still_gets_alerts_but_no_action_group():
 
 def test_an_encrypted_webhook_in_a_stack_file_evaluates_offline():
     """Offline, a `secure:` value is a placeholder: it is not checked as a URL, and stays secret."""
-    ev = evaluate({**ON, "liveness:alertWebhookUrl": stackfile.SECRET_PLACEHOLDER},
+    ev = evaluate({**ON, "liveness:alertWebhookUrl": SECRET_PLACEHOLDER},
                   secret_keys=("liveness:alertWebhookUrl",))
     assert ev.one(T_ACTION).inputs["webhookReceivers"] == "[secret]"
     assert ev.findings == []

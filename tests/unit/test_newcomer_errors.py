@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from infra import stackfile
+from infra.stackfiles import files as stackfile
 from infra.cli import build_parser, installed_version, main
 from infra.errors import ConfigError, names_list, shorten
 

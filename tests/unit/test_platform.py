@@ -9,7 +9,7 @@ import pytest
 
 from components import nsg_rules, shared_interfaces
 from infra.plan import delete_order
-from infra.config import parse_settings
+from infra.config.loader import parse_settings
 from infra.errors import ConfigError
 from tests.unit.conftest import BASE_CONFIG, evaluate, stack_evaluation, verifying
 

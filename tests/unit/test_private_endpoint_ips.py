@@ -9,7 +9,7 @@ import pytest
 from components.face import ips_by_fqdn
 from components.proxy_app import REVISION_HASH_ENV
 from infra import endpoint_ips
-from infra.config import parse_settings
+from infra.config.loader import parse_settings
 from infra.errors import ConfigError
 from infra.plan.invariants import T_ENDPOINT, T_PROVIDER, T_ZONE_LINK
 from tests.unit.conftest import BASE_CONFIG, evaluate

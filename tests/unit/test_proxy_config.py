@@ -336,7 +336,7 @@ def test_invalid_local_run_is_refused(field: str, value: str) -> None:
 
 def test_every_stack_renders() -> None:
     """Each shipped example stack renders."""
-    from infra import config
+    from infra.config import loader as config
     from tests.shipped_stacks import SHIPPED_STACKS
 
     names = SHIPPED_STACKS

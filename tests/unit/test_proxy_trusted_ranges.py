@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from components.proxy_settings import CONTAINER_APPS_PLATFORM_CIDRS
-from infra.config import parse_settings
+from infra.config.loader import parse_settings
 from infra.errors import ConfigError
 
 BASE = {

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from infra import stackfile
+from infra.stackfiles import files as stackfile
 from infra.cli import main
 from tests.shipped_stacks import SHIPPED_STACKS
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 from infra.errors import UserError, shorten
-from infra.stackfile import STACKS_DIR
+from infra.stackfiles.files import STACKS_DIR
 
 PR_TEMPLATE = "pr"
 _PR_STACK = re.compile(r"^pr-([1-9][0-9]{0,8})$")
@@ -48,7 +48,7 @@ def config_template(stack: str, template: Optional[str] = None, stacks_dir: Path
     if template is not None:
         validate_stack_name(template, "--template")
         if pr_number(stack) is None and template != stack:
-            # Reading another stack's file under this stack's name mixes two stacks (issue 9).
+            # Reading another stack's file under this stack's name mixes two stacks.
             raise UserError(f"--template: received {shorten(template)} for stack {shorten(stack)}; --template is only accepted for "
                             f"ephemeral pr-<N> stacks (other stacks read their own stacks/Pulumi.<stack>.yaml)")
         if not (stacks_dir / f"Pulumi.{template}.yaml").is_file():

@@ -1,36 +1,32 @@
 """Operations settings of a stack: log retention, management locks, app-server access.
 
-Parsed from the `liveness:` config by `parse_operations`, which infra/config.py calls with its
-reader; kept apart so the rules for these keys sit in one place. Pure: no Pulumi, no Azure.
+Defaults and bounds are declared in infra/config/schema.py (the retention range belongs to the
+LivenessProxy component). Pure: no Pulumi, no Azure.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
-
+from components.proxy import LOG_RETENTION_DAYS_RANGE
+from infra.config.reader import Reader
 from infra.errors import ConfigError
 
-MIN_RETENTION_DAYS = 30  # PerGB2018 workspaces: 30-730 days of interactive retention
-MAX_RETENTION_DAYS = 730
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 MAX_APP_SERVER_PRINCIPALS = 20
 
 
 @dataclass(frozen=True)
 class OperationsSettings:
-    log_retention_days: int = MIN_RETENTION_DAYS
+    log_retention_days: int = LOG_RETENTION_DAYS_RANGE[0]
     management_locks: bool = False
     app_server_principal_ids: tuple[str, ...] = ()
 
 
-def parse_operations(reader: Any, lifecycle: str) -> OperationsSettings:
-    """`reader` is infra.config's typed reader (string/boolean/integer/string_list)."""
+def parse_operations(reader: Reader, lifecycle: str) -> OperationsSettings:
     prod = lifecycle == "prod"
-    retention = reader.integer("logRetentionDays", 90 if prod else MIN_RETENTION_DAYS,
-                               MIN_RETENTION_DAYS, MAX_RETENTION_DAYS)
-    locks = reader.boolean("managementLocks", prod)
+    retention = reader.integer("logRetentionDays", prod=prod)
+    locks = reader.boolean("managementLocks", prod=prod)
     if locks and not prod:
         raise ConfigError(reader.full("managementLocks"), True,
                           f"false or unset for a {lifecycle} stack (teardown must be able to delete everything)")

@@ -1,6 +1,6 @@
 """Which config namespaces a stack may use, so that no key a user sets is silently ignored.
 
-This project reads its own keys from the `liveness:` namespace (infra/config_schema.py). Pulumi puts
+This project reads its own keys from the `liveness:` namespace (infra/config/schema.py). Pulumi puts
 a key set without a namespace (`pulumi config set proxyMinReplicas 5`) in the project's namespace,
 the `name:` of Pulumi.yaml (https://www.pulumi.com/docs/iac/concepts/config/, "Configuration
 keys"), so that key, a key with no namespace at all in a stack file, and a misspelt namespace such
@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, Mapping
 
-from infra.config_schema import KEYS_BY_NAME, NAMESPACE, PROJECT_NAME
+from infra.config.schema import KEYS_BY_NAME, NAMESPACE, PROJECT_NAME
 from infra.errors import ConfigError
 
 # A namespace this many single-character edits (or fewer) from `liveness` is taken as a misspelling.

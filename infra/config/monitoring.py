@@ -1,21 +1,22 @@
 """The Monitoring group of the stack configuration: validated into MonitoringSettings.
 
-Kept apart from infra/config.py (which calls :func:`parse_monitoring`) so the monitoring keys and
-their rules sit in one place. Keys are declared in infra/config_schema.py.
+The alert windows and thresholds type belong to components/monitoring_queries.py; the keys'
+defaults and bounds are declared in infra/config/schema.py.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 from urllib.parse import urlsplit
 
 from components.monitoring_queries import ALERT_WINDOW_MINUTES, AlertThresholds
+from infra.config.reader import Reader
 from infra.errors import ConfigError
+from infra.stackfiles.document import SECRET_PLACEHOLDER
 
-if TYPE_CHECKING:  # pragma: no cover
-    from infra.config_reader import _Reader
+MAX_ALERT_EMAILS = 10
 
 _EMAIL = re.compile(r"^[^@\s,;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
@@ -29,25 +30,26 @@ class MonitoringSettings:
     certificate_check: bool
 
 
-def parse_monitoring(r: "_Reader", prod: bool, webhook_is_secret: Optional[bool], offline_placeholder: str) -> MonitoringSettings:
+def parse_monitoring(r: Reader, prod: bool, webhook_is_secret: Optional[bool]) -> MonitoringSettings:
     """`webhook_is_secret`: whether the runtime holds `alertWebhookUrl` as a secret (None: unknown).
-    `offline_placeholder`: the stand-in offline evaluation uses for encrypted values (not checked as a URL)."""
-    enabled = r.boolean("monitoringEnabled", prod)
+    An encrypted value read offline is SECRET_PLACEHOLDER, which is not checked as a URL."""
+    enabled = r.boolean("monitoringEnabled", prod=prod)
     emails = r.string_list("alertEmails")
     for address in emails:
         if not _EMAIL.match(address):
             raise ConfigError(r.full("alertEmails"), address, "e-mail addresses such as oncall@contoso.com")
     if len(set(a.lower() for a in emails)) != len(emails):
         raise ConfigError(r.full("alertEmails"), list(emails), "each address once")
-    if len(emails) > 10:
-        raise ConfigError(r.full("alertEmails"), f"{len(emails)} addresses", "at most 10 (use a distribution list)")
+    if len(emails) > MAX_ALERT_EMAILS:
+        raise ConfigError(r.full("alertEmails"), f"{len(emails)} addresses",
+                          f"at most {MAX_ALERT_EMAILS} (use a distribution list)")
 
     webhook = r.string("alertWebhookUrl")
     if webhook is not None:
         if webhook_is_secret is False:
             raise ConfigError(r.full("alertWebhookUrl"), "a plain-text value",
                               "a secret: pulumi config set --secret liveness:alertWebhookUrl <url>")
-        if webhook != offline_placeholder:
+        if webhook != SECRET_PLACEHOLDER:
             parts = urlsplit(webhook)
             if parts.scheme != "https" or not parts.hostname:
                 # Never echo the URL: it may carry a token.
@@ -55,13 +57,13 @@ def parse_monitoring(r: "_Reader", prod: bool, webhook_is_secret: Optional[bool]
                                   "an https:// URL (alerts must not travel in clear text)")
 
     thresholds = AlertThresholds(
-        error_rate_percent=r.number("alertErrorRatePercent", 5.0, 0.1, 100.0),
-        min_requests=r.integer("alertMinRequests", 20, 1, 1_000_000),
-        face_403_count=r.integer("alertFace403Count", 10, 1, 1_000_000),
-        throttled_count=r.integer("alertThrottledCount", 100, 1, 1_000_000),
-        restart_count=r.integer("alertRestartCount", 3, 1, 1000),
-        certificate_days=r.integer("alertCertificateDays", 14, 1, 365),
-        window_minutes=r.integer("alertWindowMinutes", 15, min(ALERT_WINDOW_MINUTES), max(ALERT_WINDOW_MINUTES)),
+        error_rate_percent=r.number("alertErrorRatePercent"),
+        min_requests=r.integer("alertMinRequests"),
+        face_403_count=r.integer("alertFace403Count"),
+        throttled_count=r.integer("alertThrottledCount"),
+        restart_count=r.integer("alertRestartCount"),
+        certificate_days=r.integer("alertCertificateDays"),
+        window_minutes=r.integer("alertWindowMinutes"),
     )
     if thresholds.window_minutes not in ALERT_WINDOW_MINUTES:
         raise ConfigError(r.full("alertWindowMinutes"), thresholds.window_minutes,
@@ -76,5 +78,5 @@ def parse_monitoring(r: "_Reader", prod: bool, webhook_is_secret: Optional[bool]
         alert_emails=emails,
         alert_webhook_configured=webhook is not None,
         thresholds=thresholds,
-        certificate_check=r.boolean("monitoringCertificateCheck", True),
+        certificate_check=r.boolean("monitoringCertificateCheck"),
     )

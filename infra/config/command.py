@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from infra.cli_args import add_stack_argument, add_template_argument
-from infra.config import load_stack_settings
-from infra.config_schema import render_reference_table
+from infra.config.loader import load_stack_settings
+from infra.config.schema import render_reference_table
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -37,5 +37,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_template_argument(check)
     check.set_defaults(handler=run_check)
     docs = sub.add_parser("docs", help="print the config reference table (Markdown) docs/configuration.md embeds",
-                          description="Print the Markdown config reference generated from infra/config_schema.py.")
+                          description="Print the Markdown config reference generated from infra/config/schema.py.")
     docs.set_defaults(handler=run_docs)

@@ -1,7 +1,7 @@
 """Reading stack configuration files (stacks/Pulumi.<stack>.yaml) without the Pulumi CLI.
 
 The values come back exactly as the Pulumi runtime hands them to the program (strings; lists and
-mappings as JSON text): see infra/stack_yaml.py.
+mappings as JSON text): see infra/stackfiles/document.py.
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from infra.errors import UserError, names_list
-from infra.stack_yaml import MAX_FILE_BYTES, SECRET_PLACEHOLDER, parse_stack_document  # noqa: F401 - SECRET_PLACEHOLDER is part of this module's interface
+from infra.stackfiles.document import MAX_FILE_BYTES, parse_stack_document
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STACKS_DIR = PROJECT_ROOT / "stacks"
-CONFIG_NAMESPACE = "liveness"
 
 
 def stack_names(stacks_dir: Path | None = None) -> list[str]:
@@ -36,7 +35,7 @@ def read_stack_config(stack: str, stacks_dir: Path | None = None) -> dict[str, s
     """All `config:` entries of a stack file, keys as written (e.g. ``liveness:proxyHost``), each
     value the string the Pulumi runtime would give the program.
 
-    Secure values (``{secure: ...}``) are replaced by :data:`SECRET_PLACEHOLDER`: they cannot be
+    Secure values (``{secure: ...}``) are replaced by ``document.SECRET_PLACEHOLDER``: they cannot be
     decrypted offline, and offline evaluation never needs their real value.
     """
     return read_stack_config_and_secure_keys(stack, stacks_dir)[0]
@@ -53,7 +52,7 @@ def read_stack_config_and_secure_keys(stack: str, stacks_dir: Path | None = None
     return parse_stack_document(data, str(path))
 
 
-def namespaced(config: Mapping[str, Any], namespace: str = CONFIG_NAMESPACE) -> dict[str, Any]:
+def namespaced(config: Mapping[str, Any], namespace: str) -> dict[str, Any]:
     """The entries of one namespace, without the ``namespace:`` prefix."""
     prefix = namespace + ":"
     return {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}

@@ -1,6 +1,8 @@
 """Typed reading of raw config values: strings from the Pulumi runtime or native YAML values.
 
-Every error is a ConfigError naming the key, the (shortened) received value and what is expected.
+Defaults, bounds and choices come from the schema (infra/config/schema.py), so a parser names only
+the key. Every error is a ConfigError naming the key, the (shortened) received value and what is
+expected.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ import json
 import re
 from typing import Any, Mapping, Optional, overload
 
-from infra.config_schema import KEYS_BY_NAME, NAMESPACE
+from infra.config.schema import KEYS_BY_NAME, NAMESPACE, Default
 from infra.errors import ConfigError
+from infra.stackfiles.document import go_json_float
 
 
-class _Reader:
+class Reader:
     """Reads `liveness:` keys from a mapping of runtime strings (see :func:`runtime_strings`).
 
     Every value is the string the Pulumi runtime delivers; lists and mappings are JSON text. An
@@ -25,7 +28,8 @@ class _Reader:
     def __init__(self, raw: Mapping[str, str]):
         self.raw = raw
 
-    def _value(self, name: str) -> Optional[str]:
+    def value(self, name: str) -> Optional[str]:
+        """The raw text of `name`, None when unset (empty or `null`)."""
         assert name in KEYS_BY_NAME, f"undeclared config key {name}"
         value = self.raw.get(name)
         if value is None:
@@ -44,7 +48,7 @@ class _Reader:
     def string(self, name: str, default: None = None) -> Optional[str]: ...
 
     def string(self, name: str, default: Optional[str] = None) -> Optional[str]:
-        value = self._value(name)
+        value = self.value(name)
         if value is None:
             return default
         if value[0] in "[{":
@@ -60,33 +64,43 @@ class _Reader:
             raise ConfigError(self.full(name), value, "a single line without control characters")
         return value
 
+    def text(self, name: str) -> str:
+        """A string key with the literal default the schema declares."""
+        default = _spec(name).value
+        assert isinstance(default, str), f"{name} has no string default in the schema"
+        return self.string(name, default)
+
     def require(self, name: str, hint: str) -> str:
         value = self.string(name)
         if value is None:
             raise ConfigError(self.full(name), None, f"a value ({hint})")
         return value
 
-    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
-        value = self.string(name, default)
-        assert value is not None
+    def choice(self, name: str) -> str:
+        spec = _spec(name)
+        choices = spec.choices
+        value = self.string(name, spec.value)
         if value not in choices:
             close = difflib.get_close_matches(value, choices, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(self.full(name), value, f"one of {', '.join(choices)}{hint}")
         return value
 
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self._value(name)
+    def boolean(self, name: str, *, prod: bool = False) -> bool:
+        value = self.value(name)
         if value is None:
-            return default
+            return bool(_spec(name).for_lifecycle(prod))
         if value.lower() in ("true", "false"):
             return value.lower() == "true"
         raise ConfigError(self.full(name), value, "true or false")
 
-    def integer(self, name: str, default: int, lo: int, hi: int) -> int:
-        value = self._value(name)
+    def integer(self, name: str, *, prod: bool = False) -> int:
+        spec = _spec(name)
+        assert spec.bounds is not None, f"{name} has no bounds in the schema"
+        lo, hi = spec.bounds
+        value = self.value(name)
         if value is None:
-            return default
+            return int(spec.for_lifecycle(prod))
         if not _INTEGER.match(value):
             raise ConfigError(self.full(name), value, f"a whole number from {lo} to {hi}")
         number = int(value)
@@ -94,17 +108,21 @@ class _Reader:
             raise ConfigError(self.full(name), value, f"a whole number from {lo} to {hi}")
         return number
 
-    def number(self, name: str, default: float, lo: float, hi: float) -> float:
-        value = self._value(name)
+    def number(self, name: str) -> float:
+        spec = _spec(name)
+        assert spec.bounds is not None, f"{name} has no bounds in the schema"
+        lo, hi = spec.bounds
+        value = self.value(name)
         if value is None:
-            return default
+            return float(spec.value)
         number = float(value) if _NUMBER.match(value) else float("nan")
         if not lo <= number <= hi:  # also false for nan and infinities
             raise ConfigError(self.full(name), value, f"a number from {lo:g} to {hi:g}")
         return number
 
-    def _structured(self, name: str, kind: type) -> Any:
-        value = self._value(name)
+    def structured(self, name: str, kind: type) -> Any:
+        """A list or mapping key as parsed JSON (None when unset)."""
+        value = self.value(name)
         if value is None:
             return None
         what = "list" if kind is list else "mapping"
@@ -119,14 +137,14 @@ class _Reader:
         return parsed
 
     def string_list(self, name: str) -> tuple[str, ...]:
-        value = self._structured(name, list) or []
+        value = self.structured(name, list) or []
         for item in value:
             if not isinstance(item, str) or not item.strip() or not _printable(item):
                 raise ConfigError(self.full(name), value, "a list of non-empty one-line strings")
         return tuple(item.strip() for item in value)
 
     def string_map(self, name: str) -> dict[str, str]:
-        value = self._structured(name, dict) or {}
+        value = self.structured(name, dict) or {}
         out: dict[str, str] = {}
         for k, v in value.items():
             if isinstance(v, bool):
@@ -137,6 +155,10 @@ class _Reader:
                 raise ConfigError(self.full(name), value, "a mapping of string keys to string values")
             out[k] = v
         return out
+
+
+def _spec(name: str) -> Default:
+    return KEYS_BY_NAME[name].spec
 
 
 def _printable(text: str) -> bool:
@@ -159,8 +181,6 @@ def runtime_strings(raw: Mapping[Any, Any], where: str = NAMESPACE) -> dict[str,
     mappings. A value no runtime could carry (a lone surrogate, a NUL, an int too large to print)
     is a ConfigError naming its key.
     """
-    from infra.stack_yaml import go_json_float
-
     out: dict[str, str] = {}
     for key, value in raw.items():
         name = key if isinstance(key, str) else str(key)
@@ -189,3 +209,25 @@ def runtime_strings(raw: Mapping[Any, Any], where: str = NAMESPACE) -> dict[str,
         out[name] = text
     return out
 
+
+
+# One DNS label (1-63 lower-case letters, digits, inner hyphens) and a hostname's label.
+DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def hostname(reader: Reader, name: str, value: str, min_labels: int = 2) -> str:
+    """`value` (read from key `name`) as a lower-case DNS hostname of at least `min_labels` labels."""
+    host = value.rstrip(".").lower()
+    labels = host.split(".")
+    if (
+        len(host) > 253
+        or len(labels) < min_labels
+        or not all(_HOST_LABEL.match(label) for label in labels)
+        or labels[-1].isdigit()
+    ):
+        raise ConfigError(
+            reader.full(name), value,
+            f"a DNS hostname of at least {min_labels} labels (letters, digits, hyphens), e.g. liveness.contoso.com",
+        )
+    return host

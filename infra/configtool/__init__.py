@@ -1,1 +1,0 @@
-"""`liveness-infra config`: check a stack's config and render the config reference."""

@@ -18,10 +18,9 @@ from pulumi.runtime import rpc, settings as runtime_settings
 from infra import stackfile
 from infra.plan import arm_ids
 from infra.config import NAMESPACE, load_runtime_settings
-from infra.plan.invariants import check_invariants
-from infra.plan.model import Evaluation, Finding, PlannedResource
+from infra.plan.invariants.checks import check_invariants
+from infra.plan.model import SECRET, Evaluation, Finding, PlannedResource
 
-SECRET = "[secret]"
 from infra.plan.model import PROJECT  # noqa: E402 (re-exported)
 MOCK_SUBSCRIPTION = arm_ids.MOCK_SUBSCRIPTION
 

@@ -5,7 +5,7 @@
 2. `config check` (stack file → settings) and the program under `pulumi up` (the same values as
    the runtime's strings) agree: both valid with equal settings, or both the same error.
 3. Every config that validates evaluates offline without an exception, and every security
-   invariant (infra/plan/invariants.py) holds on its plan; the plan's settings are check's settings.
+   invariant (infra/plan/invariants/) holds on its plan; the plan's settings are check's settings.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ import dataclasses
 import pytest
 
 from components.proxy import REVISION_HASH_ENV
-from infra.plan.invariants import T_ENDPOINT, T_PROVIDER, T_ZONE_LINK, check_invariants
+from infra.plan.invariants.checks import check_invariants
+from infra.plan.invariants.inputs import T_ENDPOINT, T_PROVIDER, T_ZONE_LINK
 from tests.unit.conftest import evaluate
 from tests.unit.test_invariants import broken
 from tests.unit.test_private_endpoint_ips import AI_ZONES

@@ -12,19 +12,18 @@ from infra import endpoint_ips
 from infra.azure_ids import parse_zone_id
 from infra.config_settings import COGNITIVE_ZONE
 from infra.plan.invariants.inputs import (
-    T_ACCOUNT, T_ENDPOINT, T_PRIVATE_ZONE, T_PROVIDER, T_ZONE_GROUP, finding, get, in_vnet, links_to_stack_vnet,
-    subnet_for_id,
+    T_ACCOUNT, T_ENDPOINT, T_PRIVATE_ZONE, T_PROVIDER, T_ZONE_GROUP, finding, get, links_to_stack_vnet, on_stack_vnet,
+    one_of, subnet_for_id,
 )
 from infra.plan.model import Evaluation, Finding, PlannedResource
 
 
 def check_account(ev: Evaluation) -> Iterable[Finding]:
     inv = "face-account"
-    accounts = ev.by_type(T_ACCOUNT)
-    if len(accounts) != 1:
-        yield finding(inv, f"expected one Face account, found {len(accounts)}")
+    account = one_of(ev, T_ACCOUNT, inv, "Face account")
+    if isinstance(account, Finding):
+        yield account
         return
-    account = accounts[0]
     props = account.inputs.get("properties") or {}
     if props.get("publicNetworkAccess") != "Disabled":
         yield finding(inv, f"publicNetworkAccess is {props.get('publicNetworkAccess')!r}, must be 'Disabled'", account.name)
@@ -41,13 +40,11 @@ def check_account(ev: Evaluation) -> Iterable[Finding]:
 
 def check_private_endpoint(ev: Evaluation) -> Iterable[Finding]:
     inv = "private-endpoint"
-    endpoints = ev.by_type(T_ENDPOINT)
-    if len(endpoints) != 1:
-        yield finding(inv, f"expected one private endpoint, found {len(endpoints)}")
+    pe = one_of(ev, T_ENDPOINT, inv, "private endpoint")
+    if isinstance(pe, Finding):
+        yield pe
         return
-    pe = endpoints[0]
-    subnet = subnet_for_id(ev, get(pe.inputs, "subnet", "id"))
-    if subnet is None or not in_vnet(ev, subnet):
+    if not on_stack_vnet(ev, get(pe.inputs, "subnet", "id")):
         yield finding(inv, "the private endpoint must sit on a subnet of the stack's VNet", pe.name)
     connections = pe.inputs.get("privateLinkServiceConnections") or []
     account_ids = {f"/{ev.settings.face.account_name}"}
@@ -61,17 +58,17 @@ def check_private_endpoint(ev: Evaluation) -> Iterable[Finding]:
 def _private_dns_zones(ev: Evaluation, inv: str) -> Iterable[Finding]:
     """The endpoint's zone group and, with privateDnsMode create, the zones the stack creates."""
     mode = ev.settings.face.private_dns_mode
-    groups = ev.by_type(T_ZONE_GROUP)
     if mode == "policy":
-        if groups:
+        if ev.by_type(T_ZONE_GROUP):
             yield finding(inv, "privateDnsMode policy: the stack must not declare a zone group (Azure Policy owns it)")
         return
-    if len(groups) != 1:
-        yield finding(inv, f"expected one private DNS zone group, found {len(groups)}")
+    group = one_of(ev, T_ZONE_GROUP, inv, "private DNS zone group")
+    if isinstance(group, Finding):
+        yield group
         return
-    zone_ids = [c.get("privateDnsZoneId", "") for c in groups[0].inputs.get("privateDnsZoneConfigs") or []]
+    zone_ids = [c.get("privateDnsZoneId", "") for c in group.inputs.get("privateDnsZoneConfigs") or []]
     if not any(str(z).lower().endswith("/" + COGNITIVE_ZONE) for z in zone_ids):
-        yield finding(inv, f"the zone group must include {COGNITIVE_ZONE}", groups[0].name)
+        yield finding(inv, f"the zone group must include {COGNITIVE_ZONE}", group.name)
     if mode == "create":
         zones = {z.inputs.get("privateZoneName"): z for z in ev.by_type(T_PRIVATE_ZONE)}
         if COGNITIVE_ZONE not in zones:

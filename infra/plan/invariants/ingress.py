@@ -7,26 +7,24 @@ from __future__ import annotations
 from typing import Iterable
 
 from infra.component_args import infrastructure_resource_group
-from infra.plan.invariants.inputs import T_APP, T_ENV, finding, get, in_vnet, subnet_for_id
+from infra.plan.invariants.inputs import T_APP, T_ENV, finding, get, on_stack_vnet, one_of
 from infra.plan.model import Evaluation, Finding
 
 
 def check_environment(ev: Evaluation) -> Iterable[Finding]:
     inv = "proxy-environment"
-    envs = ev.by_type(T_ENV)
-    if len(envs) != 1:
-        yield finding(inv, f"expected one managed environment, found {len(envs)}")
+    env = one_of(ev, T_ENV, inv, "managed environment")
+    if isinstance(env, Finding):
+        yield env
         return
-    env = envs[0]
-    subnet = subnet_for_id(ev, get(env.inputs, "vnetConfiguration", "infrastructureSubnetId"))
-    if subnet is None or not in_vnet(ev, subnet):
+    if not on_stack_vnet(ev, get(env.inputs, "vnetConfiguration", "infrastructureSubnetId")):
         yield finding(inv, "the managed environment must be injected into a subnet of the stack's VNet", env.name)
-    apps = ev.by_type(T_APP)
-    if len(apps) != 1:
-        yield finding(inv, f"expected one proxy container app, found {len(apps)}")
+    proxy_app = one_of(ev, T_APP, inv, "proxy container app")
+    if isinstance(proxy_app, Finding):
+        yield proxy_app
         return
-    app = apps[0].name
-    ingress = get(apps[0].inputs, "configuration", "ingress") or {}
+    app = proxy_app.name
+    ingress = get(proxy_app.inputs, "configuration", "ingress") or {}
     if ingress.get("external") is not True:
         yield finding(inv, "the proxy ingress must be external", app)
     if ingress.get("transport") != "http":

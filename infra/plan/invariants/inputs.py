@@ -36,6 +36,12 @@ def finding(invariant: str, message: str, resource: str | None = None, severity:
     return Finding(severity=severity, invariant=invariant, message=message, resource=resource)
 
 
+def one_of(ev: Evaluation, type_token: str, invariant: str, what: str) -> PlannedResource | Finding:
+    """The one planned resource of a type, or the finding that there is not exactly one."""
+    found = ev.by_type(type_token)
+    return found[0] if len(found) == 1 else finding(invariant, f"expected one {what}, found {len(found)}")
+
+
 def get(data: Any, *path: str) -> Any:
     """The value at `path` in nested dicts, or None where any step is missing or not a dict."""
     for key in path:
@@ -62,9 +68,10 @@ def _vnet_prefixes(ev: Evaluation) -> list[ipaddress.IPv4Network | ipaddress.IPv
     return out
 
 
-def in_vnet(ev: Evaluation, subnet: PlannedResource) -> bool:
-    """The subnet's address prefix lies inside the stack's VNet."""
-    prefix = subnet.inputs.get("addressPrefix")
+def on_stack_vnet(ev: Evaluation, subnet_id: Any) -> bool:
+    """`subnet_id` names a planned subnet whose address prefix lies inside the stack's VNet."""
+    subnet = subnet_for_id(ev, subnet_id)
+    prefix = subnet.inputs.get("addressPrefix") if subnet else None
     if not prefix:
         return False
     net = ipaddress.ip_network(prefix)

@@ -17,7 +17,7 @@ MODES = ("pinned", "shared")
 LABELS = {"direct": "direct to the upstream", "shipped": "shipped nginx config",
           "haproxy": "HAProxy 2.6 peer"}
 
-# The issue-8 targets, each relative to HAProxy in the same run (absolute figures drift with the
+# The proxy's performance targets, each relative to HAProxy in the same run (absolute figures drift with the
 # shared machine; the peer drifts with them).
 CPU_RATIO_MAX = 1.10          # CPU µs per request <= 1.1x HAProxy's
 THROUGHPUT_RATIO_MIN = 0.95   # pinned req/s >= 0.95x HAProxy's
@@ -168,7 +168,7 @@ def _p99_noise(direct: dict, peer: dict) -> str:
 
 
 def verdicts(summary: dict[str, dict[str, dict]]) -> list[Verdict]:
-    """The three issue-8 targets, shipped vs HAProxy, from the medians of each mode."""
+    """The three performance targets, shipped vs HAProxy, from the medians of each mode."""
     out: list[Verdict] = []
     for mode in MODES:
         if mode not in summary:

@@ -23,7 +23,7 @@ Per target: req/s at the load and % of direct (same round); p50/p99 added over d
 /proc/<pid>/stat) and new upstream connections (TLS handshakes, counted by the upstream stand-in)
 per 1,000 requests, both sampled inside the run at the load once the pool has grown (steady
 state; wrk's abrupt stop is left out).
-Targets (issue 8), shipped vs HAProxy in the same run: CPU per request <= 1.1x; pinned
+Targets (the proxy's performance goals), shipped vs HAProxy in the same run: CPU per request <= 1.1x; pinned
 throughput >= 0.95x; p99 added at one connection <= 1.5x (on each target's best round: other work
 on a shared machine only adds latency). Also: nginx worker RSS growth while one 6 MB body streams
 through the shipped proxy <= 16 MB; zero non-2xx / socket errors from the shipped proxy.
@@ -79,7 +79,7 @@ ROUTE = "/face/v1.2/detectLiveness/singleModal"
 DEV_STACK = "dev"
 CONTAINER_APP_TYPE = "azure-native:app:ContainerApp"
 LOAD_FACTOR = 4  # the load: this many times the dev stack's scale-rule concurrency
-# The production-day scenarios (bench_day.py), sized after issue-15's observations on the dev stack.
+# The production-day scenarios (bench_day.py), sized after the load observed on the dev stack.
 UPLOAD_FLOODS = (100, 150)        # slow chunked uploads held at once by one client
 DRAIN_UPLOADS = 20                # uploads in flight when the container's command gets SIGTERM
 DRAIN_BODY_BYTES = 2 * 1024 * 1024

@@ -148,7 +148,7 @@ KEYS: tuple[Key, ...] = (
     _k("proxy", "proxyKeyVaultIdentity", "string", "none",
        "Resource id of the user-assigned identity the environment uses to read that secret "
        "(needs `Key Vault Secrets User`)."),
-    # --- operations: diagnostics, locks, access (issue 10) ------------------------------------
+    # --- operations: diagnostics, locks, access ----------------------------------------------
     _k("operations", "logRetentionDays", "int", "`90` (prod), `30` otherwise",
        "Retention of the Log Analytics workspace (30–730 days): the proxy's access log and the Face "
        "account's Audit and RequestResponse logs and metrics."),

@@ -48,7 +48,7 @@ def config_template(stack: str, template: Optional[str] = None, stacks_dir: Path
     if template is not None:
         validate_stack_name(template, "--template")
         if pr_number(stack) is None and template != stack:
-            # Reading another stack's file under this stack's name mixes two stacks (issue 9).
+            # Reading another stack's file under this stack's name would mix two stacks.
             raise UserError(f"--template: received {shorten(template)} for stack {shorten(stack)}; --template is only accepted for "
                             f"ephemeral pr-<N> stacks (other stacks read their own stacks/Pulumi.<stack>.yaml)")
         if not (stacks_dir / f"Pulumi.{template}.yaml").is_file():

@@ -116,7 +116,7 @@ def _contoso(code: str, old_code: str) -> str:
 
 
 def _caa_records(code: str) -> str:
-    """caa.test (issue 10): CAA at the apex allows only Let's Encrypt; closer sets override it."""
+    """caa.test: CAA at the apex allows only Let's Encrypt; closer sets override it."""
     hosts = ("blocked", "allowed.sub", "wild", "crit.crit", "alias", "nobody.none", "params")
     # CAA cannot sit beside a CNAME: hosts that carry their own CAA get an A record instead.
     target = {h: "A 127.0.0.96" for h in ("wild", "params")}

@@ -1,4 +1,4 @@
-"""Properties over generated stack files (issue 9): bad input never crashes, never slips through.
+"""Properties over generated stack files: bad input never crashes, never slips through.
 
 1. Reading + validation raise nothing but a UserError (ConfigError or a stack-file error): one
    line of at most ~300 characters.

@@ -32,7 +32,7 @@ NO_ASUID_HOST = "noasuid.smoke.test"
 INGRESS = "app-1.env.azurecontainerapps.test"
 ASUID = "0F3E5D7C9B1A2F4E6D8C0B2A4F6E8D0C2B4A6F8E0D2C4B6A8F0E2D4C6B8A0F2E"
 CODE = "azv-smoke-5c1e9a7b3d2f4e6a8c0b1d3f5a7c9e2b"
-# The proxy tests' settings (whatever issue 8 adds to them), with browser preflight refused as the
+# The proxy tests' settings (every proxy setting the tests exercise), with browser preflight refused as the
 # stacks' default is.
 PROXY_SETTINGS = proxy_settings(allow_options=False, client_timeout_seconds=5, upstream_timeout_seconds=5)
 

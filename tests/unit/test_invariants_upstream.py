@@ -1,4 +1,4 @@
-"""The issue-8 invariants can fail: fixed endpoint IPs, the proxy's upstream, trusted ranges, hub links."""
+"""The upstream invariants can fail: fixed endpoint IPs, the proxy's upstream and Host, trusted ranges, hub links."""
 
 from __future__ import annotations
 

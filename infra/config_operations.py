@@ -6,15 +6,14 @@ reader; kept apart so the rules for these keys sit in one place. Pure: no Pulumi
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from infra.azure_ids import GUID
 from infra.errors import ConfigError
 
 MIN_RETENTION_DAYS = 30  # PerGB2018 workspaces: 30-730 days of interactive retention
 MAX_RETENTION_DAYS = 730
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 MAX_APP_SERVER_PRINCIPALS = 20
 
 
@@ -39,7 +38,7 @@ def parse_operations(reader: Any, lifecycle: str) -> OperationsSettings:
         raise ConfigError(reader.full("faceAppServerPrincipalIds"), f"{len(principals)} ids",
                           f"at most {MAX_APP_SERVER_PRINCIPALS} object ids")
     for principal in principals:
-        if not _GUID.match(principal):
+        if not GUID.match(principal):
             raise ConfigError(reader.full("faceAppServerPrincipalIds"), principal,
                               "object ids (GUIDs) of service principals, e.g. 00000000-0000-0000-0000-000000000000")
     seen = [p.lower() for p in principals]

@@ -11,7 +11,7 @@ from typing import Optional
 from components.proxy_config import CONTAINER_APPS_PLATFORM_CIDRS, ProxyConfigError, check_trusted_proxy_cidrs
 from components.proxy_settings import ProxySettings, proxy_limits
 from infra import endpoint_ips
-from infra.azure_ids import parse_zone_id
+from components.zone_ids import parse_zone_id
 from infra.config_schema import NAMESPACE
 from infra.errors import ConfigError
 from infra.monitoring_config import MonitoringSettings, parse_monitoring

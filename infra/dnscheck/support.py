@@ -9,7 +9,6 @@ signed in, else a placeholder that is called out).
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import subprocess
 import sys
@@ -17,13 +16,13 @@ from dataclasses import dataclass
 from typing import Callable
 
 from components.proxy_config import LIVENESS_ROUTES
+from infra.azure_ids import GUID
 from infra.errors import UserError, shorten
 
 SUMMARY = "Register reverse proxy domain for Face API Liveness Detection with private network access"
 SERVICE = "Cognitive Services (Cognitive Services - Face API)"
 SUBSCRIPTION_PLACEHOLDER = "<subscription-id>"
 AZ_TIMEOUT = 30
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 @dataclass(frozen=True)
@@ -169,7 +168,7 @@ def az_subscription(runner: Callable[..., subprocess.CompletedProcess] = subproc
     except (OSError, subprocess.TimeoutExpired):
         return None
     value = (done.stdout or "").strip()
-    return value if done.returncode == 0 and _GUID.match(value) else None
+    return value if done.returncode == 0 and GUID.match(value) else None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -196,7 +195,7 @@ def run(args: argparse.Namespace, az: Callable[[], str | None] = az_subscription
     from infra.lifecycle.ephemeral import deployed_settings
 
     subscription = args.subscription_id
-    if subscription is not None and not _GUID.match(subscription.strip()):
+    if subscription is not None and not GUID.match(subscription.strip()):
         raise UserError(f"--subscription-id: received {shorten(subscription)}; expected a GUID like "
                         f"00000000-0000-0000-0000-000000000000")
     subscription = subscription.strip().lower() if subscription else az()

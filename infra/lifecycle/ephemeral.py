@@ -24,6 +24,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Optional, Sequence
 
+from infra.azure_ids import GUID
 from infra.errors import UserError, shorten
 from infra.stack_names import PR_TEMPLATE, config_template, pr_number, pr_stack_name, validate_stack_name  # noqa: F401 (this module's interface)
 
@@ -35,7 +36,6 @@ DEFAULT_TTL_HOURS = 72
 # Stack tags recorded at `up` time (read back by `liveness-infra teardown`)
 # ---------------------------------------------------------------------------------------------
 
-_SUBSCRIPTION_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def stack_tags(stack: str, subscription_id: str) -> dict[str, str]:
@@ -47,7 +47,7 @@ def stack_tags(stack: str, subscription_id: str) -> dict[str, str]:
     """
     from infra.config import load_stack_settings
 
-    if not _SUBSCRIPTION_ID.match(subscription_id or ""):
+    if not GUID.match(subscription_id or ""):
         raise UserError(f"--subscription-id: received {shorten(subscription_id)}; expected a subscription id like 00000000-0000-0000-0000-000000000000")
     settings = load_stack_settings(validate_stack_name(stack))
     account_id = (

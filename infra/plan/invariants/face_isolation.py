@@ -9,7 +9,7 @@ import ipaddress
 from typing import Iterable
 
 from infra import endpoint_ips
-from infra.azure_ids import parse_zone_id
+from components.zone_ids import parse_zone_id
 from infra.config_settings import COGNITIVE_ZONE
 from infra.plan.invariants.inputs import (
     T_ACCOUNT, T_ENDPOINT, T_PRIVATE_ZONE, T_PROVIDER, T_ZONE_GROUP, finding, get, links_to_stack_vnet, on_stack_vnet,

@@ -17,8 +17,8 @@ from infra import endpoint_ips
 from infra.plan.invariants.inputs import T_APP, T_ENDPOINT, finding, get
 from infra.plan.model import Evaluation, Finding, PlannedResource
 
-LIVENESS_ROUTES = ("session/start", "session/attempt/end", "detectLiveness/singleModal",
-                   "detectLivenessWithVerify/singleModal")
+# The liveness routes without their `/face/{version}/` prefix, as they appear in the rendered locations.
+ROUTE_TAILS = tuple(route.split("{version}/", 1)[1] for route in proxy_config.LIVENESS_ROUTES)
 SESSION_CREATION_ROUTE = "detectLiveness-sessions"
 # Variables that would put credentials or bodies in the access log (Face keys travel in
 # Ocp-Apim-Subscription-Key, tokens in Authorization).
@@ -40,7 +40,7 @@ def check_proxy_config(ev: Evaluation) -> Iterable[Finding]:
     passes = len(re.findall(r"^\s*proxy_pass\s", conf, flags=re.MULTILINE))
     if passes < 1:
         yield finding(inv, "no proxy_pass in the rendered configuration")
-    for route in LIVENESS_ROUTES:
+    for route in ROUTE_TAILS:
         if route.lower() not in conf.lower():
             yield finding(inv, f"route {route} missing from the allowlist")
     if SESSION_CREATION_ROUTE.lower() in conf.lower():

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Callable
 
 from bench_procs import preexec, rss_kb, wait_port
+from proxykit.rawhttp import recv_until
 
 CHUNK = 64 * 1024
 FLOOD_SOURCE = "127.0.0.2"   # the greedy client's address; the other client is 127.0.0.1
@@ -271,12 +272,9 @@ class ResetOnReuse:
         conn = raw
         try:
             conn = self.context.wrap_socket(raw, server_side=True)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                more = conn.recv(65536)
-                if not more:
-                    return
-                data += more
+            data = recv_until(conn, b"\r\n\r\n", 65536)
+            if b"\r\n\r\n" not in data:
+                return
             head, _, body = data.partition(b"\r\n\r\n")
             length = 0
             for line in head.split(b"\r\n")[1:]:
@@ -307,14 +305,15 @@ class ResetOnReuse:
         self.sock.close()
 
 
-def stale_reuse(port: int, route: str, requests: int, pause: float = 0.05) -> dict:
-    """`requests` sequential 6 KB POSTs (a fresh client connection each) through the proxy."""
+def post_statuses(port: int, route: str, requests: int, pause: float, timeout: float = 10.0) -> Counter:
+    """`requests` sequential 6 KB POSTs from 127.0.0.1 (a fresh connection each), `pause` s apart:
+    how many got each status (0: no answer)."""
     statuses: Counter = Counter()
     body = os.urandom(6 * 1024)
     for _ in range(requests):
         status = 0
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
             conn.request("POST", route, body=body,
                          headers={"Content-Type": "application/octet-stream"})
             status = conn.getresponse().status
@@ -323,8 +322,70 @@ def stale_reuse(port: int, route: str, requests: int, pause: float = 0.05) -> di
             pass
         statuses[status] += 1
         time.sleep(pause)
+    return statuses
+
+
+def stale_reuse(port: int, route: str, requests: int, pause: float = 0.05) -> dict:
+    """`requests` sequential 6 KB POSTs (a fresh client connection each) through the proxy."""
+    statuses = post_statuses(port, route, requests, pause)
     return {"requests": requests, "502": statuses.get(502, 0), "ok": statuses.get(200, 0),
             "statuses": dict(statuses)}
+
+
+def _open_from_flood_source(port: int) -> socket.socket | None:
+    """A non-blocking connection to the proxy from FLOOD_SOURCE, under way; None if none can be opened."""
+    sock = socket.socket()
+    sock.setblocking(False)
+    try:
+        sock.bind((FLOOD_SOURCE, 0))
+        sock.connect_ex(("127.0.0.1", port))
+    except OSError:
+        sock.close()
+        return None
+    return sock
+
+
+def _send_quietly(sock: socket.socket, data: bytes) -> None:
+    try:
+        sock.send(data)
+    except OSError:
+        pass
+
+
+def _open_flood(port: int, connections: int, partial: bytes, held: list[socket.socket]) -> None:
+    """Up to `connections` from FLOOD_SOURCE into `held` (so the caller closes them whatever happens),
+    connected (or failed) within 3 s; every second one has sent the start of a request head."""
+    for _ in range(connections):
+        sock = _open_from_flood_source(port)
+        if sock is None:
+            break
+        held.append(sock)
+    poller = select.poll()  # select() cannot watch descriptors above 1023
+    for sock in held:
+        poller.register(sock, select.POLLOUT)
+    pending, deadline = len(held), time.monotonic() + 3
+    while pending and time.monotonic() < deadline:  # connected (or failed) before the probes
+        for fd, _event in poller.poll(200):
+            poller.unregister(fd)
+            pending -= 1
+    for i, sock in enumerate(held):
+        if i % 2:
+            _send_quietly(sock, partial)
+
+
+def _still_open(held: list[socket.socket]) -> int:
+    """How many of the flood's connections the proxy has not closed."""
+    still_open = 0
+    for sock in held:
+        try:
+            if sock.recv(1, socket.MSG_PEEK) == b"":
+                continue  # closed by the proxy
+        except BlockingIOError:
+            pass  # open, nothing to read
+        except OSError:
+            continue
+        still_open += 1
+    return still_open
 
 
 def connection_flood(port: int, route: str, connections: int, probes: int,
@@ -332,34 +393,10 @@ def connection_flood(port: int, route: str, connections: int, probes: int,
     """`connections` from FLOOD_SOURCE (half idle, half with a started request head) held open,
     and more opened, while another client sends `probes` requests; how many of those were
     answered (any status) and how many 200."""
-    held: list[socket.socket] = []
     partial = f"POST {route} HTTP/1.1\r\nHost: bench\r\n".encode()
-    statuses: Counter = Counter()
+    held: list[socket.socket] = []
     try:
-        for _ in range(connections):
-            sock = socket.socket()
-            sock.setblocking(False)
-            try:
-                sock.bind((FLOOD_SOURCE, 0))
-                sock.connect_ex(("127.0.0.1", port))
-            except OSError:
-                sock.close()
-                break
-            held.append(sock)
-        poller = select.poll()  # select() cannot watch descriptors above 1023
-        for sock in held:
-            poller.register(sock, select.POLLOUT)
-        pending, deadline = len(held), time.monotonic() + 3
-        while pending and time.monotonic() < deadline:  # connected (or failed) before the probes
-            for fd, _event in poller.poll(200):
-                poller.unregister(fd)
-                pending -= 1
-        for i, sock in enumerate(held):
-            if i % 2:
-                try:
-                    sock.send(partial)
-                except OSError:
-                    pass
+        _open_flood(port, connections, partial, held)
         time.sleep(0.3)
         # The greedy client keeps opening connections (each with a started head) while the
         # other client's requests go through: the proxy must make room without dropping those.
@@ -369,48 +406,19 @@ def connection_flood(port: int, route: str, connections: int, probes: int,
             for _ in range(connections // 2):
                 if stop_opening.is_set():
                     return
-                sock = socket.socket()
-                sock.setblocking(False)
-                try:
-                    sock.bind((FLOOD_SOURCE, 0))
-                    sock.connect_ex(("127.0.0.1", port))
-                except OSError:
-                    sock.close()
+                sock = _open_from_flood_source(port)
+                if sock is None:
                     return
                 held.append(sock)
                 time.sleep(0.002)
-                try:
-                    sock.send(partial)
-                except OSError:
-                    pass
+                _send_quietly(sock, partial)
 
         opener = threading.Thread(target=keep_opening, daemon=True)
         opener.start()
-        body = os.urandom(6 * 1024)
-        for _ in range(probes):
-            status = 0
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=probe_timeout)
-                conn.request("POST", route, body=body,
-                             headers={"Content-Type": "application/octet-stream"})
-                status = conn.getresponse().status
-                conn.close()
-            except (OSError, http.client.HTTPException):
-                pass
-            statuses[status] += 1
-            time.sleep(0.05)
+        statuses = post_statuses(port, route, probes, 0.05, probe_timeout)
         stop_opening.set()
         opener.join(10)
-        still_open = 0  # the flood's connections the proxy has not closed
-        for sock in held:
-            try:
-                if sock.recv(1, socket.MSG_PEEK) == b"":
-                    continue  # closed by the proxy
-            except BlockingIOError:
-                pass  # open, nothing to read
-            except OSError:
-                continue
-            still_open += 1
+        still_open = _still_open(held)
     finally:
         for sock in held:
             sock.close()

@@ -48,8 +48,9 @@ from bench_procs import (  # noqa: E402
     tree_pids, wait_port,
 )
 from haproxy_peer import PeerRun, render_haproxy_config  # noqa: E402
-from proxy_bench import FACE_HOST, LEAD_IN, ROUTE, WRK_SCRIPT, dev_bench_settings  # noqa: E402
-from proxykit.pki import TestCA  # type: ignore[import-not-found]  # noqa: E402 - tests/proxy is put on sys.path above, not a package mypy sees
+from bench_rounds import LEAD_IN  # noqa: E402
+from bench_stack import FACE_HOST, ROUTE, WRK_SCRIPT, dev_bench_settings  # noqa: E402
+from proxykit.pki import TestCA  # noqa: E402
 
 from components.proxy_config import LocalRun, render_nginx_config  # noqa: E402
 from infra.proxyrun.runner import find_nginx  # noqa: E402

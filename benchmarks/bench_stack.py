@@ -5,11 +5,14 @@ offline evaluation of the Pulumi program), the load, the route, and the wrk scri
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from proxykit.pki import CertFiles, TestCA
 
 from components.proxy_config import ProxySettings
 
@@ -110,3 +113,16 @@ def memory_mb(text: str) -> float:
         if text.endswith(unit):
             return float(text[: -len(unit)]) * scale
     raise ValueError(f"container memory: received {text!r}; expected a size in Gi or Mi")
+
+
+def run_files(work: Path) -> tuple[TestCA, CertFiles, Path, Path]:
+    """What a run needs in `work`: a throw-away CA, the upstream stand-in's certificate for FACE_HOST,
+    the wrk script and the 6 KB body it posts."""
+    ca = TestCA(work, "bench")
+    cert = ca.issue("face", [FACE_HOST])
+    cert.key.chmod(0o644)  # throw-away key, read by the upstream nginx master
+    body = work / "body-6k.bin"
+    body.write_bytes(os.urandom(6 * 1024))
+    script = work / "post.lua"
+    script.write_text(WRK_SCRIPT)
+    return ca, cert, script, body

@@ -57,8 +57,7 @@ from bench_day_rounds import run_day  # noqa: E402
 from bench_figures import MODES, Samples, samples_from_dict, samples_to_dict, summarise  # noqa: E402
 from bench_report import machine, report, versions  # noqa: E402
 from bench_rounds import run_mode  # noqa: E402
-from bench_stack import FACE_HOST, WRK_SCRIPT, dev_bench_settings, memory_mb  # noqa: E402
-from proxykit.pki import TestCA  # noqa: E402
+from bench_stack import dev_bench_settings, memory_mb, run_files  # noqa: E402
 
 from infra.proxyrun.runner import find_nginx  # noqa: E402
 
@@ -128,13 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     memory = None
     day = []
     try:
-        ca = TestCA(work, "bench")
-        cert = ca.issue("face", [FACE_HOST])
-        cert.key.chmod(0o644)  # throw-away key, read by the upstream nginx master
-        body = work / "body-6k.bin"
-        body.write_bytes(os.urandom(6 * 1024))
-        script = work / "post.lua"
-        script.write_text(WRK_SCRIPT)
+        ca, cert, script, body = run_files(work)
         for mode in args.modes:
             raw[mode], mem = run_mode(mode, args, work, ca, cert, nginx, haproxy_bin, script, body)
             memory = mem or memory

@@ -12,18 +12,15 @@ from infra import endpoint_ips
 from components.zone_ids import parse_zone_id
 from infra.config_settings import COGNITIVE_ZONE
 from infra.plan.invariants.inputs import (
-    T_ACCOUNT, T_ENDPOINT, T_PRIVATE_ZONE, T_PROVIDER, T_ZONE_GROUP, finding, get, links_to_stack_vnet, on_stack_vnet,
-    one_of, subnet_for_id,
+    T_ACCOUNT, T_ENDPOINT, T_PRIVATE_ZONE, T_PROVIDER, T_ZONE_GROUP, finding, for_the_one, get, links_to_stack_vnet,
+    on_stack_vnet, one_of, subnet_for_id,
 )
 from infra.plan.model import Evaluation, Finding, PlannedResource
 
 
-def check_account(ev: Evaluation) -> Iterable[Finding]:
+@for_the_one(T_ACCOUNT, "face-account", "Face account")
+def check_account(ev: Evaluation, account: PlannedResource) -> Iterable[Finding]:
     inv = "face-account"
-    account = one_of(ev, T_ACCOUNT, inv, "Face account")
-    if isinstance(account, Finding):
-        yield account
-        return
     props = account.inputs.get("properties") or {}
     if props.get("publicNetworkAccess") != "Disabled":
         yield finding(inv, f"publicNetworkAccess is {props.get('publicNetworkAccess')!r}, must be 'Disabled'", account.name)
@@ -38,12 +35,9 @@ def check_account(ev: Evaluation) -> Iterable[Finding]:
         yield finding("prod-protection", "the Face account must be protected in a prod lifecycle stack", account.name)
 
 
-def check_private_endpoint(ev: Evaluation) -> Iterable[Finding]:
+@for_the_one(T_ENDPOINT, "private-endpoint", "private endpoint")
+def check_private_endpoint(ev: Evaluation, pe: PlannedResource) -> Iterable[Finding]:
     inv = "private-endpoint"
-    pe = one_of(ev, T_ENDPOINT, inv, "private endpoint")
-    if isinstance(pe, Finding):
-        yield pe
-        return
     if not on_stack_vnet(ev, get(pe.inputs, "subnet", "id")):
         yield finding(inv, "the private endpoint must sit on a subnet of the stack's VNet", pe.name)
     connections = pe.inputs.get("privateLinkServiceConnections") or []

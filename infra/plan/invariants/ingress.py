@@ -7,16 +7,13 @@ from __future__ import annotations
 from typing import Iterable
 
 from infra.component_args import infrastructure_resource_group
-from infra.plan.invariants.inputs import T_APP, T_ENV, finding, get, on_stack_vnet, one_of
-from infra.plan.model import Evaluation, Finding
+from infra.plan.invariants.inputs import T_APP, T_ENV, finding, for_the_one, get, on_stack_vnet, one_of
+from infra.plan.model import Evaluation, Finding, PlannedResource
 
 
-def check_environment(ev: Evaluation) -> Iterable[Finding]:
+@for_the_one(T_ENV, "proxy-environment", "managed environment")
+def check_environment(ev: Evaluation, env: PlannedResource) -> Iterable[Finding]:
     inv = "proxy-environment"
-    env = one_of(ev, T_ENV, inv, "managed environment")
-    if isinstance(env, Finding):
-        yield env
-        return
     if not on_stack_vnet(ev, get(env.inputs, "vnetConfiguration", "infrastructureSubnetId")):
         yield finding(inv, "the managed environment must be injected into a subnet of the stack's VNet", env.name)
     proxy_app = one_of(ev, T_APP, inv, "proxy container app")

@@ -5,6 +5,7 @@ Pure: works on the inputs an offline evaluation recorded (what the provider woul
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Any, Callable, Iterable
 
@@ -30,6 +31,7 @@ T_PROVIDER = "pulumi:providers:azure-native"
 
 # One invariant check: reads an evaluation, yields what is broken (nothing when the invariant holds).
 Check = Callable[[Evaluation], Iterable[Finding]]
+OneCheck = Callable[[Evaluation, PlannedResource], Iterable[Finding]]
 
 
 def finding(invariant: str, message: str, resource: str | None = None, severity: str = "error") -> Finding:
@@ -40,6 +42,19 @@ def one_of(ev: Evaluation, type_token: str, invariant: str, what: str) -> Planne
     """The one planned resource of a type, or the finding that there is not exactly one."""
     found = ev.by_type(type_token)
     return found[0] if len(found) == 1 else finding(invariant, f"expected one {what}, found {len(found)}")
+
+
+def for_the_one(type_token: str, invariant: str, what: str) -> Callable[[OneCheck], Check]:
+    """A check of the one planned resource of a type; when there is not exactly one, that is the finding."""
+    def wrap(check: OneCheck) -> Check:
+        @functools.wraps(check)
+        def run(ev: Evaluation) -> Iterable[Finding]:
+            found = one_of(ev, type_token, invariant, what)
+            if isinstance(found, Finding):
+                return [found]
+            return check(ev, found)
+        return run
+    return wrap
 
 
 def get(data: Any, *path: str) -> Any:

@@ -11,13 +11,28 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import settings_from_stack_config
+from infra.config import parse_settings, settings_from_stack_config
 from infra.errors import MAX_MESSAGE, UserError
 from infra.stack_yaml import parse_stack_document
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = (b"config:\n  liveness:lifecycle: test\n  liveness:location: westeurope\n"
         b"  liveness:proxyHost: liveness.dev.contoso.com\n  liveness:dnsZoneName: dev.contoso.com\n")
+
+
+# The fewest native config values (namespace stripped) a stack needs, for parse() to override.
+BASE = {
+    "location": "westeurope",
+    "proxyHost": "liveness.dev.contoso.com",
+    "dnsZoneName": "dev.contoso.com",
+    "lifecycle": "test",
+}
+
+
+def parse(**overrides):
+    """Settings from BASE with `overrides` (a None value leaves the key unset)."""
+    raw = {**BASE, **overrides}
+    return parse_settings("unit", {k: v for k, v in raw.items() if v is not None})
 
 
 def check(document: bytes, stack: str = "unit"):

@@ -10,7 +10,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from bench_day import CHUNK, ResetOnReuse, connection_flood, drain, materialise, stale_reuse, upload_flood
+from bench_day import CHUNK, drain, materialise, upload_flood
+from bench_day_connections import ResetOnReuse, connection_flood, stale_reuse
 from bench_figures import DAY_TARGETS
 from bench_procs import HAProxy, Upstream, free_port, pin_tree
 from bench_rounds import progress

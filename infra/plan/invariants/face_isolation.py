@@ -8,9 +8,9 @@ from __future__ import annotations
 import ipaddress
 from typing import Iterable
 
-from infra import endpoint_ips
+from components.face import COGNITIVE_ZONE
 from components.zone_ids import parse_zone_id
-from infra.config_settings import COGNITIVE_ZONE
+from infra import endpoint_ips
 from infra.plan.invariants.inputs import (
     T_ACCOUNT, T_ENDPOINT, T_PRIVATE_ZONE, T_PROVIDER, T_ZONE_GROUP, finding, for_the_one, get, links_to_stack_vnet,
     on_stack_vnet, one_of, subnet_for_id,

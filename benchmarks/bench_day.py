@@ -11,12 +11,7 @@ returns plain numbers; `bench_figures.summarise_day` turns the rounds into media
   locally rendered config; uploads (each from its own loopback address) are in flight when the
   command gets SIGTERM, as Container Apps sends on scale-in or a new revision; the figure is how
   many of them got their answer;
-* stale reuse: Face closes a pooled connection as the next request is sent on it (a stand-in that
-  answers the first request of each connection and resets it when the next one arrives, before
-  reading a byte of it); the figure is the 502s among sequential requests;
-* connection flood: one address (127.0.0.2) opens thousands of connections, half idle and half
-  with a started request head; the figure is how many requests of another client (127.0.0.1) get
-  answered meanwhile.
+* stale reuse and connection flood: benchmarks/bench_day_connections.py.
 
 Everything is loopback, bounded in time (socket timeouts, deadlines) and cleaned up.
 """
@@ -25,10 +20,8 @@ from __future__ import annotations
 
 import http.client
 import os
-import select
 import signal
 import socket
-import ssl
 import subprocess
 import threading
 import time
@@ -39,7 +32,6 @@ from typing import Callable
 from bench_procs import preexec, rss_kb, wait_port
 
 CHUNK = 64 * 1024
-FLOOD_SOURCE = "127.0.0.2"   # the greedy client's address; the other client is 127.0.0.1
 
 
 class PeakRss:
@@ -230,191 +222,3 @@ def drain(argv: list[str], nginx_dir: str, port: int, health_port: int, route: s
     return {"in_flight": uploads, "completed": results.get(200, 0),
             "cut": results.get(0, 0), "statuses": dict(results),
             "health_after_stop": health, "exit_seconds": exit_s}
-
-
-class ResetOnReuse:
-    """A TLS stand-in for Face that answers the first request of every connection, then resets
-    the connection as soon as the next request on it arrives, without reading any of it: Face (or
-    anything between) closing a pooled connection just as the proxy sends on it."""
-
-    RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n"
-                b'{"status":"ok"}')
-
-    def __init__(self, cert: Path, key: Path, close_after_answer: bool = False):
-        # close_after_answer: close (FIN) right after each first answer instead, so the proxy's
-        # next request on the connection races Face's close: no byte of it can reach Face.
-        self.close_after_answer = close_after_answer
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.load_cert_chain(str(cert), str(key))
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.resets = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, raw: socket.socket) -> None:
-        raw.settimeout(10)
-        conn = raw
-        try:
-            conn = self.context.wrap_socket(raw, server_side=True)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                more = conn.recv(65536)
-                if not more:
-                    return
-                data += more
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            while len(body) < length:
-                more = conn.recv(65536)
-                if not more:
-                    return
-                body += more
-            conn.sendall(self.RESPONSE)
-            if self.close_after_answer:
-                self.resets += 1
-                return
-            readable, _, _ = select.select([conn], [], [], 30)
-            if readable:  # the next request is arriving: reset without reading it
-                self.resets += 1
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-        except (OSError, ssl.SSLError, ValueError):
-            pass
-        finally:
-            conn.close()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self.sock.close()
-
-
-def stale_reuse(port: int, route: str, requests: int, pause: float = 0.05) -> dict:
-    """`requests` sequential 6 KB POSTs (a fresh client connection each) through the proxy."""
-    statuses: Counter = Counter()
-    body = os.urandom(6 * 1024)
-    for _ in range(requests):
-        status = 0
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            conn.request("POST", route, body=body,
-                         headers={"Content-Type": "application/octet-stream"})
-            status = conn.getresponse().status
-            conn.close()
-        except (OSError, http.client.HTTPException):
-            pass
-        statuses[status] += 1
-        time.sleep(pause)
-    return {"requests": requests, "502": statuses.get(502, 0), "ok": statuses.get(200, 0),
-            "statuses": dict(statuses)}
-
-
-def connection_flood(port: int, route: str, connections: int, probes: int,
-                     probe_timeout: float = 2.0) -> dict:
-    """`connections` from FLOOD_SOURCE (half idle, half with a started request head) held open,
-    and more opened, while another client sends `probes` requests; how many of those were
-    answered (any status) and how many 200."""
-    held: list[socket.socket] = []
-    partial = f"POST {route} HTTP/1.1\r\nHost: bench\r\n".encode()
-    statuses: Counter = Counter()
-    try:
-        for _ in range(connections):
-            sock = socket.socket()
-            sock.setblocking(False)
-            try:
-                sock.bind((FLOOD_SOURCE, 0))
-                sock.connect_ex(("127.0.0.1", port))
-            except OSError:
-                sock.close()
-                break
-            held.append(sock)
-        poller = select.poll()  # select() cannot watch descriptors above 1023
-        for sock in held:
-            poller.register(sock, select.POLLOUT)
-        pending, deadline = len(held), time.monotonic() + 3
-        while pending and time.monotonic() < deadline:  # connected (or failed) before the probes
-            for fd, _event in poller.poll(200):
-                poller.unregister(fd)
-                pending -= 1
-        for i, sock in enumerate(held):
-            if i % 2:
-                try:
-                    sock.send(partial)
-                except OSError:
-                    pass
-        time.sleep(0.3)
-        # The greedy client keeps opening connections (each with a started head) while the
-        # other client's requests go through: the proxy must make room without dropping those.
-        stop_opening = threading.Event()
-
-        def keep_opening() -> None:
-            for _ in range(connections // 2):
-                if stop_opening.is_set():
-                    return
-                sock = socket.socket()
-                sock.setblocking(False)
-                try:
-                    sock.bind((FLOOD_SOURCE, 0))
-                    sock.connect_ex(("127.0.0.1", port))
-                except OSError:
-                    sock.close()
-                    return
-                held.append(sock)
-                time.sleep(0.002)
-                try:
-                    sock.send(partial)
-                except OSError:
-                    pass
-
-        opener = threading.Thread(target=keep_opening, daemon=True)
-        opener.start()
-        body = os.urandom(6 * 1024)
-        for _ in range(probes):
-            status = 0
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=probe_timeout)
-                conn.request("POST", route, body=body,
-                             headers={"Content-Type": "application/octet-stream"})
-                status = conn.getresponse().status
-                conn.close()
-            except (OSError, http.client.HTTPException):
-                pass
-            statuses[status] += 1
-            time.sleep(0.05)
-        stop_opening.set()
-        opener.join(10)
-        still_open = 0  # the flood's connections the proxy has not closed
-        for sock in held:
-            try:
-                if sock.recv(1, socket.MSG_PEEK) == b"":
-                    continue  # closed by the proxy
-            except BlockingIOError:
-                pass  # open, nothing to read
-            except OSError:
-                continue
-            still_open += 1
-    finally:
-        for sock in held:
-            sock.close()
-    answered = sum(n for status, n in statuses.items() if status)
-    return {"flood": len(held), "probes": probes, "answered": answered,
-            "ok": statuses.get(200, 0), "statuses": dict(statuses),
-            "flood_still_open": still_open}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
+from typing import Callable
 from dataclasses import asdict, dataclass, field
 
 TARGET_NAMES = ("direct", "shipped", "haproxy")
@@ -17,7 +18,7 @@ MODES = ("pinned", "shared")
 LABELS = {"direct": "direct to the upstream", "shipped": "shipped nginx config",
           "haproxy": "HAProxy 2.6 peer"}
 
-# The issue-8 targets, each relative to HAProxy in the same run (absolute figures drift with the
+# The proxy's performance targets, each relative to HAProxy in the same run (absolute figures drift with the
 # shared machine; the peer drifts with them).
 CPU_RATIO_MAX = 1.10          # CPU µs per request <= 1.1x HAProxy's
 THROUGHPUT_RATIO_MIN = 0.95   # pinned req/s >= 0.95x HAProxy's
@@ -168,7 +169,7 @@ def _p99_noise(direct: dict, peer: dict) -> str:
 
 
 def verdicts(summary: dict[str, dict[str, dict]]) -> list[Verdict]:
-    """The three issue-8 targets, shipped vs HAProxy, from the medians of each mode."""
+    """The three performance targets, shipped vs HAProxy, from the medians of each mode."""
     out: list[Verdict] = []
     for mode in MODES:
         if mode not in summary:
@@ -280,69 +281,82 @@ def _status_text(statuses: list[dict]) -> str:
     return ", ".join(f"{code}×{n}" for code, n in sorted(total.items()))
 
 
+# One production-day figure from the rounds of one scenario and target: (figure, values, format,
+# goal, met (None: shown, not judged), responses).
+DayFigure = tuple[str, list[float], str, str, bool | None, str]
+
+
+def _upload_flood(got: list[dict], half: float) -> DayFigure:
+    peak = [g["peak_rss_mb"] for g in got]
+    return (f"peak RSS, {got[0]['uploads']} slow chunked uploads of {got[0]['body_mb']} MB "
+            "from one client (MB)", peak, ".0f", f"≤ {half:.0f} (half the replica)",
+            max(peak) <= half, _status_text([g["statuses"] for g in got]))
+
+
+def _drain(got: list[dict]) -> DayFigure:
+    done = [g["completed"] for g in got]
+    return (f"uploads answered across SIGTERM to the container's command "
+            f"(of {got[0]['in_flight']} in flight)", done, "d",
+            f"= {got[0]['in_flight']}", min(done) == got[0]["in_flight"],
+            _status_text([g["statuses"] for g in got]) + "; health after the signal: "
+            + "/".join(str(g["health_after_stop"]) for g in got) + "; exit after "
+            + "/".join("—" if g["exit_seconds"] is None else f"{g['exit_seconds']} s" for g in got))
+
+
+# A reset as the request arrives: the request's bytes reached Face's socket, and a proxy cannot
+# tell that from a reset after Face read them, so a 502 is the safe answer (never a re-send):
+# shown, not judged. A close right after answering: no byte of the next request can reach
+# Face, so every 502 there is a retry the proxy could safely have made.
+def _stale(how: str, judged: bool) -> Callable[[list[dict]], DayFigure]:
+    def figure(got: list[dict]) -> DayFigure:
+        bad = [g["502"] for g in got]
+        return (f"502s when Face {how} (of {got[0]['requests']} sequential requests)", bad, "d",
+                "= 0" if judged else "shown, not judged (no safe retry)",
+                max(bad) == 0 if judged else None, _status_text([g["statuses"] for g in got]))
+    return figure
+
+
+def _connection_flood(got: list[dict]) -> DayFigure:
+    answered = [g["ok"] for g in got]
+    return (f"another client's requests answered 200 while one address holds "
+            f"{got[0]['flood']} connections (of {got[0]['probes']})", answered, "d",
+            f"= {got[0]['probes']}", min(answered) == got[0]["probes"],
+            _status_text([g["statuses"] for g in got]))
+
+
+def _day_row(target: str, figure: DayFigure) -> dict:
+    """One row: the median with its spread; counts that differ between rounds are flagged."""
+    name, values, fmt, goal, met, detail = figure
+    spread = Spread.of(values)
+    note = ""
+    if spread and spread.n > 1 and spread.low != spread.high and fmt == "d":
+        note = "rounds differ: timing on this machine sets the count"
+    return {"figure": name, "target": target,
+            "value": spread.show(".0f" if fmt == "d" else fmt) if spread else "—",
+            "goal": goal, "met": met, "detail": detail, "note": note}
+
+
 def summarise_day(rounds: list[dict], memory_limit_mb: float) -> list[dict]:
     """Rows of the production-day table: figure, target, median (spread), goal, met, note.
 
     Counts that differ between rounds are flagged: the machine's timing, not the proxy alone,
     sets them. `memory_limit_mb` is the dev replica's memory; the goal is half of it.
     """
-    rows: list[dict] = []
-
-    def row(figure: str, target: str, values: list[float], fmt: str, goal: str,
-            met: bool | None, detail: str = "") -> None:
-        spread = Spread.of(values)
-        note = ""
-        if spread and spread.n > 1 and spread.low != spread.high and fmt == "d":
-            note = "rounds differ: timing on this machine sets the count"
-        rows.append({"figure": figure, "target": target,
-                     "value": spread.show(".0f" if fmt == "d" else fmt) if spread else "—",
-                     "goal": goal, "met": met, "detail": detail, "note": note})
-
-    def present(key: str, target: str) -> list[dict]:
-        return [r[key][target] for r in rounds if target in r.get(key, {})]
-
     half = memory_limit_mb / 2
-    for key in sorted(k for k in (rounds[0] if rounds else {}) if k.startswith("flood_")):
+    floods = sorted(k for k in (rounds[0] if rounds else {}) if k.startswith("flood_"))
+    scenarios: list[tuple[str, Callable[[list[dict]], DayFigure]]] = [
+        *((key, lambda got: _upload_flood(got, half)) for key in floods),
+        ("drain", _drain),
+        ("stale", _stale("resets a pooled connection as the next request arrives", False)),
+        ("stale_fin", _stale("closes a pooled connection right after answering", True)),
+        ("connflood", _connection_flood),
+    ]
+    rows: list[dict] = []
+    for key, figure in scenarios:
         for target in DAY_TARGETS:
-            got = present(key, target)
-            if not got:
-                continue
-            peak = [g["peak_rss_mb"] for g in got]
-            row(f"peak RSS, {got[0]['uploads']} slow chunked uploads of {got[0]['body_mb']} MB "
-                "from one client (MB)", target, peak, ".0f", f"≤ {half:.0f} (half the replica)",
-                max(peak) <= half, _status_text([g["statuses"] for g in got]))
-    for target in DAY_TARGETS:
-        got = present("drain", target)
-        if got:
-            done = [g["completed"] for g in got]
-            row(f"uploads answered across SIGTERM to the container's command "
-                f"(of {got[0]['in_flight']} in flight)", target, done, "d",
-                f"= {got[0]['in_flight']}", min(done) == got[0]["in_flight"],
-                _status_text([g["statuses"] for g in got]) + "; health after the signal: "
-                + "/".join(str(g["health_after_stop"]) for g in got) + "; exit after "
-                + "/".join("—" if g["exit_seconds"] is None else f"{g['exit_seconds']} s" for g in got))
-    # A reset as the request arrives: the request's bytes reached Face's socket, and a proxy cannot
-    # tell that from a reset after Face read them, so a 502 is the safe answer (never a re-send):
-    # shown, not judged. A close right after answering: no byte of the next request can reach
-    # Face, so every 502 there is a retry the proxy could safely have made.
-    for key, how, judged in (
-            ("stale", "resets a pooled connection as the next request arrives", False),
-            ("stale_fin", "closes a pooled connection right after answering", True)):
-        for target in DAY_TARGETS:
-            got = present(key, target)
+            got = [r[key][target] for r in rounds if target in r.get(key, {})]
             if got:
-                bad = [g["502"] for g in got]
-                row(f"502s when Face {how} (of {got[0]['requests']} sequential requests)", target,
-                    bad, "d", "= 0" if judged else "shown, not judged (no safe retry)",
-                    max(bad) == 0 if judged else None, _status_text([g["statuses"] for g in got]))
-    for target in DAY_TARGETS:
-        got = present("connflood", target)
-        if got:
-            answered = [g["ok"] for g in got]
-            row(f"another client's requests answered 200 while one address holds "
-                f"{got[0]['flood']} connections (of {got[0]['probes']})", target, answered, "d",
-                f"= {got[0]['probes']}", min(answered) == got[0]["probes"],
-                _status_text([g["statuses"] for g in got]))
+                rows.append(_day_row(target, figure(got)))
     return rows
 
 

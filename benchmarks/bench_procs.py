@@ -73,7 +73,8 @@ def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} while starting")
+            argv = list(proc.args) if isinstance(proc.args, (list, tuple)) else [proc.args]
+            raise RuntimeError(f"{str(argv[0])} exited with {proc.returncode} while starting")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return

@@ -38,6 +38,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE.parent / "tests" / "proxy"), str(HERE)]
@@ -48,11 +49,12 @@ from bench_procs import (  # noqa: E402
     tree_pids, wait_port,
 )
 from haproxy_peer import PeerRun, render_haproxy_config  # noqa: E402
-from proxy_bench import FACE_HOST, LEAD_IN, ROUTE, WRK_SCRIPT, dev_bench_settings  # noqa: E402
-from proxykit.pki import TestCA  # type: ignore[import-not-found]  # noqa: E402 - tests/proxy is put on sys.path above, not a package mypy sees
+from bench_rounds import LEAD_IN  # noqa: E402
+from bench_stack import ROUTE, dev_bench_settings, run_files  # noqa: E402
+from proxykit.pki import TestCA  # noqa: E402
 
 from components.proxy_config import render_nginx_config  # noqa: E402
-from components.proxy_settings import LocalRun  # noqa: E402
+from components.proxy_settings import LocalRun, ProxySettings  # noqa: E402
 from infra.proxy.runner import find_nginx  # noqa: E402
 
 
@@ -65,7 +67,10 @@ def _sub(pattern: str, replacement: str, count: int = 0):
     return change
 
 
-def variants(load: int) -> dict[str, list]:
+PEER = "HAProxy 2.6 peer"
+
+
+def variants(load: int) -> dict[str, list[Callable[[str], str]]]:
     pool = _sub(r"^(\s*)keepalive \d+;", rf"\g<1>keepalive {2 * load};")
     log = r"^(\s*access_log /dev/stdout liveness_json)[^;]*;"
     per_request = _sub(log, r"\1;")
@@ -124,6 +129,73 @@ class Nginx:
         self.reader.join(5)
 
 
+def _start_targets(chosen: dict[str, list[Callable[[str], str]]], settings: ProxySettings, work: Path,
+                   ca: TestCA, upstream: Upstream, proxy_cpus: set[int],
+                   running: dict[str, Nginx | HAProxy]) -> dict[str, str]:
+    """Each variant's nginx and the HAProxy peer, pinned to `proxy_cpus`, into `running` (so the
+    caller stops them whatever happens); returns each one's URL."""
+    nginx_bin = find_nginx()
+    urls: dict[str, str] = {}
+    for i, (name, changes) in enumerate(chosen.items()):
+        port, health = free_port(), free_port()
+        runtime = work / f"v{i}"
+        text = render_nginx_config(settings, LocalRun(
+            listen=f"127.0.0.1:{port}", health_listen=f"127.0.0.1:{health}",
+            face_address=upstream.address, ca_bundle=str(ca.cert_path), runtime_dir=str(runtime)))
+        for change in changes:
+            text = change(text)
+        running[name] = Nginx(nginx_bin, text, runtime, proxy_cpus)
+        urls[name] = f"http://127.0.0.1:{port}{ROUTE}"
+    peer_port = free_port()
+    (work / "haproxy").mkdir()
+    running[PEER] = HAProxy(
+        shutil.which("haproxy") or "/usr/sbin/haproxy",
+        render_haproxy_config(settings, PeerRun(listen=f"127.0.0.1:{peer_port}",
+                                                upstream=upstream.address,
+                                                ca_file=str(ca.cert_path), threads=1)),
+        work / "haproxy", peer_port, proxy_cpus)
+    urls[PEER] = f"http://127.0.0.1:{peer_port}{ROUTE}"
+    return urls
+
+
+def _measure(urls: dict[str, str], running: dict[str, Nginx | HAProxy], args: argparse.Namespace, load: int,
+             script: Path, body: Path, other_cpus: set[int]) -> tuple[dict[str, list[float]], dict[str, list[float]],
+                                                                     dict[str, int]]:
+    """Interleaved rounds at the load: CPU µs per request, req/s and errors of each target."""
+    names = list(urls)
+    for url in urls.values():
+        run_wrk(url, 20, 1, 1, script, body, other_cpus)
+    cpu: dict[str, list[float]] = {n: [] for n in names}
+    rps: dict[str, list[float]] = {n: [] for n in names}
+    non2xx: dict[str, int] = {n: 0 for n in names}
+    for round_no in range(args.rounds):
+        shift = round_no % len(names)
+        for name in names[shift:] + names[:shift]:
+            pids = running[name].pids()
+            many, window, before, after = run_wrk_windowed(
+                urls[name], load, 2, args.duration + LEAD_IN, script, body, other_cpus,
+                (LEAD_IN, LEAD_IN + args.duration - 0.25), functools.partial(cpu_seconds, pids))
+            rps[name].append(many["rps"])
+            non2xx[name] += many["non2xx"] + many["errors"]
+            cpu[name].append((after - before) * 1e6 / (many["rps"] * window))
+            print(f"  … round {round_no + 1} {name}: {many['rps']:.0f} req/s", file=sys.stderr)
+    return cpu, rps, non2xx
+
+
+def _print_table(cpu: dict[str, list[float]], rps: dict[str, list[float]], non2xx: dict[str, int],
+                 load: int, rounds: int) -> None:
+    pool_sized = Spread.of(cpu["pool sized"]) if "pool sized" in cpu else None
+    base = pool_sized.median if pool_sized else None
+    print(f"{load} connections, pinned; medians of {rounds} interleaved rounds (min–max)")
+    print("| variant | CPU µs / request | vs pool sized | req/s | errors + non-2xx |")
+    print("| --- | --- | --- | --- | --- |")
+    for name in cpu:
+        c, r = Spread.of(cpu[name]), Spread.of(rps[name])
+        assert c is not None and r is not None  # every variant ran every round
+        rel = f"{c.median / base:.2f}×" if base else "—"
+        print(f"| {name} | {c.show('.1f')} | {rel} | {r.show(',.0f')} | {non2xx[name]} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -140,67 +212,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         wanted = [n.strip() for n in args.only.split(",")]
         chosen = {n: chosen[n] for n in wanted}
-    nginx_bin = find_nginx()
     work = Path(tempfile.mkdtemp(prefix="liveness-variants-"))
     work.chmod(0o755)
     running: dict[str, Nginx | HAProxy] = {}
     upstream = None
     try:
-        ca = TestCA(work, "bench")
-        cert = ca.issue("face", [FACE_HOST])
-        cert.key.chmod(0o644)
-        body = work / "body-6k.bin"
-        body.write_bytes(os.urandom(6 * 1024))
-        script = work / "post.lua"
-        script.write_text(WRK_SCRIPT)
-        upstream = Upstream(nginx_bin, work, cert.cert, cert.key, other_cpus)
-        urls: dict[str, str] = {}
-        for i, (name, changes) in enumerate(chosen.items()):
-            port, health = free_port(), free_port()
-            runtime = work / f"v{i}"
-            text = render_nginx_config(settings, LocalRun(
-                listen=f"127.0.0.1:{port}", health_listen=f"127.0.0.1:{health}",
-                face_address=upstream.address, ca_bundle=str(ca.cert_path), runtime_dir=str(runtime)))
-            for change in changes:
-                text = change(text)
-            running[name] = Nginx(nginx_bin, text, runtime, proxy_cpus)
-            urls[name] = f"http://127.0.0.1:{port}{ROUTE}"
-        peer_port = free_port()
-        (work / "haproxy").mkdir()
-        running["HAProxy 2.6 peer"] = HAProxy(
-            shutil.which("haproxy") or "/usr/sbin/haproxy",
-            render_haproxy_config(settings, PeerRun(listen=f"127.0.0.1:{peer_port}",
-                                                    upstream=upstream.address,
-                                                    ca_file=str(ca.cert_path), threads=1)),
-            work / "haproxy", peer_port, proxy_cpus)
-        urls["HAProxy 2.6 peer"] = f"http://127.0.0.1:{peer_port}{ROUTE}"
-        names = list(urls)
-        for url in urls.values():
-            run_wrk(url, 20, 1, 1, script, body, other_cpus)
-        cpu: dict[str, list[float]] = {n: [] for n in names}
-        rps: dict[str, list[float]] = {n: [] for n in names}
-        non2xx: dict[str, int] = {n: 0 for n in names}
-        for round_no in range(args.rounds):
-            shift = round_no % len(names)
-            for name in names[shift:] + names[:shift]:
-                pids = running[name].pids()
-                many, window, before, after = run_wrk_windowed(
-                    urls[name], load, 2, args.duration + LEAD_IN, script, body, other_cpus,
-                    (LEAD_IN, LEAD_IN + args.duration - 0.25), functools.partial(cpu_seconds, pids))
-                rps[name].append(many["rps"])
-                non2xx[name] += many["non2xx"] + many["errors"]
-                cpu[name].append((after - before) * 1e6 / (many["rps"] * window))
-                print(f"  … round {round_no + 1} {name}: {many['rps']:.0f} req/s", file=sys.stderr)
-        pool_sized = Spread.of(cpu["pool sized"]) if "pool sized" in cpu else None
-        base = pool_sized.median if pool_sized else None
-        print(f"{load} connections, pinned; medians of {args.rounds} interleaved rounds (min–max)")
-        print("| variant | CPU µs / request | vs pool sized | req/s | errors + non-2xx |")
-        print("| --- | --- | --- | --- | --- |")
-        for name in names:
-            c, r = Spread.of(cpu[name]), Spread.of(rps[name])
-            assert c is not None and r is not None  # every variant ran every round
-            rel = f"{c.median / base:.2f}×" if base else "—"
-            print(f"| {name} | {c.show('.1f')} | {rel} | {r.show(',.0f')} | {non2xx[name]} |")
+        ca, cert, script, body = run_files(work)
+        upstream = Upstream(find_nginx(), work, cert.cert, cert.key, other_cpus)
+        urls = _start_targets(chosen, settings, work, ca, upstream, proxy_cpus, running)
+        cpu, rps, non2xx = _measure(urls, running, args, load, script, body, other_cpus)
+        _print_table(cpu, rps, non2xx, load, args.rounds)
     finally:
         for proc in running.values():
             proc.stop()

@@ -1,7 +1,6 @@
 """FaceAccount: the Face / AI Services account, its private endpoint and private DNS."""
 
 # No `from __future__ import annotations`: the component provider reads these annotations as types.
-import re
 from typing import Any, NotRequired, Optional, TypedDict
 
 import pulumi
@@ -12,6 +11,7 @@ from components import args_errors as check
 from components import shared_interfaces as interfaces
 from components.package import type_token
 from components.shared_interfaces import DiagnosticSettingArgs, LockArgs, RoleAssignmentArgs
+from components.zone_ids import parse_zone_id
 
 PRIVATE_ENDPOINT_GROUP = "account"
 PURGE_HOOK_NAME = "purge-soft-deleted-account"
@@ -19,8 +19,6 @@ KINDS = ("Face", "AIServices")
 COGNITIVE_ZONE = "privatelink.cognitiveservices.azure.com"
 AI_SERVICES_EXTRA_ZONES = ("privatelink.openai.azure.com", "privatelink.services.ai.azure.com")
 PRIVATE_DNS_MODES = ("create", "existing", "policy")
-_ZONE_ID = re.compile(r"^/subscriptions/([^/]+)/resource[gG]roups/([-\w.()]{1,90})/providers/"
-                      r"Microsoft\.Network/privateDnsZones/([A-Za-z0-9.-]{1,253})/?$", re.IGNORECASE)
 
 
 class PrivateEndpointIpArgs(TypedDict):
@@ -93,12 +91,6 @@ class FaceAccountArgs(TypedDict):
     """In-program only: a pulumi.ResourceHookBinding for the account (e.g. purge after delete); default none."""
     tags: NotRequired[dict[str, str]]
     """Tags on every resource; default none."""
-
-
-def parse_zone_id(zone_id: str) -> Optional[tuple[str, str, str]]:
-    """(subscription, resource group, zone name) of a privateDnsZones id; None if it is not one."""
-    m = _ZONE_ID.match(zone_id.strip())
-    return (m.group(1).lower(), m.group(2), m.group(3).lower()) if m else None
 
 
 def validate_args(args: FaceAccountArgs) -> None:

@@ -94,6 +94,14 @@ def _credentials_error(exc: BaseException) -> "PurgeError":
     )
 
 
+def _refusal(exc: BaseException, *, forbidden: str, failed: str) -> "PurgeError":
+    """The one-line error for an SDK failure other than not-found: no credentials, not allowed
+    (`forbidden`, what the identity needs), or anything else (`failed`); each ends in Azure's words."""
+    if _is_unauthenticated(exc):
+        return _credentials_error(exc)
+    return PurgeError(f"{forbidden if _is_forbidden(exc) else failed}: {exc}")
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -113,14 +121,10 @@ def find_soft_deleted(client: Any, target: PurgeTarget) -> Optional[Any]:
     except Exception as exc:  # the SDK raises azure.core.exceptions.*; matched by name/status
         if _is_not_found(exc):
             return None
-        if _is_unauthenticated(exc):
-            raise _credentials_error(exc) from None
-        if _is_forbidden(exc):
-            raise PurgeError(
-                f"not allowed to read soft-deleted accounts: the identity needs {REQUIRED_PERMISSION.rsplit('/', 1)[0]}/read "
-                f"and /delete at subscription scope (e.g. Cognitive Services Contributor on the subscription): {exc}"
-            ) from None
-        raise PurgeError(f"looking up the soft-deleted {target.describe()} failed: {exc}") from None
+        raise _refusal(exc, forbidden=(
+            f"not allowed to read soft-deleted accounts: the identity needs {REQUIRED_PERMISSION.rsplit('/', 1)[0]}/read "
+            "and /delete at subscription scope (e.g. Cognitive Services Contributor on the subscription)"),
+            failed=f"looking up the soft-deleted {target.describe()} failed") from None
 
 
 def purge_soft_deleted(
@@ -161,14 +165,10 @@ def purge_soft_deleted(
     except Exception as exc:
         if _is_not_found(exc):
             return PurgeResult("not-found", target)
-        if _is_unauthenticated(exc):
-            raise _credentials_error(exc) from None
-        if _is_forbidden(exc):
-            raise PurgeError(
-                f"not allowed to purge: the identity needs {REQUIRED_PERMISSION} at subscription scope "
-                f"(e.g. Cognitive Services Contributor on the subscription): {exc}"
-            ) from None
-        raise PurgeError(f"purging the soft-deleted {target.describe()} failed: {exc}") from None
+        raise _refusal(exc, forbidden=(
+            f"not allowed to purge: the identity needs {REQUIRED_PERMISSION} at subscription scope "
+            "(e.g. Cognitive Services Contributor on the subscription)"),
+            failed=f"purging the soft-deleted {target.describe()} failed") from None
     return PurgeResult("purged", target)
 
 

@@ -12,7 +12,7 @@ from typing import Optional
 
 from components.face import default_zone_names
 from infra import endpoint_ips
-from infra.azure_ids import parse_zone_id
+from components.zone_ids import parse_zone_id
 from infra.config.network import NetworkSettings
 from infra.config.reader import DNS_LABEL, Reader, hostname
 from infra.errors import ConfigError

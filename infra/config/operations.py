@@ -6,13 +6,12 @@ LivenessProxy component). Pure: no Pulumi, no Azure.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from components.proxy import LOG_RETENTION_DAYS_RANGE
+from infra.azure_ids import GUID
 from infra.config.reader import Reader
 from infra.errors import ConfigError
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 MAX_APP_SERVER_PRINCIPALS = 20
 
 
@@ -35,7 +34,7 @@ def parse_operations(reader: Reader, lifecycle: str) -> OperationsSettings:
         raise ConfigError(reader.full("faceAppServerPrincipalIds"), f"{len(principals)} ids",
                           f"at most {MAX_APP_SERVER_PRINCIPALS} object ids")
     for principal in principals:
-        if not _GUID.match(principal):
+        if not GUID.match(principal):
             raise ConfigError(reader.full("faceAppServerPrincipalIds"), principal,
                               "object ids (GUIDs) of service principals, e.g. 00000000-0000-0000-0000-000000000000")
     seen = [p.lower() for p in principals]

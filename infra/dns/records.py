@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from infra.dns.model import (
     Finding, describe_difference, Level, NOT_REACHED, Reply, Status, asuid_name, normalize_name,
@@ -75,15 +75,21 @@ def _is_ip(value: str) -> bool:
         return False
 
 
+def _reachable(check: str, replies: Sequence[Reply], findings: list[Finding]) -> Iterator[Reply]:
+    """The replies from servers that answered at all; each server that did not is a warning in `findings`."""
+    for reply in replies:
+        if reply.reached:
+            yield reply
+        else:
+            findings.append(Finding(check, Level.WARNING, f"{reply.server.label}: unreachable ({reply.status.value})"))
+
+
 def judge_host_target(host: str, expected: str | None, replies: Sequence[Reply]) -> list[Finding]:
     """The proxy host's CNAME (or A) at each authoritative server versus the stack's target."""
     check = "proxy host"
     findings: list[Finding] = []
-    for reply in replies:
+    for reply in _reachable(check, replies, findings):
         label = reply.server.label
-        if not reply.reached:
-            findings.append(Finding(check, Level.WARNING, f"{label}: unreachable ({reply.status.value})"))
-            continue
         if reply.status is not Status.ANSWER:
             why = reply.status.value if reply.status is not Status.OTHER_RCODE else reply.rcode
             findings.append(Finding(check, Level.ERROR, f"{label}: {host} has no CNAME or A record ({why})"))
@@ -115,11 +121,8 @@ def judge_asuid(host: str, expected: str | None, replies: Sequence[Reply]) -> li
     check = "asuid"
     name = asuid_name(host)
     findings: list[Finding] = []
-    for reply in replies:
+    for reply in _reachable(check, replies, findings):
         label = reply.server.label
-        if not reply.reached:
-            findings.append(Finding(check, Level.WARNING, f"{label}: unreachable ({reply.status.value})"))
-            continue
         values = [txt_value(r) for r in reply.records] if reply.status is Status.ANSWER else []
         if not values:
             findings.append(Finding(check, Level.ERROR, f"{label}: no TXT at {name} "

@@ -8,20 +8,19 @@ signed in, else a placeholder that is called out).
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from typing import Callable
 
 from components.proxy_routes import LIVENESS_ROUTES
+from infra.azure_ids import GUID
 from infra.errors import UserError, shorten
 
 SUMMARY = "Register reverse proxy domain for Face API Liveness Detection with private network access"
 SERVICE = "Cognitive Services (Cognitive Services - Face API)"
 SUBSCRIPTION_PLACEHOLDER = "<subscription-id>"
 AZ_TIMEOUT = 30
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 @dataclass(frozen=True)
@@ -167,12 +166,12 @@ def az_subscription(runner: Callable[..., subprocess.CompletedProcess] = subproc
     except (OSError, subprocess.TimeoutExpired):
         return None
     value = (done.stdout or "").strip()
-    return value if done.returncode == 0 and _GUID.match(value) else None
+    return value if done.returncode == 0 and GUID.match(value) else None
 
 
 def checked_subscription_id(value: str) -> str:
     """A --subscription-id as given (a GUID), lower-cased, or a UserError saying what is expected."""
-    if not _GUID.match(value.strip()):
+    if not GUID.match(value.strip()):
         raise UserError(f"--subscription-id: received {shorten(value)}; expected a GUID like "
                         f"00000000-0000-0000-0000-000000000000")
     return value.strip().lower()

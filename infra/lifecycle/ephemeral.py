@@ -25,6 +25,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Optional, Sequence
 
 from infra.cli_args import add_stack_argument
+from infra.azure_ids import GUID
 from infra.errors import UserError, shorten
 from infra.lifecycle.tags import TAG_ACCOUNT_ID, TAG_LIFECYCLE, TAG_LOCATION, TAG_TEARDOWN_PENDING
 from infra.stack_outputs import read_tag
@@ -38,7 +39,6 @@ DEFAULT_TTL_HOURS = 72
 # Stack tags recorded at `up` time (read back by `liveness-infra teardown`)
 # ---------------------------------------------------------------------------------------------
 
-_SUBSCRIPTION_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def stack_tags(stack: str, subscription_id: str) -> dict[str, str]:
@@ -50,7 +50,7 @@ def stack_tags(stack: str, subscription_id: str) -> dict[str, str]:
     """
     from infra.config.loader import load_stack_settings
 
-    if not _SUBSCRIPTION_ID.match(subscription_id or ""):
+    if not GUID.match(subscription_id or ""):
         raise UserError(f"--subscription-id: received {shorten(subscription_id)}; expected a subscription id like "
                         "00000000-0000-0000-0000-000000000000")
     settings = load_stack_settings(validate_stack_name(stack))

@@ -5,16 +5,15 @@ which Azure subscription it works in.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
+from infra.azure_ids import GUID
 from infra.errors import UserError, shorten
 from infra.stackfiles.files import PROJECT_ROOT
 
 SUBSCRIPTION_ENV = ("ARM_SUBSCRIPTION_ID", "AZURE_SUBSCRIPTION_ID")
-_SUBSCRIPTION = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ def resolve_subscription(flag: Optional[str], environ: Optional[dict[str, str]] 
             "expected the id of the Azure subscription the stack deploys to"
         )
     value = value.strip()
-    if not _SUBSCRIPTION.match(value):
+    if not GUID.match(value):
         raise UserError(f"{source}: received {shorten(value)}; expected a subscription id like 00000000-0000-0000-0000-000000000000")
     return value.lower()
 

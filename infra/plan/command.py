@@ -35,12 +35,12 @@ from infra.stackfiles.names import config_template, validate_stack_name
 
 BASE_TIMEOUT_SECONDS = 180
 EXIT_FINDINGS = 1
-# Where a tree keeps the offline evaluation: the current layout first, then the one before issue 11.
+# Where a tree keeps the offline evaluation: the current layout first, then the older flat one.
 OFFLINE_MODULES = ("plan/offline.py", "offline.py")
 
 # Runs inside the extracted base tree (PYTHONPATH = that tree): it relies only on the stable
 # `evaluate_stack` contract (infra/plan/offline.py, or infra/offline.py in trees older than the
-# issue 11 layout), not on this module, which the base may not have.
+# infra/plan package), not on this module, which the base may not have.
 _BASE_SCRIPT = r"""
 import json, os, sys
 root, stack, template, out = sys.argv[1:5]

@@ -7,7 +7,7 @@ operation is not deleted itself (no provider call): https://www.pulumi.com/docs/
 resources/options/deletedwith/. Two deletes with no dependency path between them may run in
 either order, or at once.
 
-The certificate question (issue 10): Azure refuses to delete a Container Apps certificate while a
+The certificate rule: Azure refuses to delete a Container Apps certificate while a
 hostname is bound to it (`CertificateInUse`; hashicorp/terraform-provider-azurerm#21866). A managed
 certificate must depend on the app (the hostname has to exist before the certificate can be
 issued), so a plain destroy deletes it first, while the app still binds it. Deleting the managed

@@ -1,7 +1,7 @@
 """What an offline evaluation records: planned resources, findings, the evaluation itself.
 
 Plain data shared by the evaluator (infra/plan/offline.py) and the invariant checks
-(infra/plan/invariants.py), so the checks need not import the evaluator that runs them.
+(infra/plan/invariants/), so the checks need not import the evaluator that runs them.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from infra.config.schema import PROJECT_NAME
 from infra.config.settings import Settings
 
 PROJECT = PROJECT_NAME  # Pulumi.yaml's name: the project part of every URN
+SECRET = "[secret]"  # what a secret input or output is recorded as: its value never reaches a plan
 
 
 @dataclass

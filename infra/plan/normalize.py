@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-SECRET = "[secret]"
+from infra.plan.model import SECRET
 
 
 class _Absent:

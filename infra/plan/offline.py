@@ -19,10 +19,9 @@ from infra.stackfiles.files import read_stack_config_and_secure_keys
 from infra.plan import arm_ids
 from infra.config.loader import load_settings
 from infra.config.reader import runtime_strings
-from infra.plan.invariants import check_invariants
-from infra.plan.model import Evaluation, Finding, PlannedResource
+from infra.plan.invariants.checks import check_invariants
+from infra.plan.model import SECRET, Evaluation, Finding, PlannedResource
 
-SECRET = "[secret]"
 from infra.plan.model import PROJECT  # noqa: E402 (re-exported)
 MOCK_SUBSCRIPTION = arm_ids.MOCK_SUBSCRIPTION
 

@@ -30,12 +30,8 @@ def finding_line(f: Finding) -> str:
     return f"{f.severity.upper()}: {f.invariant}: {f.message}{where}"
 
 
-def render_text(
-    stack: str,
-    resources: Sequence[Any],
-    findings: Sequence[Any],
-    settings_rows: Sequence[tuple[str, str]] = (),
-) -> str:
+def render_text(stack: str, resources: Sequence[Any], findings: Sequence[Any],
+                settings_rows: Sequence[tuple[str, str]] = ()) -> str:
     res, fnd = as_resources(resources), as_findings(findings)
     lines = [f"Offline plan for stack {stack!r}: {len(res)} resources (mock runtime, no credentials)"]
     if settings_rows:
@@ -122,12 +118,8 @@ def _md_findings(findings: Sequence[Finding], introduced: Sequence[Finding] = ()
     return lines
 
 
-def render_markdown(
-    stack: str,
-    resources: Sequence[Any],
-    findings: Sequence[Any],
-    settings_rows: Sequence[tuple[str, str]] = (),
-) -> str:
+def render_markdown(stack: str, resources: Sequence[Any], findings: Sequence[Any],
+                    settings_rows: Sequence[tuple[str, str]] = ()) -> str:
     res, fnd = as_resources(resources), as_findings(findings)
     lines = [
         COMMENT_MARKER.format(stack=stack),

@@ -37,7 +37,7 @@ def stack_proxy_settings(stack: str) -> ProxySettings:
 def ensure_free(flag: str, address: str) -> None:
     """One clear line, before nginx starts, when a listen address is taken or not ours to bind.
 
-    Otherwise nginx prints several `[emerg] bind() ... failed` lines and gives up (issue 9).
+    Otherwise nginx prints several `[emerg] bind() ... failed` lines and gives up.
     """
     import errno
     import socket

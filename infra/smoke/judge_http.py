@@ -124,11 +124,10 @@ def judge_redirect(host: str, attempt: HttpAttempt) -> Verdict:
 def judge_refused(attempt: HttpAttempt) -> Verdict:
     """A route the proxy must not forward gets the proxy's own 404, never an answer from Face."""
     check = "refused route"
-    if attempt.answer is None:
-        return _no_answer(check, attempt)
     a = attempt.answer
-    sig = signature(a)
-    what = f"{attempt.method} {attempt.target}"
+    if a is None:
+        return _no_answer(check, attempt)
+    sig, what = signature(a), f"{attempt.method} {attempt.target}"
     if sig.proxy_refusal:
         return Verdict(check, Outcome.PASS, f"{what}: the proxy's own 404")
     if sig.face:
@@ -144,11 +143,10 @@ def judge_refused(attempt: HttpAttempt) -> Verdict:
 def judge_route(route: str, attempt: HttpAttempt) -> Verdict:
     """One of the four liveness routes, sent without a session token, must reach Face."""
     check = f"route {route}"
-    if attempt.answer is None:
-        return _no_answer(check, attempt)
     a = attempt.answer
-    sig = signature(a)
-    what = f"{attempt.method} {attempt.target}"
+    if a is None:
+        return _no_answer(check, attempt)
+    sig, what = signature(a), f"{attempt.method} {attempt.target}"
     if sig.proxy_refusal:
         return Verdict(check, Outcome.FAIL, f"{what}: refused by the proxy (its own 404), so this route never reaches Face",
                        "the proxy's allowlist lacks this route or this API version: compare `liveness-infra proxy render` "

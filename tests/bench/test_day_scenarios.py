@@ -40,7 +40,8 @@ def _drain(container: dict, tmp_path: Path, tls) -> dict:
         nginx = find_nginx()
     except Exception:  # noqa: BLE001 - the proxy tests' conftest decides whether that fails
         pytest.skip("nginx not installed")
-    from proxy_bench import SHIPPED_CONFIG_MARK, run_drain
+    from bench_day_rounds import run_drain
+    from bench_stack import SHIPPED_CONFIG_MARK
 
     ca, cert = tls
     tmp_path.chmod(0o755)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
 import os
 import secrets
 import shutil
@@ -27,6 +26,7 @@ import pytest
 from infra.dns import command as dns_cmd
 from infra.dns import probe as dns_probe
 from infra.errors import UserError
+from tests.cli_result import CliResult
 from tests.dns.knot import Blackhole, KnotServer, free_port, zone_text
 
 PARENT, NS1, NS2, NS3, SILENT = "127.0.0.10", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"
@@ -116,7 +116,7 @@ def _contoso(code: str, old_code: str) -> str:
 
 
 def _caa_records(code: str) -> str:
-    """caa.test (issue 10): CAA at the apex allows only Let's Encrypt; closer sets override it."""
+    """caa.test: CAA at the apex allows only Let's Encrypt; closer sets override it."""
     hosts = ("blocked", "allowed.sub", "wild", "crit.crit", "alias", "nobody.none", "params")
     # CAA cannot sit beside a CNAME: hosts that carry their own CAA get an A record instead.
     target = {h: "A 127.0.0.96" for h in ("wild", "params")}
@@ -224,16 +224,7 @@ def loopback_only(monkeypatch):
     monkeypatch.delenv(dns_cmd.CODE_ENV, raising=False)
 
 
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return json.loads(self.out)
-
+class DnsResult(CliResult):
     def server(self, address: str) -> dict[str, Any]:
         matches = [s for s in self.data["servers"] if s["address"] == address]
         assert len(matches) == 1, f"expected one entry for {address} in {self.data['servers']}"
@@ -251,7 +242,7 @@ def _parser() -> argparse.ArgumentParser:
 def cli(capsys):
     """Run `liveness-infra dns ...` in-process exactly as infra.cli.main dispatches it."""
 
-    def run(*argv: str) -> CliResult:
+    def run(*argv: str) -> DnsResult:
         capsys.readouterr()
         try:
             args = _parser().parse_args(list(argv))
@@ -262,6 +253,6 @@ def cli(capsys):
         except SystemExit as exc:
             code = int(exc.code or 0)
         captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
+        return DnsResult(code, captured.out, captured.err)
 
     return run

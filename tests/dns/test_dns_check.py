@@ -271,7 +271,7 @@ def test_stack_without_pulumi_cli(world, cli, monkeypatch, tmp_path):
 def test_stack_outputs_fill_host_code_and_targets(world, cli, monkeypatch, tmp_path):
     """A stand-in `pulumi` prints the outputs the program exports; dns check uses them."""
     outputs = tmp_path / "outputs.json"
-    # Issued an hour ago: the window is open (a future time is refused, issue 9).
+    # Issued an hour ago: the window is open (a future time is refused).
     issued = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     outputs.write_text(
         '{"proxyHost": "ok.contoso.test", "verificationCode": "%s", "ingressFqdn": "%s",'
@@ -323,12 +323,12 @@ def test_console_script_end_to_end(world):
 
 
 def test_issued_at_in_the_future_is_refused(check):
-    """Regression (issue 9): a future --issued-at was accepted."""
+    """A future --issued-at is refused (it once was accepted)."""
     r = check("ok.contoso.test", "--issued-at", "2999-01-01T00:00:00Z")
     assert r.code == 2 and "--issued-at" in r.err and "future" in r.err and len(r.err.strip().splitlines()) == 1
 
 
 def test_window_closed_is_not_live_in_text(check):
-    """Regression (issue 9): a closed window printed "window closed" and still exited 0 as LIVE."""
+    """A closed window is never LIVE (it once printed "window closed" and still exited 0)."""
     r = check("ok.contoso.test", "--issued-at", "2020-01-01T00:00:00Z")
     assert r.code == 1 and r.data["verdict"] != "live"

@@ -140,17 +140,28 @@ def git(repo: Path, *args: str) -> str:
     return done.stdout
 
 
-@pytest.fixture(scope="module")
-def two_commits(tmp_path_factory) -> Path:
+def project_copy(tmp_path_factory, name: str) -> Path:
+    """A copy of the project's code and stack files in a fresh directory (skipped without git)."""
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
-    repo = tmp_path_factory.mktemp("repo")
+    repo = tmp_path_factory.mktemp(name)
     for part in ("infra", "components", "stacks"):
         shutil.copytree(ROOT / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "Pulumi.yaml", repo / "Pulumi.yaml")
+    return repo
+
+
+def commit_base(repo: Path) -> None:
+    """The copy as it is now becomes the base commit."""
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "base")
+
+
+@pytest.fixture(scope="module")
+def two_commits(tmp_path_factory) -> Path:
+    repo = project_copy(tmp_path_factory, "repo")
+    commit_base(repo)
     dev = repo / "stacks" / "Pulumi.dev.yaml"
     text = dev.read_text()
     assert "proxyMaxReplicas: 3" in text and "registrationState: none" in text
@@ -247,15 +258,8 @@ def render_nginx_config(settings, local=None):
 
 @pytest.fixture(scope="module")
 def nginx_edit(tmp_path_factory):
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
-    repo = tmp_path_factory.mktemp("nginx-repo")
-    for part in ("infra", "components", "stacks"):
-        shutil.copytree(ROOT / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "Pulumi.yaml", repo / "Pulumi.yaml")
-    git(repo, "init", "-q")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "base")
+    repo = project_copy(tmp_path_factory, "nginx-repo")
+    commit_base(repo)
     renderer = repo / "components" / "proxy_config.py"
     assert "def render_nginx_config(" in renderer.read_text()
     renderer.write_text(renderer.read_text() + WRAP_RENDERER)
@@ -296,18 +300,11 @@ APP_SERVER = "  liveness:faceAppServerPrincipalIds: [6f1b2c3d-4e5f-4a6b-8c7d-9e0
 @pytest.fixture(scope="module")
 def principal_removed(tmp_path_factory) -> Path:
     """Base: prod grants the app server its role. Head: the principal is removed."""
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
-    repo = tmp_path_factory.mktemp("locked")
-    for part in ("infra", "components", "stacks"):
-        shutil.copytree(ROOT / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "Pulumi.yaml", repo / "Pulumi.yaml")
+    repo = project_copy(tmp_path_factory, "locked")
     prod = repo / "stacks" / "Pulumi.prod.yaml"
     shipped = prod.read_text()
     prod.write_text(shipped.rstrip("\n") + "\n" + APP_SERVER)
-    git(repo, "init", "-q")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "base")
+    commit_base(repo)
     prod.write_text(shipped)
     git(repo, "commit", "-qam", "head")
     return repo

@@ -7,7 +7,7 @@
    `pulumi up` reading the Pulumi runtime's config (its own `_runtime_config` and `_is_secret`
    over what the runtime holds): both valid with equal settings, or both the same error.
 3. Every config that validates evaluates offline without an exception, and every security
-   invariant (infra/plan/invariants.py) holds on its plan; the plan's settings are check's settings.
+   invariant (infra/plan/invariants/) holds on its plan; the plan's settings are check's settings.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ and headers, and clients too slow to finish their request head.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from components.proxy_routes import LIVENESS_ROUTES
 
@@ -112,36 +113,44 @@ OTHER_TARGETS = [
 ]
 
 
-def build_corpus() -> list[Case]:
-    cases: list[Case] = []
+def _case(name: str, data: bytes | tuple[bytes, ...], *tags: str, pause: float = 0.0,
+          timeout: float = 5.0) -> Case:
+    pieces = data if isinstance(data, tuple) else (data,)
+    return Case(name, pieces, pause, timeout, tags, head=name.startswith("method:'HEAD'"))
 
-    def add(name: str, data: bytes | tuple[bytes, ...], *tags: str, pause: float = 0.0,
-            timeout: float = 5.0) -> None:
-        pieces = data if isinstance(data, tuple) else (data,)
-        cases.append(Case(name, pieces, pause, timeout, tags, head=name.startswith("method:'HEAD'")))
 
-    routes = _routes()
-    body = b'{"x":1}'
-    # Look-alike paths of every route.
+def _path_cases(routes: list[str], body: bytes) -> Iterator[Case]:
+    """Look-alike paths of every route."""
     for route in routes:
         for label, target in _path_mutations(route).items():
-            add(f"path:{label}:{route}", _request("POST", target, body=body), "path")
-    # Version segments that are not v<major>.<minor>[-preview.<n>].
+            yield _case(f"path:{label}:{route}", _request("POST", target, body=body), "path")
+
+
+def _version_cases(routes: list[str], body: bytes) -> Iterator[Case]:
+    """Version segments that are not v<major>.<minor>[-preview.<n>]."""
     for route in routes:
         for version in VERSION_LOOKALIKES:
             target = route.replace(f"/{VERSION}/", f"/{version}/")
-            add(f"version:{version!r}:{route}", _request("POST", target, body=body), "version")
-    # Other Face (and Azure AI) routes and other paths.
+            yield _case(f"version:{version!r}:{route}", _request("POST", target, body=body), "version")
+
+
+def _route_cases(body: bytes) -> Iterator[Case]:
+    """Other Face (and Azure AI) routes and other paths."""
     for target in OTHER_TARGETS:
-        add(f"route:{target}", _request("POST", target, body=body), "route")
-        add(f"route-get:{target}", _request("GET", target), "route")
-    # Methods other than POST (OPTIONS is enabled on the main proxy and tested as allowed).
+        yield _case(f"route:{target}", _request("POST", target, body=body), "route")
+        yield _case(f"route-get:{target}", _request("GET", target), "route")
+
+
+def _method_cases(routes: list[str], body: bytes) -> Iterator[Case]:
+    """Methods other than POST (OPTIONS is enabled on the main proxy and tested as allowed)."""
     for route in routes:
         for method in ("GET", "HEAD", "PUT", "DELETE", "PATCH", "TRACE", "CONNECT", "PROPFIND",
                        "MOVE", "FOO", "post", "P0ST", "POST\t"):
-            add(f"method:{method!r}:{route}", _request(method, route, body=body), "method")
-    route = routes[0]
-    # Request-target forms and protocol versions.
+            yield _case(f"method:{method!r}:{route}", _request(method, route, body=body), "method")
+
+
+def _line_cases(route: str, body: bytes) -> Iterator[Case]:
+    """Request-target forms and protocol versions."""
     for label, line in {
         "absolute-form": f"POST http://fl-test-face.cognitiveservices.azure.com{route} HTTP/1.1",
         "absolute-form-https": f"POST https://evil.example{route} HTTP/1.1",
@@ -159,9 +168,12 @@ def build_corpus() -> list[Case]:
         "leading-space": f" POST {route} HTTP/1.1",
         "no-slash": f"POST {route[1:]} HTTP/1.1",
     }.items():
-        add(f"line:{label}", (line + "\r\nHost: x\r\nContent-Length: 7\r\n\r\n").encode() + body,
-            "line")
-    # Header tricks nginx must refuse before anything is forwarded.
+        yield _case(f"line:{label}", (line + "\r\nHost: x\r\nContent-Length: 7\r\n\r\n").encode() + body,
+                    "line")
+
+
+def _header_cases(route: str, body: bytes) -> Iterator[Case]:
+    """Header tricks nginx must refuse before anything is forwarded."""
     for label, headers in {
         "duplicate-host": ["Host: other.example"],
         "host-with-slash": None,
@@ -178,9 +190,12 @@ def build_corpus() -> list[Case]:
                 .replace(b"\r\n", b"\r\nHost: a/b\r\n", 1) + body
         else:
             data = _request("POST", route, headers, body)
-        add(f"header:{label}", data, "header")
-    add("header:missing-host-http11", _request("POST", route, body=body, host=False), "header")
-    # Content-Length / Transfer-Encoding smuggling attempts on an allowed route.
+        yield _case(f"header:{label}", data, "header")
+    yield _case("header:missing-host-http11", _request("POST", route, body=body, host=False), "header")
+
+
+def _smuggle_cases(route: str, body: bytes) -> Iterator[Case]:
+    """Content-Length / Transfer-Encoding smuggling attempts on an allowed route."""
     smuggled = b"POST /face/v1.2/detectLiveness-sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
     chunked = b"7\r\n" + body + b"\r\n0\r\n\r\n"
     for label, headers, payload in [
@@ -222,25 +237,39 @@ def build_corpus() -> list[Case]:
         ("cl-way-over-cap", ["Content-Length: 1073741824"], body),
     ]:
         version = "HTTP/1.0" if label == "te-http10" else "HTTP/1.1"
-        add(f"smuggle:{label}", _request("POST", route, headers, payload, version=version,
-                                         length=False), "smuggle")
-    # Oversized target.
-    add("oversize:uri", _request("POST", route + "?" + "q" * 9000, body=body), "oversize")
-    add("oversize:path", _request("POST", "/face/" + "a" * 12000, body=body), "oversize")
+        yield _case(f"smuggle:{label}", _request("POST", route, headers, payload, version=version,
+                                                 length=False), "smuggle")
+
+
+def _oversize_cases(route: str, body: bytes) -> Iterator[Case]:
+    """Oversized target."""
+    yield _case("oversize:uri", _request("POST", route + "?" + "q" * 9000, body=body), "oversize")
+    yield _case("oversize:path", _request("POST", "/face/" + "a" * 12000, body=body), "oversize")
     # Oversized bodies are refused on the Content-Length, before any body byte is forwarded.
     for size in (8 * 1024 * 1024 + 1, 10 * 1024 * 1024, 64 * 1024 * 1024):
         head = _request("POST", route, [f"Content-Length: {size}"], length=False)
-        add(f"oversize:body-{size}", (head, b"z" * 65536), "oversize", pause=0.05)
-    # Slow clients: the request head never completes before client_header_timeout.
+        yield _case(f"oversize:body-{size}", (head, b"z" * 65536), "oversize", pause=0.05)
+
+
+def _slow_cases(route: str, body: bytes) -> Iterator[Case]:
+    """Slow clients: the request head never completes before client_header_timeout."""
     full = _request("POST", route, ["Authorization: Bearer slow"], body)
-    add("slow:headers-trickle", tuple(full[i:i + 8] for i in range(0, 40, 8)), "slow",
-        pause=0.6, timeout=8)
-    add("slow:head-never-ends", (full[:60],), "slow", timeout=8)
-    add("slow:request-line-never-ends", (b"POST /face/v1.2/sess",), "slow", timeout=8)
-    add("slow:connect-and-say-nothing", (b"",), "slow", timeout=8)
-    add("slow:header-one-byte-a-second", tuple(bytes([b]) for b in full[:6]), "slow",
-        pause=1.0, timeout=8)
-    add("slow:refused-route-slow-body",
-        (_request("POST", "/face/v1.2/detect", ["Content-Length: 100"], length=False), b"x" * 10),
-        "slow", pause=0.5, timeout=8)
-    return cases
+    yield _case("slow:headers-trickle", tuple(full[i:i + 8] for i in range(0, 40, 8)), "slow",
+                pause=0.6, timeout=8)
+    yield _case("slow:head-never-ends", (full[:60],), "slow", timeout=8)
+    yield _case("slow:request-line-never-ends", (b"POST /face/v1.2/sess",), "slow", timeout=8)
+    yield _case("slow:connect-and-say-nothing", (b"",), "slow", timeout=8)
+    yield _case("slow:header-one-byte-a-second", tuple(bytes([b]) for b in full[:6]), "slow",
+                pause=1.0, timeout=8)
+    yield _case("slow:refused-route-slow-body",
+                (_request("POST", "/face/v1.2/detect", ["Content-Length: 100"], length=False), b"x" * 10),
+                "slow", pause=0.5, timeout=8)
+
+
+def build_corpus() -> list[Case]:
+    routes = _routes()
+    route = routes[0]
+    body = b'{"x":1}'
+    return [*_path_cases(routes, body), *_version_cases(routes, body), *_route_cases(body),
+            *_method_cases(routes, body), *_line_cases(route, body), *_header_cases(route, body),
+            *_smuggle_cases(route, body), *_oversize_cases(route, body), *_slow_cases(route, body)]

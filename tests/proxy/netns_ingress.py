@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from proxykit.harness import FACE_HOST, settings  # noqa: E402
 from proxykit.pki import TestCA  # noqa: E402
-from proxykit.rawhttp import build_request  # noqa: E402
+from proxykit.rawhttp import build_request, read_status  # noqa: E402
 from proxykit.standin import FaceStandin  # noqa: E402
 
 from components.proxy_settings import CONTAINER_APPS_PLATFORM_CIDRS  # noqa: E402
@@ -41,13 +41,7 @@ def send_from(source: str, port: int, forwarded_for: str | None) -> int:
     headers = [("X-Forwarded-For", forwarded_for)] if forwarded_for else []
     with socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0)) as sock:
         sock.sendall(build_request("POST", ROUTE, headers, b"{}"))
-        data = b""
-        while b"\r\n" not in data:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    return int(data.split(b" ", 2)[1]) if data else 0
+        return read_status(sock)
 
 
 def main(argv: list[str]) -> int:

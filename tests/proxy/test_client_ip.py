@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from proxykit.harness import RunningProxy, settings
-from proxykit.rawhttp import build_request
+from proxykit.rawhttp import build_request, read_status
 from proxykit.standin import FaceStandin
 
 ROUTE = "/face/v1.2/session/start"
@@ -29,13 +29,7 @@ def send(proxy: RunningProxy, headers: list[tuple[str, str]], source: str = "127
     with socket.create_connection((proxy.host, proxy.port), timeout=10,
                                   source_address=(source, 0)) as sock:
         sock.sendall(request)
-        data = b""
-        while b"\r\n" not in data:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    return int(data.split(b" ", 2)[1])
+        return read_status(sock)
 
 
 @pytest.fixture(scope="module")

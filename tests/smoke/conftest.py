@@ -3,7 +3,6 @@ front, redirector and a real Knot DNS server. Everything is stopped at the end o
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -21,6 +20,7 @@ from proxykit.standin import FaceStandin  # noqa: E402
 
 from infra import cli  # noqa: E402
 from infra.proxy.runner import NGINX_FALLBACK_PATHS, ProxyProcess, ServeOptions  # noqa: E402
+from tests.cli_result import CliResult  # noqa: E402
 from tests.dns.knot import KnotServer, free_port, zone_text  # noqa: E402
 from tests.smoke.rig import Redirector, TlsFront, face_like, issue  # noqa: E402
 
@@ -32,7 +32,7 @@ NO_ASUID_HOST = "noasuid.smoke.test"
 INGRESS = "app-1.env.azurecontainerapps.test"
 ASUID = "0F3E5D7C9B1A2F4E6D8C0B2A4F6E8D0C2B4A6F8E0D2C4B6A8F0E2D4C6B8A0F2E"
 CODE = "azv-smoke-5c1e9a7b3d2f4e6a8c0b1d3f5a7c9e2b"
-# The proxy tests' settings (whatever issue 8 adds to them), with browser preflight refused as the
+# The proxy tests' settings (every proxy setting the tests exercise), with browser preflight refused as the
 # stacks' default is.
 PROXY_SETTINGS = proxy_settings(allow_options=False, client_timeout_seconds=5, upstream_timeout_seconds=5)
 
@@ -97,11 +97,11 @@ def world(tools, tmp_path_factory) -> Iterator[World]:
     directory = tmp_path_factory.mktemp("smoke-pki")
     ca, rogue = TestCA(directory, "smoke"), TestCA(directory, "smoke-rogue")
     names = [HOST, WRONG_CNAME_HOST, NO_ASUID_HOST]
-    good = issue(ca, directory, "ingress", names, days_after=365)
-    wrong = issue(ca, directory, "wrong-name", ["other.contoso.test"])
-    expired = issue(ca, directory, "expired", names, days_before=-30, days_after=-1)
-    untrusted = issue(rogue, directory, "untrusted", names)
-    face = issue(ca, directory, "face", [FACE_HOST])
+    good = issue(ca, "ingress", names, days_after=365)
+    wrong = issue(ca, "wrong-name", ["other.contoso.test"])
+    expired = issue(ca, "expired", names, days_before=-30, days_after=-1)
+    untrusted = issue(rogue, "untrusted", names)
+    face = issue(ca, "face", [FACE_HOST])
     logs = tmp_path_factory.mktemp("smoke-logs")
     stack = []
     out, err = open(logs / "nginx.out", "wb"), open(logs / "nginx.err", "wb")
@@ -145,16 +145,7 @@ def smoke_world(world: World) -> Iterator[World]:
         world.redirector.location_host = None
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return json.loads(self.out)
-
+class Result(CliResult):
     def checks(self, prefix: str) -> list[dict[str, Any]]:
         found = [c for c in self.data["checks"] if c["check"].startswith(prefix)]
         assert found, f"no check starting with {prefix!r} in {[c['check'] for c in self.data['checks']]}"

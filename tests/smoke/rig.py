@@ -12,7 +12,6 @@ Face stand-in directly = a proxy that forwards everything), and what the stand-i
 
 from __future__ import annotations
 
-import datetime as dt
 import http.server
 import json
 import select
@@ -20,12 +19,10 @@ import socket
 import ssl
 import threading
 import uuid
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+if TYPE_CHECKING:
+    from proxykit.pki import TestCA
 
 FACE_ERROR_401 = {"error": {"code": "401", "message": "Access denied due to invalid subscription key or wrong API "
                                                       "endpoint. Make sure to provide a valid key for an active "
@@ -34,28 +31,10 @@ FACE_ERROR_403 = {"error": {"code": "Forbidden", "message": "Access denied: the 
                                                             "registered proxy."}}
 
 
-def issue(ca, directory: Path, label: str, names: list[str], *, days_before: float = -1 / 288,
-          days_after: float = 1) -> tuple[str, str]:
-    """A server certificate from ``ca`` (a proxykit TestCA), valid from now+days_before to now+days_after."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-        .issuer_name(ca.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now + dt.timedelta(days=days_before))
-        .not_valid_after(now + dt.timedelta(days=days_after))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(ca.key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / f"{label}.pem", directory / f"{label}-key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return str(cert_path), str(key_path)
+def issue(ca: TestCA, label: str, names: list[str], **validity: float) -> tuple[str, str]:
+    """A server certificate from ``ca`` (TestCA.issue's validity keywords) as (cert path, key path)."""
+    files = ca.issue(label, names, **validity)
+    return str(files.cert), str(files.key)
 
 
 def face_answer(status: int, document: dict, reason: str = "") -> bytes:

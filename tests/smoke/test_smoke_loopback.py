@@ -49,11 +49,16 @@ def test_text_output_shows_each_check_and_the_result_line(smoke, smoke_world):
     assert result.out.rstrip().splitlines()[-1].endswith("; exit 0")
 
 
-def test_wrong_certificate(smoke, smoke_world):
-    smoke_world.front.use(*smoke_world.wrong_name)
+def failing_with(smoke, smoke_world, certificate, check):
+    """Smoke against the front serving `certificate` exits 1: the result and its first `check`."""
+    smoke_world.front.use(*certificate)
     result = smoke(smoke_world.args())
     assert result.code == 1
-    name = result.checks("tls name")[0]
+    return result, result.checks(check)[0]
+
+
+def test_wrong_certificate(smoke, smoke_world):
+    result, name = failing_with(smoke, smoke_world, smoke_world.wrong_name, "tls name")
     assert name["outcome"] == "fail" and "other.contoso.test" in name["summary"]
     assert name["failureClass"] == "cannot connect" and "custom domain" in name["fix"]
     assert result.outcome("tls chain") == "pass"  # same CA: only the name is wrong
@@ -61,10 +66,7 @@ def test_wrong_certificate(smoke, smoke_world):
 
 
 def test_expired_certificate(smoke, smoke_world):
-    smoke_world.front.use(*smoke_world.expired)
-    result = smoke(smoke_world.args())
-    assert result.code == 1
-    expiry = result.checks("tls expiry")[0]
+    result, expiry = failing_with(smoke, smoke_world, smoke_world.expired, "tls expiry")
     assert expiry["outcome"] == "fail" and "expired" in expiry["summary"] and "renew" in expiry["fix"]
     assert expiry["details"]["daysLeft"] < 0
     assert result.outcome("tls name") == "pass"
@@ -72,10 +74,7 @@ def test_expired_certificate(smoke, smoke_world):
 
 
 def test_untrusted_certificate(smoke, smoke_world):
-    smoke_world.front.use(*smoke_world.untrusted)
-    result = smoke(smoke_world.args())
-    assert result.code == 1
-    chain = result.checks("tls chain")[0]
+    result, chain = failing_with(smoke, smoke_world, smoke_world.untrusted, "tls chain")
     assert chain["outcome"] == "fail" and "smoke-rogue" in chain["summary"]
     assert result.outcome("tls name") == "pass"
 

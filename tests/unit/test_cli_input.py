@@ -1,4 +1,4 @@
-"""Flags and stack files through the CLI (issue 9): one line, exit 2, and the same reading everywhere."""
+"""Bad flags and stack files through the CLI: one line, exit 2, and the same reading in every command."""
 
 from __future__ import annotations
 

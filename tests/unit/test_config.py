@@ -6,18 +6,7 @@ import pytest
 
 from infra.config.loader import load_settings, load_stack_settings, parse_settings
 from infra.errors import ConfigError, UserError
-
-BASE = {
-    "location": "westeurope",
-    "proxyHost": "liveness.dev.contoso.com",
-    "dnsZoneName": "dev.contoso.com",
-    "lifecycle": "test",
-}
-
-
-def parse(**overrides):
-    raw = {**BASE, **overrides}
-    return parse_settings("unit", {k: v for k, v in raw.items() if v is not None})
+from tests.unit.stack_documents import BASE, parse
 
 
 @pytest.mark.parametrize("overrides, key, fragment", [

@@ -5,9 +5,6 @@ On the old code every case below printed "configuration valid" and deployed the 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,7 @@ from infra.cli import main
 from infra.config.schema import PROJECT_NAME
 from infra.errors import ConfigError
 from infra.plan.offline import evaluate_config
+from tests.unit.stack_documents import run_entrypoint
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = {
@@ -70,12 +68,7 @@ def test_provider_namespaces_and_liveness_keys_still_work():
 
 def test_the_program_under_pulumi_up_refuses_the_project_namespace():
     """infra/__main__.py as `pulumi up` runs it: config only through PULUMI_CONFIG, as the CLI writes it."""
-    code = ("import runpy, pulumi, infra.plan.offline as o; m=o._RecordingMocks(); "
-            "pulumi.runtime.set_mocks(m, preview=False, monitor=o._RecordingMonitor(m)); "
-            f"runpy.run_path({str(ROOT / 'infra')!r}, run_name='__main__')")
-    config = {**BASE, f"{PROJECT_NAME}:proxyMinReplicas": "5"}
-    env = {"PULUMI_CONFIG": json.dumps(config), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    result = run_entrypoint({**BASE, f"{PROJECT_NAME}:proxyMinReplicas": "5"})
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "pulumi config set liveness:proxyMinReplicas" in result.stderr

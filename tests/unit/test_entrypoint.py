@@ -1,10 +1,7 @@
-"""The Pulumi entry point: reads the runtime config, exports the outputs, no traceback on bad config."""
+"""The Pulumi entry point: reads the runtime config as `config check` reads the stack file, exports the
+outputs, no traceback on bad config."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
-from pathlib import Path
 
 import pulumi
 import pytest
@@ -12,9 +9,12 @@ from pulumi.runtime import settings as runtime_settings
 
 from infra import program
 from infra.errors import ConfigError
+from infra.config.loader import load_settings
+from infra.errors import UserError
 from infra.plan.offline import _RecordingMocks, _RecordingMonitor, _reset_runtime
+from infra.stackfiles.document import parse_stack_document
+from tests.unit.stack_documents import HEAD, check, run_entrypoint
 
-ROOT = Path(__file__).resolve().parents[2]
 CONFIG = {
     "liveness:lifecycle": "test",
     "liveness:location": "westeurope",
@@ -56,12 +56,36 @@ def test_main_refuses_a_plain_text_code():
 
 def test_entrypoint_turns_config_errors_into_one_line():
     """`pulumi up` runs infra/__main__.py; a bad key must not print a traceback."""
-    env = {"PULUMI_CONFIG": '{"liveness:location": "westeurope", "liveness:proxyHost": "nope"}',
-           "PATH": "/usr/bin:/bin"}
-    code = ("import runpy, pulumi, infra.plan.offline as o; m=o._RecordingMocks(); "
-            "pulumi.runtime.set_mocks(m, preview=False, monitor=o._RecordingMonitor(m)); "
-            f"runpy.run_path({str(ROOT / 'infra')!r}, run_name='__main__')")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    result = run_entrypoint({"liveness:location": "westeurope", "liveness:proxyHost": "nope"})
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "liveness:proxyHost" in result.stderr and "'nope'" in result.stderr
+
+
+@pytest.mark.parametrize("spelling", [b"~", b"null", b"", b"Null", b"''"])
+def test_null_means_unset(spelling):
+    document = HEAD + b"  liveness:namePrefix: " + spelling + b"\n  liveness:resourceGroupName: " + spelling + b"\n"
+    config, secure = parse_stack_document(document)
+    checked = load_settings("unit", config, secure.__contains__)
+    assert checked.name_prefix == "fl-unit" and checked.resource_group_name == "rg-fl-unit"
+
+
+@pytest.mark.parametrize("extra", [
+    b"  liveness:namePrefix: ~\n  liveness:tags: {created: 2026-11-20}\n  liveness:proxyAllowBrowserPreflight:\n",
+    b"  liveness:proxyAllowBrowserPreflight: yes\n",
+])
+def test_the_program_under_pulumi_up_reads_the_file_as_config_check_does(extra):
+    document = HEAD + extra
+    config, secure = parse_stack_document(document)
+    assert not secure
+    try:
+        check(document)
+        expected = None
+    except UserError as exc:
+        expected = str(exc)
+    result = run_entrypoint(config)
+    assert "Traceback" not in result.stderr
+    if expected is None:
+        assert result.returncode == 0, result.stderr
+    else:
+        assert result.returncode != 0 and expected in result.stderr

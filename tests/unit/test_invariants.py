@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from infra.plan.invariants import check_invariants
+from infra.plan.invariants.checks import check_invariants
 from tests.unit.conftest import evaluate, verifying
 
 

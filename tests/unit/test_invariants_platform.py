@@ -1,4 +1,4 @@
-"""The platform invariants (infra/plan/invariants_platform.py) can fail: each broken plan is reported."""
+"""The network, audit, ingress-hardening, deletion and app-server invariants (infra/plan/invariants/) can fail: each broken plan is reported."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from infra.plan.invariants import check_invariants
+from infra.plan.invariants.checks import check_invariants
 from tests.unit.conftest import evaluate, stack_evaluation, verifying
 
 APP_SERVER = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b"

@@ -1,4 +1,4 @@
-"""The issue-8 invariants can fail: fixed endpoint IPs, the proxy's upstream, trusted ranges, hub links."""
+"""The upstream invariants can fail: fixed endpoint IPs, the proxy's upstream and Host, trusted ranges, hub links."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import dataclasses
 import pytest
 
 from components.proxy_app import REVISION_HASH_ENV
-from infra.plan.invariants import T_ENDPOINT, T_PROVIDER, T_ZONE_LINK, check_invariants
+from infra.plan.invariants.checks import check_invariants
+from infra.plan.invariants.inputs import T_ENDPOINT, T_PROVIDER, T_ZONE_LINK
 from tests.unit.conftest import evaluate
 from tests.unit.test_invariants import broken
 from tests.unit.test_private_endpoint_ips import AI_ZONES

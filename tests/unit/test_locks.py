@@ -12,7 +12,7 @@ import pytest
 
 from infra.plan import locks
 from infra.plan import render as plan_render
-from infra.plan.invariants import check_invariants
+from infra.plan.invariants.checks import check_invariants
 from tests.unit.conftest import evaluate, verifying
 
 PRINCIPAL = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"

@@ -1,4 +1,4 @@
-"""Issue 10 under the mock runtime: teardown order of the certificate, NSGs, diagnostics, the
+"""The platform resources under the mock runtime: teardown order of the certificate, NSGs, diagnostics, the
 environment's settings, management locks and app-server access, on the provider's inputs."""
 
 from __future__ import annotations

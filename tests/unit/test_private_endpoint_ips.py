@@ -11,7 +11,7 @@ from components.proxy_app import REVISION_HASH_ENV
 from infra import endpoint_ips
 from infra.config.loader import parse_settings
 from infra.errors import ConfigError
-from infra.plan.invariants import T_ENDPOINT, T_PROVIDER, T_ZONE_LINK
+from infra.plan.invariants.inputs import T_ENDPOINT, T_PROVIDER, T_ZONE_LINK
 from tests.unit.conftest import BASE_CONFIG, evaluate
 
 KEY = "liveness:privateEndpointIps"

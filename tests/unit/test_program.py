@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from infra.plan.invariants import (T_ACCOUNT, T_APP, T_ENDPOINT, T_ENV, T_PRIVATE_ZONE, T_RECORD, T_SUBNET,
-                              T_ZONE, T_ZONE_GROUP, T_ZONE_LINK)
+from infra.plan.invariants.inputs import (T_ACCOUNT, T_APP, T_ENDPOINT, T_ENV, T_PRIVATE_ZONE, T_RECORD, T_SUBNET,
+                                         T_ZONE, T_ZONE_GROUP, T_ZONE_LINK)
 from tests.shipped_stacks import SHIPPED_STACKS
 from tests.unit.conftest import SECRET_CODE, evaluate, stack_evaluation, verifying
 

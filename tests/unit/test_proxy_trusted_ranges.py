@@ -6,19 +6,8 @@ from __future__ import annotations
 import pytest
 
 from components.proxy_settings import CONTAINER_APPS_PLATFORM_CIDRS
-from infra.config.loader import parse_settings
 from infra.errors import ConfigError
-
-BASE = {
-    "location": "westeurope",
-    "proxyHost": "liveness.dev.contoso.com",
-    "dnsZoneName": "dev.contoso.com",
-    "lifecycle": "test",
-}
-
-
-def parse(**overrides):
-    return parse_settings("unit", {**BASE, **overrides})
+from tests.unit.stack_documents import parse
 
 
 def test_default_is_the_apps_subnet_and_the_platform_ranges() -> None:

@@ -59,7 +59,9 @@ class TestCA:
         self.cert_path = directory / f"{name}-ca.pem"
         self.cert_path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
 
-    def issue(self, label: str, dns_names: list[str]) -> CertFiles:
+    def issue(self, label: str, dns_names: list[str], *, days_before: float = -5 / 1440,
+              days_after: float = 1) -> CertFiles:
+        """A server certificate for `dns_names`, valid from now+days_before to now+days_after."""
         key = _key()
         now = dt.datetime.now(dt.timezone.utc)
         cert = (
@@ -68,8 +70,8 @@ class TestCA:
             .issuer_name(self.cert.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
+            .not_valid_before(now + dt.timedelta(days=days_before))
+            .not_valid_after(now + dt.timedelta(days=days_after))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]),
                            critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

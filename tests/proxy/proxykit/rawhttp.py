@@ -76,6 +76,11 @@ def _parse_one(buffer: bytearray, head_only: bool = False) -> Response | None:
     return response
 
 
+def _header(line: bytes) -> tuple[bytes, bytes]:
+    name, _, value = line.partition(b":")
+    return name.strip(), value.strip()
+
+
 def exchange(host: str, port: int, data: bytes | list[bytes], *, expect: int = 1,
              timeout: float = 10.0, pause: float = 0.0, head_request: bool = False) -> Exchange:
     """Send ``data`` (a list is sent piece by piece with ``pause`` seconds between pieces) and
@@ -121,8 +126,7 @@ def exchange(host: str, port: int, data: bytes | list[bytes], *, expect: int = 1
                 lines = bytes(buffer[:head_end]).split(b"\r\n")
                 _v, status, *reason = lines[0].split(b" ", 2)
                 responses.append(Response(int(status), reason[0] if reason else b"",
-                                          [tuple(p.strip() for p in ln.split(b":", 1))
-                                           for ln in lines[1:]],  # type: ignore[misc]
+                                          [_header(ln) for ln in lines[1:]],
                                           bytes(buffer[head_end + 4:]), bytes(buffer[:head_end + 4])))
     return Exchange(responses, closed, time.monotonic() - started, bytes(received))
 
@@ -147,3 +151,24 @@ def status_if_answered(sock: socket.socket, wait: float) -> int | None:
     except OSError:
         return 0
     return int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.") else 0
+
+
+def recv_until(sock: socket.socket, marker: bytes, size: int = 4096) -> bytes:
+    """Bytes from `sock` until `marker` has arrived or the peer closed (what arrived by then)."""
+    data = b""
+    while marker not in data:
+        more = sock.recv(size)
+        if not more:
+            break
+        data += more
+    return data
+
+
+def status_of(data: bytes) -> int:
+    """The status code of a response that begins `data`; 0 when `data` holds no status line."""
+    return int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
+
+
+def read_status(sock: socket.socket) -> int:
+    """Wait for the status line of the response on `sock`; its code, 0 if the connection closed first."""
+    return status_of(recv_until(sock, b"\r\n"))

@@ -185,7 +185,7 @@ class FaceStandin:
             return
         with self._lock:
             self.tls_connections += 1
-            self.resumed_connections += int(conn.session_reused)
+            self.resumed_connections += int(bool(conn.session_reused))
         buffer = bytearray()
         try:
             while not self._stop.is_set():

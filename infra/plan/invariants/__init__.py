@@ -1,0 +1,1 @@
+"""The security invariants, one module per thing they protect; checks.py runs them all."""

@@ -6,14 +6,13 @@ from typing import Any, NotRequired, Optional, TypedDict
 import pulumi
 from pulumi_azure_native import authorization, dns
 
+from components.arg_choices import DNS_MODES, RECORD_TTL_RANGE
 from components import args_errors as check
 from components import shared_interfaces as interfaces
 from components.dns_records import VERIFICATION_LABEL, Record, proxy_records, relative_name, split_txt
 from components.package import type_token
 from components.shared_interfaces import LockArgs
 
-DNS_MODES = ("create", "existing", "external")
-RECORD_TTL_RANGE = (1, 2147483647)  # Azure DNS record set TTL
 
 
 class ProxyDnsArgs(TypedDict):

@@ -7,6 +7,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 from pulumi_azure_native import authorization, cognitiveservices, network, privatedns
 
+from components.arg_choices import ACCOUNT_KINDS, PRIVATE_DNS_MODES, default_zone_names
 from components import args_errors as check
 from components import shared_interfaces as interfaces
 from components.package import type_token
@@ -15,10 +16,6 @@ from components.zone_ids import parse_zone_id
 
 PRIVATE_ENDPOINT_GROUP = "account"
 PURGE_HOOK_NAME = "purge-soft-deleted-account"
-KINDS = ("Face", "AIServices")
-COGNITIVE_ZONE = "privatelink.cognitiveservices.azure.com"
-AI_SERVICES_EXTRA_ZONES = ("privatelink.openai.azure.com", "privatelink.services.ai.azure.com")
-PRIVATE_DNS_MODES = ("create", "existing", "policy")
 
 
 class PrivateEndpointIpArgs(TypedDict):
@@ -101,7 +98,7 @@ def validate_args(args: FaceAccountArgs) -> None:
                                 "private_link_connection_name"))
     for field in ("location", "account_name", "custom_subdomain", "private_endpoint_name"):
         check.plain_str(kind, field, args[field])
-    check.one_of(kind, "kind", args.get("kind", "Face"), KINDS)
+    check.one_of(kind, "kind", args.get("kind", "Face"), ACCOUNT_KINDS)
     mode = args.get("private_dns_mode", "create")
     check.one_of(kind, "private_dns_mode", mode, PRIVATE_DNS_MODES)
     zone_ids = args.get("private_dns_zone_ids") or []
@@ -133,10 +130,6 @@ def validate_args(args: FaceAccountArgs) -> None:
     if hooks is not None and not isinstance(hooks, pulumi.ResourceHookBinding):
         raise check.ComponentArgsError(kind, "account_hooks", hooks, "a pulumi.ResourceHookBinding (in-program only)")
 
-
-def default_zone_names(kind: str) -> list[str]:
-    """The private zones an account of `kind` needs."""
-    return [COGNITIVE_ZONE, *AI_SERVICES_EXTRA_ZONES] if kind == "AIServices" else [COGNITIVE_ZONE]
 
 
 class FaceAccount(pulumi.ComponentResource):

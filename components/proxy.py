@@ -11,11 +11,11 @@ from typing import NotRequired, Optional, TypedDict, cast
 import pulumi
 from pulumi_azure_native import app, operationalinsights
 
+from components.arg_choices import CERTIFICATE_SOURCES, LOG_RETENTION_DAYS_RANGE
 from components import args_errors as check
 from components.package import type_token
-from components.proxy_app import CERTIFICATE_SOURCES, WORKLOAD_PROFILE
+from components.proxy_app import WORKLOAD_PROFILE
 
-LOG_RETENTION_DAYS_RANGE = (30, 730)  # PerGB2018 workspaces: 30-730 days of interactive retention
 
 
 class LivenessProxyArgs(TypedDict):

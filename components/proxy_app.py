@@ -10,6 +10,7 @@ from typing import NotRequired, Optional, TypedDict
 import pulumi
 from pulumi_azure_native import app
 
+from components.arg_choices import CERTIFICATE_SOURCES, DEFAULT_IMAGE, DOMAIN_BINDINGS, REPLICAS_RANGE
 from components import args_errors as check
 from components import proxy_config
 from components.package import type_token
@@ -28,10 +29,6 @@ CONFIG_FILE = "nginx.conf"
 WORKLOAD_PROFILE = "Consumption"
 CONTAINER_NAME = "proxy"
 REVISION_HASH_ENV = "NGINX_CONFIG_SHA256"
-DOMAIN_BINDINGS = ("auto", "bootstrap", "bound")
-CERTIFICATE_SOURCES = ("managed", "keyvault")
-DEFAULT_IMAGE = "docker.io/library/nginx:1.28.0-alpine"
-REPLICAS_RANGE = (0, 1000)
 # The container's command: a POSIX sh (busybox in the Alpine image, dash on Debian) runs nginx in
 # the foreground and turns the platform's SIGTERM into SIGQUIT, nginx's graceful shutdown (on
 # SIGTERM nginx stops at once and cuts every request in flight). The shell then waits for nginx,

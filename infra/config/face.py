@@ -10,7 +10,7 @@ import ipaddress
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from components.face import default_zone_names
+from components.arg_choices import default_zone_names
 from infra import endpoint_ips
 from components.zone_ids import parse_zone_id
 from infra.config.network import NetworkSettings

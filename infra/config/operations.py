@@ -7,7 +7,7 @@ LivenessProxy component). Pure: no Pulumi, no Azure.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from components.proxy import LOG_RETENTION_DAYS_RANGE
+from components.arg_choices import LOG_RETENTION_DAYS_RANGE
 from infra.azure_ids import GUID
 from infra.config.reader import Reader
 from infra.errors import ConfigError

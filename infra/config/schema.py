@@ -14,12 +14,11 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from components.dns import DNS_MODES
-from components.face import KINDS as FACE_KINDS
-from components.face import PRIVATE_DNS_MODES
+from components.arg_choices import ACCOUNT_KINDS as FACE_KINDS
+from components.arg_choices import (
+    CERTIFICATE_SOURCES, DEFAULT_IMAGE, DNS_MODES, DOMAIN_BINDINGS, LOG_RETENTION_DAYS_RANGE, PRIVATE_DNS_MODES,
+)
 from components.monitoring_queries import ALERT_WINDOW_MINUTES, AlertThresholds
-from components.proxy import LOG_RETENTION_DAYS_RANGE
-from components.proxy_app import CERTIFICATE_SOURCES, DEFAULT_IMAGE, DOMAIN_BINDINGS
 from components.proxy_settings import (
     CONCURRENT_REQUESTS_RANGE, CONTAINER_APPS_PLATFORM_CIDRS, DEFAULT_CLIENT_TIMEOUT_SECONDS,
     DEFAULT_CONCURRENT_REQUESTS, DEFAULT_CPU, DEFAULT_MAX_BODY_BYTES, DEFAULT_MEMORY, DEFAULT_RATE_LIMIT_BURST,

@@ -13,7 +13,7 @@ import math
 
 import pytest
 
-from components import dns, face, proxy, proxy_app, proxy_settings
+from components import arg_choices, proxy_settings
 from components.monitoring_queries import ALERT_WINDOW_MINUTES, AlertThresholds
 from components.proxy_settings import ProxySettings
 from infra.config.proxy import PROXY_FIELD_KEYS
@@ -30,11 +30,11 @@ COMPONENT_BOUNDS: dict[str, tuple[float, float]] = {
     "proxyMaxBodyBytes": proxy_settings.MAX_BODY_BYTES_RANGE,
     "proxyClientTimeoutSeconds": proxy_settings.TIMEOUT_RANGE,
     "proxyUpstreamTimeoutSeconds": proxy_settings.TIMEOUT_RANGE,
-    "proxyMinReplicas": proxy_app.REPLICAS_RANGE,
-    "proxyMaxReplicas": (1, proxy_app.REPLICAS_RANGE[1]),
-    "logRetentionDays": proxy.LOG_RETENTION_DAYS_RANGE,
-    "dnsRecordTtl": dns.RECORD_TTL_RANGE,
-    "verificationTxtTtl": dns.RECORD_TTL_RANGE,
+    "proxyMinReplicas": arg_choices.REPLICAS_RANGE,
+    "proxyMaxReplicas": (1, arg_choices.REPLICAS_RANGE[1]),
+    "logRetentionDays": arg_choices.LOG_RETENTION_DAYS_RANGE,
+    "dnsRecordTtl": arg_choices.RECORD_TTL_RANGE,
+    "verificationTxtTtl": arg_choices.RECORD_TTL_RANGE,
     # ProxyMonitoring: the error rate in (0, 100], every count at least 1, a window Azure accepts.
     "alertErrorRatePercent": (_JUST_ABOVE_ZERO, 100),
     "alertMinRequests": (1, math.inf),
@@ -47,12 +47,12 @@ COMPONENT_BOUNDS: dict[str, tuple[float, float]] = {
 
 # Config key -> the choices the component accepts.
 COMPONENT_CHOICES: dict[str, tuple[str, ...]] = {
-    "faceKind": face.KINDS,
-    "privateDnsMode": face.PRIVATE_DNS_MODES,
-    "proxyCertificateSource": proxy_app.CERTIFICATE_SOURCES,
-    "proxyDomainBinding": proxy_app.DOMAIN_BINDINGS,
+    "faceKind": arg_choices.ACCOUNT_KINDS,
+    "privateDnsMode": arg_choices.PRIVATE_DNS_MODES,
+    "proxyCertificateSource": arg_choices.CERTIFICATE_SOURCES,
+    "proxyDomainBinding": arg_choices.DOMAIN_BINDINGS,
     "proxyUpstreamHost": proxy_settings.UPSTREAM_HOST_MODES,
-    "dnsMode": dns.DNS_MODES,
+    "dnsMode": arg_choices.DNS_MODES,
 }
 # Choices no component takes: they steer the program itself.
 PROGRAM_CHOICES = {"lifecycle", "registrationState"}
@@ -138,4 +138,4 @@ def test_config_defaults_are_the_monitoring_defaults(name):
 
 
 def test_the_nginx_image_is_the_components():
-    assert KEYS_BY_NAME["proxyImage"].spec.value == proxy_app.DEFAULT_IMAGE
+    assert KEYS_BY_NAME["proxyImage"].spec.value == arg_choices.DEFAULT_IMAGE

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Iterable
 
-from components.face import COGNITIVE_ZONE
+from components.arg_choices import COGNITIVE_ZONE
 from components.zone_ids import parse_zone_id
 from infra import endpoint_ips
 from infra.plan.invariants.inputs import (

@@ -52,7 +52,11 @@ def test_diff_names_added_removed_and_changed_inputs():
     changed = {(c.type, c.name): c for c in d.changed}
     assert set(changed) == {(ACCOUNT, "face-account"), (APP, "proxy-app")}
     account = changed[(ACCOUNT, "face-account")]
-    assert set(account.paths) == {"properties.publicNetworkAccess", "properties.networkAcls.ipRules", "properties.networkAcls.ipRules[0].value"}
+    assert set(account.paths) == {
+        "properties.publicNetworkAccess",
+        "properties.networkAcls.ipRules",
+        "properties.networkAcls.ipRules[0].value",
+    }
     by_path = {c.path: c for c in account.changes}
     assert (by_path["properties.publicNetworkAccess"].before, by_path["properties.publicNetworkAccess"].after) == ("Disabled", "Enabled")
     assert by_path["properties.networkAcls.ipRules[0].value"].before is pr.ABSENT

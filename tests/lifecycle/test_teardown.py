@@ -130,7 +130,8 @@ def test_a_pr_stack_whose_own_file_says_prod_is_refused_whatever_the_template(tm
                                            .replace("liveness:proxyMinReplicas: 1", "liveness:proxyMinReplicas: 2"))
     monkeypatch.setattr(stackfile, "STACKS_DIR", stacks)
     world = World(stacks=["pr-5"], outputs={"lifecycle": "ephemeral"})
-    with pytest.raises(TeardownRefused, match=r"refusing to tear down 'pr-5': its liveness:lifecycle is 'prod' \(stacks/Pulumi.pr-5.yaml\)"):
+    refusal = r"refusing to tear down 'pr-5': its liveness:lifecycle is 'prod' \(stacks/Pulumi.pr-5.yaml\)"
+    with pytest.raises(TeardownRefused, match=refusal):
         world.teardown("pr-5", template="pr").execute()
     assert world.log == []
 
@@ -337,7 +338,8 @@ def test_a_failed_destroy_purges_nothing_and_keeps_the_stack():
     world.pulumi.fail["destroy"] = 255
     assert world.teardown().execute() == 1
     assert world.azure_calls() == [] and not any(c[:2] == ("stack", "rm") for c in world.pulumi_calls())
-    assert "pulumi destroy failed (exit 255: error: destroy failed for the test); nothing was purged and the stack is kept" in "\n".join(world.printed)
+    printed = "\n".join(world.printed)
+    assert "pulumi destroy failed (exit 255: error: destroy failed for the test); nothing was purged and the stack is kept" in printed
 
 
 def test_a_purge_without_permission_says_which_permission_and_keeps_the_stack():

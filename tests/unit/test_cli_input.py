@@ -80,6 +80,7 @@ def test_output_into_a_closed_pipe_is_no_traceback():
 
     proc = subprocess.Popen([sys.executable, "-m", "infra.cli", "config", "check", "--stack", "dev"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
     proc.stdout.close()  # before the command has written anything (it is still importing)
     _, err = proc.communicate(timeout=120)
     assert b"Traceback" not in err and proc.returncode == 141

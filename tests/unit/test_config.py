@@ -43,7 +43,7 @@ from tests.unit.stack_documents import BASE, parse
     ({"faceIpRules": ["203.0.113.0/24"]}, "faceIpRules", "public network access is Disabled, so Azure ignores IP rules"),
     ({"faceIpRules": "1.2.3.4"}, "faceIpRules", "JSON list"),
     ({"privateDnsMode": "existing"}, "privateDnsZoneIds", "privatelink.cognitiveservices.azure.com"),
-    ({"privateDnsZoneIds": ["/subscriptions/1/resourceGroups/r/providers/Microsoft.Network/privateDnsZones/privatelink.cognitiveservices.azure.com"]},
+    ({"privateDnsZoneIds": ["/subscriptions/1/resourceGroups/r/providers/Microsoft.Network/privateDnsZones/privatelink.cognitiveservices.azure.com"]},  # noqa: E501 -- one resource id kept whole so it greps
      "privateDnsZoneIds", "unless liveness:privateDnsMode is existing"),
     ({"proxyCertificateSource": "keyvault"}, "proxyKeyVaultCertificateUrl", "Key Vault secret URL"),
     ({"proxyKeyVaultIdentity": "/subscriptions/1/resourceGroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/x"},

@@ -1,4 +1,5 @@
-"""The network, audit, ingress-hardening, deletion and app-server invariants (infra/plan/invariants/) can fail: each broken plan is reported."""
+"""The network, audit, ingress-hardening, deletion and app-server invariants (infra/plan/invariants/) can fail:
+each broken plan is reported."""
 
 from __future__ import annotations
 
@@ -41,7 +42,10 @@ MUTATIONS = {
     "duplicate priority": (lambda ev: _rule(ev, "network-apps-nsg", "allow-https-in").update(priority=100), "share priority"),
     "no https edge port": (lambda ev: _rule(ev, "network-apps-nsg", "allow-https-in").update(destinationPortRanges=["443"]), "31443"),
     "no http rule": (lambda ev: _rules(ev, "network-apps-nsg").remove(_rule(ev, "network-apps-nsg", "allow-http-in")), "31080"),
-    "no lb probes": (lambda ev: _rule(ev, "network-apps-nsg", "allow-lb-probes-in").update(sourceAddressPrefix="Internet"), "AzureLoadBalancer"),
+    "no lb probes": (
+        lambda ev: _rule(ev, "network-apps-nsg", "allow-lb-probes-in").update(sourceAddressPrefix="Internet"),
+        "AzureLoadBalancer",
+    ),
     "deny on apps": (lambda ev: _rules(ev, "network-apps-nsg").append(
         {"name": "deny-x", "priority": 4000, "direction": "Inbound", "access": "Deny", "protocol": "*",
          "sourceAddressPrefix": "*", "destinationPortRange": "*"}), "deny rules"),

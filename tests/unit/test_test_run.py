@@ -22,6 +22,8 @@ def test_ci_selects_the_full_strength_profile():
 
 
 def test_make_test_runs_in_parallel():
-    recipe = re.search(r"^test:.*\n\t(.+)$", (ROOT / "Makefile").read_text(), flags=re.MULTILINE).group(1)
+    found = re.search(r"^test:.*\n\t(.+)$", (ROOT / "Makefile").read_text(), flags=re.MULTILINE)
+    assert found, "the Makefile has no test: recipe"
+    recipe = found.group(1)
     assert "pytest -n auto" in recipe
     assert "pytest-xdist" in (ROOT / "pyproject.toml").read_text()

@@ -21,7 +21,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "liveness:proxyHost": "liveness.dev.contoso.com", "liveness:dnsMode": "external",
         "liveness:proxyCertificateSource": "keyvault",
         "liveness:proxyKeyVaultCertificateUrl": "https://kv-liveness.vault.azure.net/secrets/proxy",
-        "liveness:proxyKeyVaultIdentity": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-id/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-proxy",
+        "liveness:proxyKeyVaultIdentity": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-id/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-proxy",  # noqa: E501 -- one resource id / URN / message kept whole so it greps
         "liveness:privateDnsMode": "create",
         "liveness:monitoringEnabled": True,
     },

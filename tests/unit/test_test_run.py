@@ -1,10 +1,12 @@
-"""The everyday run is quick and CI keeps the property tests' full strength: `make test` runs on
-every core, CI selects the `ci` Hypothesis profile (2,000 stack files through validation, 200
+"""The everyday run is quick and CI keeps the property tests' full strength: `make test` runs two
+workers per core (the real-tool tests wait on timers), CI selects the `ci` Hypothesis profile (2,000 stack files through validation, 200
 through the offline plan)."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 from hypothesis import settings
@@ -25,5 +27,8 @@ def test_make_test_runs_in_parallel():
     found = re.search(r"^test:.*\n\t(.+)$", (ROOT / "Makefile").read_text(), flags=re.MULTILINE)
     assert found, "the Makefile has no test: recipe"
     recipe = found.group(1)
-    assert "pytest -n auto" in recipe
+    assert "pytest -n $(TEST_WORKERS)" in recipe
+    workers = subprocess.run(["make", "-s", "-C", str(ROOT), "-n", "test", "MAKEFLAGS="], capture_output=True,
+                             text=True, timeout=60, check=False).stdout
+    assert f"pytest -n {2 * len(os.sched_getaffinity(0))}" in workers, workers
     assert "pytest-xdist" in (ROOT / "pyproject.toml").read_text()

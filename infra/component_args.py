@@ -7,7 +7,6 @@ where the stack's names, defaults and lifecycle become component inputs. Resourc
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any, Optional
 
@@ -15,7 +14,8 @@ import pulumi
 
 from components.dns import ProxyDnsArgs
 from components.face import FaceAccountArgs, PrivateEndpointIpArgs
-from components.monitoring_args import ProxyMonitoringArgs
+from components.monitoring_args import AlertThresholdsArgs, ProxyMonitoringArgs
+from components.monitoring_queries import AlertThresholds
 from components.network import IsolatedNetworkArgs
 from components.proxy import LivenessProxyArgs
 from components.proxy_app import LivenessProxyAppArgs, ProxyRoutingArgs
@@ -224,7 +224,7 @@ def monitoring_args(settings: Settings, resource_group_name: pulumi.Input[str], 
         container_app_name=settings.resource_name("proxy"),
         container_app_id=container_app_id,
         proxy_host=settings.proxy.host,
-        thresholds=dataclasses.asdict(m.thresholds),
+        thresholds=threshold_args(m.thresholds),
         alert_emails=list(m.alert_emails),
         certificate_check=m.certificate_check,
         tags=settings.tags,
@@ -232,3 +232,12 @@ def monitoring_args(settings: Settings, resource_group_name: pulumi.Input[str], 
     if alert_webhook_url is not None:
         args["alert_webhook_url"] = alert_webhook_url
     return args
+
+
+def threshold_args(t: AlertThresholds) -> AlertThresholdsArgs:
+    """The validated alert thresholds as ProxyMonitoring's typed Args (every field, by name)."""
+    return AlertThresholdsArgs(
+        error_rate_percent=t.error_rate_percent, min_requests=t.min_requests, face_403_count=t.face_403_count,
+        throttled_count=t.throttled_count, restart_count=t.restart_count, certificate_days=t.certificate_days,
+        window_minutes=t.window_minutes, frequency_minutes=t.frequency_minutes,
+    )

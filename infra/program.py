@@ -73,6 +73,7 @@ def _forwarded_provider_config() -> dict[str, Any]:
     config = pulumi.Config("azure-native")
     out: dict[str, Any] = {}
     for key, arg in _FORWARDED.items():
+        value: Any  # a bool, a secret Output or a plain string, by key
         if key in ("useOidc", "useMsi"):
             value = config.get_bool(key)
         elif key in _SECRET_FORWARDED:

@@ -79,7 +79,7 @@ def parse_line(line: str) -> Optional[Entry]:
     if not isinstance(data, dict):
         return None
     status = data.get("status")
-    if isinstance(status, bool):
+    if status is None or isinstance(status, bool):
         return None
     try:
         status = int(status)

@@ -19,19 +19,20 @@ from infra.config.schema import NAMESPACE
 from infra.config.settings import Settings
 
 
-def _runtime_config() -> Mapping[str, Any]:
+def runtime_config() -> Mapping[str, Any]:
     """Every `namespace:key` config entry of the running stack (env-provided and explicit)."""
-    from pulumi.runtime import config as runtime_config
+    from pulumi.runtime import config as pulumi_config
 
-    merged: dict[str, Any] = dict(runtime_config.get_config_env())
-    merged.update(runtime_config.CONFIG.get())
+    merged: dict[str, Any] = dict(pulumi_config.get_config_env())
+    merged.update(pulumi_config.CONFIG.get())
     return merged
 
 
-def _is_secret(key: str) -> bool:
-    from pulumi.runtime import config as runtime_config
+def is_secret_config(key: str) -> bool:
+    """Whether `key` was set with --secret (or is listed secret in the environment)."""
+    from pulumi.runtime import config as pulumi_config
 
-    return runtime_config.is_config_secret(key) or key in runtime_config.get_config_secret_keys_env()
+    return pulumi_config.is_config_secret(key) or key in pulumi_config.get_config_secret_keys_env()
 
 
 def _monitoring(settings: Settings, resource_group_name: pulumi.Input[str], proxy: LivenessProxy,
@@ -156,6 +157,6 @@ def build(settings: Settings) -> dict[str, Any]:
 
 
 def main() -> None:
-    settings = load_settings(pulumi.get_stack(), _runtime_config(), _is_secret)
+    settings = load_settings(pulumi.get_stack(), runtime_config(), is_secret_config)
     for name, value in build(settings).items():
         pulumi.export(name, value)

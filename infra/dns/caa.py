@@ -98,7 +98,7 @@ class _Walker:
         if cut is None:
             return None
         if cut.zone not in self.servers_by_zone:
-            self.servers_by_zone[cut.zone] = dns_probe._zone_servers(
+            self.servers_by_zone[cut.zone] = dns_probe.zone_servers(
                 cut, self.resolvers, port=self.port, timeout=self.timeout, ipv6=False, notes=notes, limit=2)
         for server in self.servers_by_zone[cut.zone]:
             reply = dns_probe.query(server, name, "CAA", timeout=self.timeout)

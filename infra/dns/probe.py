@@ -274,7 +274,7 @@ def discover(host: str, resolvers: Sequence[Server], *, port: int = 53, timeout:
         parent_cut = find_zone(parent_name, resolvers, timeout=timeout, notes=found.notes) if parent_name else None
         if parent_cut is not None:
             found.parent_zone = parent_cut.zone
-            parent_servers = _zone_servers(parent_cut, resolvers, port=port, timeout=timeout, ipv6=ipv6,
+            parent_servers = zone_servers(parent_cut, resolvers, port=port, timeout=timeout, ipv6=ipv6,
                                            notes=found.notes, limit=PARENT_SERVERS_ASKED)
             for server in parent_servers:
                 reply = query(server, zone, "NS", timeout=timeout)
@@ -333,7 +333,7 @@ def _servers_from(addresses: dict[str, list[str]], port: int) -> list[Server]:
             for ns, addrs in sorted(addresses.items()) for a in addrs]
 
 
-def _zone_servers(cut: ZoneCut, resolvers: Sequence[Server], *, port: int, timeout: float, ipv6: bool,
+def zone_servers(cut: ZoneCut, resolvers: Sequence[Server], *, port: int, timeout: float, ipv6: bool,
                   notes: list[str], limit: int) -> list[Server]:
     """Up to ``limit`` name servers' addresses of a zone, as the resolver sees them."""
     if cut.referral is not None:

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from infra.plan import locks as lock_rules
+from infra.plan import diff as plan_diff
+from infra.plan import normalize as plan_normalize
 from infra.plan import render as plan_render
 from infra.cli_args import add_json_argument, add_stack_argument, add_template_argument
 from infra.errors import UserError, shorten
@@ -101,21 +103,21 @@ def run(args: argparse.Namespace) -> int:
         if base_eval is not None:
             base_eval.close()
         raise
-    resources = plan_render.stable_order(plan_render.as_resources(evaluation.resources))
-    findings = plan_render.as_findings(evaluation.findings)
-    findings += plan_render.placeholder_leaks(resources, SECRET_PLACEHOLDER)
+    resources = plan_normalize.stable_order(plan_normalize.as_resources(evaluation.resources))
+    findings = plan_normalize.as_findings(evaluation.findings)
+    findings += plan_normalize.placeholder_leaks(resources, SECRET_PLACEHOLDER)
 
     if base_eval is not None:
         base_label, base = base_eval.label, base_eval.result()
         base_resources = base["resources"] if base else []
-        base_findings = plan_render.as_findings(base["findings"]) if base else []
+        base_findings = plan_normalize.as_findings(base["findings"]) if base else []
         if base is None:
             base_label += ", where this stack does not exist yet"
-        diff = plan_render.diff_plans(base_resources, resources)
+        diff = plan_diff.diff_plans(base_resources, resources)
         findings += [
-            plan_render.as_finding({"severity": "error", "invariant": lock_rules.LOCKED_CHANGE, "message": message, "resource": name})
+            plan_normalize.as_finding({"severity": "error", "invariant": lock_rules.LOCKED_CHANGE, "message": message, "resource": name})
             for name, message in lock_rules.locked_changes(
-                plan_render.as_resources(base_resources), diff.removed, diff.changed, stack)]
+                plan_normalize.as_resources(base_resources), diff.removed, diff.changed, stack)]
         if args.json:
             doc = {"stack": stack, "base": base_label, **diff.as_json(), "findings": [dataclasses.asdict(f) for f in findings]}
             _out(json.dumps(doc, indent=2) + "\n")
@@ -124,16 +126,16 @@ def run(args: argparse.Namespace) -> int:
         else:
             _out(plan_render.render_diff_text(stack, base_label, diff, findings, base_findings))
     else:
-        rows = plan_render.key_settings(evaluation.settings)
+        rows = plan_diff.key_settings(evaluation.settings)
         if args.json:
-            _out(json.dumps(plan_render.plan_json(resources), indent=2, sort_keys=True) + "\n")
+            _out(json.dumps(plan_normalize.plan_json(resources), indent=2, sort_keys=True) + "\n")
             for f in findings:
                 print(f"finding: {plan_render.finding_line(f)}", file=sys.stderr)
         elif args.markdown:
             _out(plan_render.render_markdown(stack, resources, findings, rows))
         else:
             _out(plan_render.render_text(stack, resources, findings, rows))
-    return EXIT_FINDINGS if plan_render.errors(findings) else 0
+    return EXIT_FINDINGS if plan_normalize.errors(findings) else 0
 
 
 def _out(text: str) -> None:

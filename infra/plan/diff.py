@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from infra.plan.normalize import ABSENT, Finding, Resource, as_resources, flatten
+from infra.plan.model import Finding
+from infra.plan.normalize import ABSENT, Resource, as_resources, flatten
 
 
 @dataclass(frozen=True)

@@ -35,12 +35,17 @@ class PlannedResource:
         return {"type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Finding:
     severity: str  # "error" | "warning"
     invariant: str
     message: str
     resource: Optional[str] = None
+
+    @property
+    def key(self) -> tuple[str, str, Optional[str]]:
+        """What makes two findings the same one (severity aside), across a base and a head plan."""
+        return (self.invariant, self.message, self.resource)
 
 
 @dataclass

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from infra.plan.model import SECRET
+from infra.plan.model import SECRET, Finding
 
 
 class _Absent:
@@ -41,18 +41,6 @@ class Resource:
     def as_json(self) -> dict[str, Any]:
         """The plan's JSON shape: exactly type, name, parent, inputs."""
         return {"type": self.type, "name": self.name, "parent": self.parent, "inputs": dict(self.inputs)}
-
-
-@dataclass(frozen=True)
-class Finding:
-    severity: str
-    invariant: str
-    message: str
-    resource: Optional[str] = None
-
-    @property
-    def key(self) -> tuple[str, str, Optional[str]]:
-        return (self.invariant, self.message, self.resource)
 
 
 def _field(obj: Any, name: str, default: Any = None) -> Any:
@@ -219,7 +207,7 @@ def text_diff(before: Any, after: Any, context: int = 3) -> list[str]:
     return list(difflib.unified_diff(old, new, fromfile="base", tofile="head", n=context, lineterm=""))
 
 
-def _diff_summary(hunk: Sequence[str]) -> str:
+def diff_summary(hunk: Sequence[str]) -> str:
     body = hunk[2:]  # past the ---/+++ header
     added = sum(1 for line in body if line.startswith("+"))
     removed = sum(1 for line in body if line.startswith("-"))

@@ -9,7 +9,7 @@ plausible stand-ins. Secret inputs are recorded as "[secret]".
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
@@ -20,10 +20,8 @@ from infra.plan import arm_ids
 from infra.config.loader import load_settings
 from infra.config.reader import runtime_strings
 from infra.plan.invariants.checks import check_invariants
-from infra.plan.model import SECRET, Evaluation, Finding, PlannedResource
+from infra.plan.model import PROJECT, SECRET, Evaluation, PlannedResource
 
-from infra.plan.model import PROJECT  # noqa: E402 (re-exported)
-MOCK_SUBSCRIPTION = arm_ids.MOCK_SUBSCRIPTION
 
 def redact(value: Any) -> Any:
     """Inputs with every secret replaced by "[secret]" (the unwrapped value never leaves here)."""
@@ -62,7 +60,7 @@ def _stand_ins(type_token: str, name: str, inputs: dict[str, Any]) -> dict[str, 
     return {}
 
 
-class _RecordingMocks(pulumi.runtime.Mocks):
+class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[PlannedResource] = []
 
@@ -84,16 +82,23 @@ class _RecordingMocks(pulumi.runtime.Mocks):
         return {}
 
 
-class _RecordingMonitor(pulumi_mocks.MockMonitor):
+# Called with each registration request and the monitor's response (the URN tests read URNs this way).
+RegistrationObserver = Callable[[Any, Any], None]
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
     """Records registrations with their parent, including component resources."""
 
-    def __init__(self, mocks: _RecordingMocks):
+    def __init__(self, mocks: RecordingMocks, observe: Optional[RegistrationObserver] = None):
         super().__init__(mocks)
         self.recorded: list[PlannedResource] = []
         self._names_by_urn: dict[str, str] = {}
+        self._observe = observe
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
+        if self._observe is not None:
+            self._observe(request, response)
         if request.type != "pulumi:pulumi:Stack":
             inputs = redact(rpc.deserialize_properties(request.object))
             self._names_by_urn[response.urn] = request.name
@@ -128,22 +133,24 @@ def _provider_name(reference: str) -> Optional[str]:
     return None if name.startswith("default") else name or None
 
 
-def _reset_runtime() -> None:
+def reset_runtime() -> None:
     runtime_settings.SETTINGS.outputs.clear() if hasattr(runtime_settings.SETTINGS, "outputs") else None
     runtime_settings._set_root_resource(None) if hasattr(runtime_settings, "_set_root_resource") else None
 
 
-def evaluate_config(stack: str, config: Mapping[str, Any], secret_keys: tuple[str, ...] = ()) -> Evaluation:
-    """Run the program for `stack` with `config` (`ns:key` → value) under the mock runtime."""
+def evaluate_config(stack: str, config: Mapping[str, Any], secret_keys: tuple[str, ...] = (),
+                    observe: Optional[RegistrationObserver] = None) -> Evaluation:
+    """Run the program for `stack` with `config` (`ns:key` → value) under the mock runtime;
+    `observe` sees every registration as the monitor answers it."""
     from infra import program
 
     # Exactly what `pulumi up` hands the program: strings (native values become their runtime text).
     string_config = runtime_strings(config, "")
     settings = load_settings(stack, string_config, secret_keys.__contains__)
 
-    mocks = _RecordingMocks()
-    monitor = _RecordingMonitor(mocks)
-    _reset_runtime()
+    mocks = RecordingMocks()
+    monitor = RecordingMonitor(mocks, observe)
+    reset_runtime()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(string_config, list(secret_keys))
 
@@ -167,7 +174,7 @@ def evaluate_config(stack: str, config: Mapping[str, Any], secret_keys: tuple[st
     try:
         pulumi.runtime.mocks.test(run)()
     finally:
-        _reset_runtime()
+        reset_runtime()
 
     evaluation.outputs = {k: (SECRET if k in secret_outputs else v) for k, v in captured.items()}
     evaluation.resources = monitor.recorded
@@ -175,10 +182,9 @@ def evaluate_config(stack: str, config: Mapping[str, Any], secret_keys: tuple[st
     return evaluation
 
 
-def evaluate_stack(stack: str, template: Optional[str] = None) -> Evaluation:
+def evaluate_stack(stack: str, template: Optional[str] = None,
+                   observe: Optional[RegistrationObserver] = None) -> Evaluation:
     """Evaluate stacks/Pulumi.<stack>.yaml (or the `template` file under the name `stack`)."""
     config, secure = read_stack_config_and_secure_keys(template or stack)
-    return evaluate_config(stack, config, tuple(sorted(secure)))
+    return evaluate_config(stack, config, tuple(sorted(secure)), observe)
 
-
-__all__ = ["Evaluation", "Finding", "PlannedResource", "SECRET", "evaluate_config", "evaluate_stack"]

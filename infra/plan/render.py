@@ -17,12 +17,11 @@ import re
 from typing import Any, Sequence
 
 from infra.plan.diff import PlanDiff, new_findings
+from infra.plan.model import Finding
 from infra.plan.normalize import (
-    COMMENT_MARKER, Finding, _diff_summary, as_findings, as_resources, errors, flatten, input_lines,
+    COMMENT_MARKER, diff_summary, as_findings, as_resources, errors, flatten, input_lines,
     show, text_diff,
 )
-from infra.plan.diff import Change, ChangedResource, diff_plans, key_settings, resource_changes, same_value  # noqa: F401 (re-exported: this module's interface)
-from infra.plan.normalize import ABSENT, MAX_VALUE_CHARS, Resource, SECRET, as_finding, as_resource, placeholder_leaks, plan_json, stable_order  # noqa: F401 (re-exported: this module's interface)
 
 
 def finding_line(f: Finding) -> str:
@@ -67,7 +66,7 @@ def render_diff_text(stack: str, base_label: str, diff: PlanDiff, head_findings:
         for x in c.changes:
             hunk = text_diff(x.before, x.after)
             if hunk:
-                lines.append(f"      {x.path}: {_diff_summary(hunk)}")
+                lines.append(f"      {x.path}: {diff_summary(hunk)}")
                 lines += [f"          {line}" for line in hunk]
             else:
                 lines.append(f"      {x.path}: {show(x.before)} -> {show(x.after)}")
@@ -175,7 +174,7 @@ def render_diff_markdown(
         for x in c.changes[:max_changes_per_resource]:
             hunk = text_diff(x.before, x.after)
             if hunk:
-                shown.append(f"{md_code(x.path)}: {_diff_summary(hunk)} (diff below)")
+                shown.append(f"{md_code(x.path)}: {diff_summary(hunk)} (diff below)")
                 summary = f"✏️ <code>{html.escape(c.name)}</code> <code>{html.escape(x.path)}</code>"
                 blocks += ["", *_md_details(summary, md_fenced(hunk, "diff"))]
             else:

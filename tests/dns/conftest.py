@@ -19,7 +19,7 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -138,7 +138,7 @@ def _caa_records(code: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def world(knot_available, tmp_path_factory) -> World:
+def world(knot_available, tmp_path_factory) -> Iterator[World]:
     code = "azv-" + secrets.token_hex(16)
     old_code = "azv-" + secrets.token_hex(16)
     workdir = tmp_path_factory.mktemp("knot")

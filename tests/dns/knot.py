@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
+from typing import Mapping
 from pathlib import Path
 
 import dns.message
@@ -54,13 +55,13 @@ class KnotServer:
     """One knotd process serving `zones` ({origin: zone text or None for 'configured, no file'})."""
 
     def __init__(self, workdir: Path, name: str, addresses: list[str], port: int,
-                 zones: dict[str, str | None]):
+                 zones: Mapping[str, str | None]):
         self.knotd = shutil.which("knotd") or "/usr/sbin/knotd"
         self.knotc = shutil.which("knotc") or "/usr/sbin/knotc"
         self.dir = workdir / name
         self.addresses = addresses
         self.port = port
-        self.zones = zones
+        self.zones: dict[str, str | None] = dict(zones)
         self.process: subprocess.Popen | None = None
         for sub in ("run", "db", "zones"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -61,9 +62,10 @@ def test_pr_stack_names_round_trip_and_reject_nonsense():
     assert pr_stack_name(42) == "pr-42" and pr_number("pr-42") == 42
     for bad in ("pr-0", "pr-042", "pr-", "pr-1a", "dev", "xpr-1", "pr-1234567890"):
         assert pr_number(bad) is None, bad
-    for bad in (0, -3, True, "7"):
+    wrong: Any  # the runtime check is what is tested: these values defy the annotation
+    for wrong in (0, -3, True, "7"):
         with pytest.raises(UserError):
-            pr_stack_name(bad)
+            pr_stack_name(wrong)
 
 
 def test_config_source_of_a_stack():

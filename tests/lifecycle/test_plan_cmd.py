@@ -17,6 +17,7 @@ from tests.shipped_stacks import SHIPPED_STACKS
 
 import infra.plan.offline
 from infra.plan import command as plan_cmd
+from infra.plan import normalize as plan_normalize
 from infra.plan import render as plan_render
 from infra.config.loader import load_stack_settings
 from infra.errors import UserError
@@ -69,7 +70,7 @@ def test_plan_renders_for_every_stack_in_every_format(stack, evaluations, monkey
     assert md.count("\n| `azure-native:") + md.count("\n| `liveness:") + md.count("\n| `pulumi:providers:") == n
     # Each resource's inputs, collapsed; multi-line strings (the nginx.conf) in full, line by line.
     assert md.count("\n<details><summary><code>") == n
-    multi_line = [v for r in ev.resources for v in plan_render.flatten(r.inputs).values() if isinstance(v, str) and "\n" in v]
+    multi_line = [v for r in ev.resources for v in plan_normalize.flatten(r.inputs).values() if isinstance(v, str) and "\n" in v]
     assert multi_line, "expected the rendered nginx.conf among the inputs"
     for value in multi_line:
         middle = value.splitlines()[len(value.splitlines()) // 2]
@@ -223,7 +224,7 @@ def test_secrets_show_as_secret_in_the_plan(two_commits: Path):
 
 
 def test_broken_invariant_exits_1_and_reports_the_finding(monkeypatch, capsys, evaluations):
-    from infra.plan.offline import Finding
+    from infra.plan.model import Finding
 
     ev = evaluations["dev"]
     broken = type(ev)(stack=ev.stack, settings=ev.settings, resources=ev.resources, outputs=ev.outputs,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from infra.plan import diff as pd
+from infra.plan import model as pm
+from infra.plan import normalize as pn
 from infra.plan import render as pr
 
 ACCOUNT = "azure-native:cognitiveservices:Account"
@@ -29,12 +32,12 @@ def base_plan():
 
 
 def test_flatten_names_every_leaf_with_a_path():
-    flat = pr.flatten({"a": {"b": [1, {"c": "x"}], "e": {}}, "tags": {"managed-by": "pulumi", "odd key": 1}, "l": []})
+    flat = pn.flatten({"a": {"b": [1, {"c": "x"}], "e": {}}, "tags": {"managed-by": "pulumi", "odd key": 1}, "l": []})
     assert flat == {"a.b[0]": 1, "a.b[1].c": "x", "a.e": {}, "tags.managed-by": "pulumi", 'tags["odd key"]': 1, "l": []}
 
 
 def test_identical_plans_have_no_diff():
-    d = pr.diff_plans(base_plan(), base_plan())
+    d = pd.diff_plans(base_plan(), base_plan())
     assert d.empty and d.unchanged == 5 and d.counts() == "0 to add, 0 to change, 0 to remove"
 
 
@@ -46,7 +49,7 @@ def test_diff_names_added_removed_and_changed_inputs():
     del head[3]  # the private zone goes (e.g. privateDnsMode existing)
     head.append(res("azure-native:dns:RecordSet", "dns-verification", "dns", ttl=60, txtRecords=[{"value": ["[secret]"]}]))
 
-    d = pr.diff_plans(base_plan(), head)
+    d = pd.diff_plans(base_plan(), head)
     assert [(r.type, r.name) for r in d.added] == [("azure-native:dns:RecordSet", "dns-verification")]
     assert [(r.type, r.name) for r in d.removed] == [(ZONE, "face-zone")]
     changed = {(c.type, c.name): c for c in d.changed}
@@ -59,7 +62,7 @@ def test_diff_names_added_removed_and_changed_inputs():
     }
     by_path = {c.path: c for c in account.changes}
     assert (by_path["properties.publicNetworkAccess"].before, by_path["properties.publicNetworkAccess"].after) == ("Disabled", "Enabled")
-    assert by_path["properties.networkAcls.ipRules[0].value"].before is pr.ABSENT
+    assert by_path["properties.networkAcls.ipRules[0].value"].before is pn.ABSENT
     assert changed[(APP, "proxy-app")].paths == ["template.scale.maxReplicas"]
     assert d.unchanged == 2 and d.counts() == "1 to add, 2 to change, 1 to remove"
 
@@ -69,7 +72,7 @@ def test_type_changes_parent_moves_and_protection_are_changes():
     head[2]["parent"] = "network"
     head[1]["protect"] = True
     head[4]["inputs"]["template"]["scale"]["minReplicas"] = True  # 1 == True in Python, not in JSON
-    d = pr.diff_plans(base_plan(), head)
+    d = pd.diff_plans(base_plan(), head)
     paths = {(c.name, p) for c in d.changed for p in c.paths}
     assert paths == {("face-pe", "(parent)"), ("face-account", "(protect)"), ("proxy-app", "template.scale.minReplicas")}
 
@@ -77,37 +80,37 @@ def test_type_changes_parent_moves_and_protection_are_changes():
 def test_a_resource_renamed_is_a_remove_and_an_add():
     head = base_plan()
     head[2]["name"] = "face-private-endpoint"
-    d = pr.diff_plans(base_plan(), head)
+    d = pd.diff_plans(base_plan(), head)
     assert [r.name for r in d.added] == ["face-private-endpoint"] and [r.name for r in d.removed] == ["face-pe"]
 
 
 def test_repeated_type_and_name_are_told_apart_by_parent():
     base = [res(ZONE, "zone", "a", x=1), res(ZONE, "zone", "b", x=1)]
     head = [res(ZONE, "zone", "a", x=1), res(ZONE, "zone", "b", x=2)]
-    d = pr.diff_plans(base, head)
+    d = pd.diff_plans(base, head)
     assert [(c.name, c.paths) for c in d.changed] == [("zone (in b)", ["x"])]
 
 
 def test_json_is_the_design_shape_and_drops_extra_fields():
-    doc = pr.plan_json(base_plan())
+    doc = pn.plan_json(base_plan())
     assert all(set(item) == {"type", "name", "parent", "inputs"} for item in doc)
     assert json.loads(json.dumps(doc))[1]["inputs"]["accountName"] == "fl-dev-face"
 
 
 def test_placeholder_of_a_secure_value_in_plain_inputs_is_an_error_finding():
-    plan = pr.as_resources(base_plan() + [res(APP, "leaky", secrets=[{"value": "code=offline-placeholder-secret"}])])
-    leaks = pr.placeholder_leaks(plan, "offline-placeholder-secret")
+    plan = pn.as_resources(base_plan() + [res(APP, "leaky", secrets=[{"value": "code=offline-placeholder-secret"}])])
+    leaks = pn.placeholder_leaks(plan, "offline-placeholder-secret")
     assert [(f.severity, f.resource, f.message) for f in leaks] == [
         ("error", "leaky", "input secrets[0].value carries a secure config value as plain text")]
-    assert pr.placeholder_leaks(pr.as_resources(base_plan()), "offline-placeholder-secret") == []
+    assert pn.placeholder_leaks(pn.as_resources(base_plan()), "offline-placeholder-secret") == []
 
 
 def test_markdown_diff_is_a_pr_comment_with_counts_rows_and_findings():
     head = base_plan()
     head[1]["inputs"]["properties"]["publicNetworkAccess"] = "Enabled"
     head.append(res("azure-native:dns:RecordSet", "dns-verification", "dns"))
-    finding = pr.Finding("error", "account is private", "publicNetworkAccess is Enabled", "face-account")
-    md = pr.render_diff_markdown("dev", "origin/main (abc1234567)", pr.diff_plans(base_plan(), head), [finding], [])
+    finding = pm.Finding("error", "account is private", "publicNetworkAccess is Enabled", "face-account")
+    md = pr.render_diff_markdown("dev", "origin/main (abc1234567)", pd.diff_plans(base_plan(), head), [finding], [])
     lines = md.splitlines()
     assert lines[0] == "<!-- liveness-offline-plan:dev -->"
     assert "**1 to add, 1 to change, 0 to remove**" in md
@@ -118,8 +121,8 @@ def test_markdown_diff_is_a_pr_comment_with_counts_rows_and_findings():
 
 
 def test_markdown_diff_reports_resolved_findings_and_no_changes():
-    old = pr.Finding("error", "account is private", "publicNetworkAccess is Enabled", "face-account")
-    md = pr.render_diff_markdown("prod", "main", pr.diff_plans(base_plan(), base_plan()), [], [old])
+    old = pm.Finding("error", "account is private", "publicNetworkAccess is Enabled", "face-account")
+    md = pr.render_diff_markdown("prod", "main", pd.diff_plans(base_plan(), base_plan()), [], [old])
     assert "No resource changes." in md and "resolved by this change: account is private" in md
 
 
@@ -130,8 +133,8 @@ def test_markdown_code_spans_survive_pipes_and_backticks():
 
 
 def test_long_values_are_shortened_and_secrets_stay_as_marked():
-    assert pr.show("x" * 200).endswith("…") and len(pr.show("x" * 200)) == pr.MAX_VALUE_CHARS
-    assert pr.show("[secret]") == "[secret]" and pr.show(pr.ABSENT) == "(absent)" and pr.show("a\nb") == '"a\\nb"'
+    assert pn.show("x" * 200).endswith("…") and len(pn.show("x" * 200)) == pn.MAX_VALUE_CHARS
+    assert pn.show("[secret]") == "[secret]" and pn.show(pn.ABSENT) == "(absent)" and pn.show("a\nb") == '"a\\nb"'
 
 
 def test_text_plan_lists_resources_inputs_and_findings():
@@ -146,15 +149,15 @@ def test_text_plan_lists_resources_inputs_and_findings():
 def test_numbers_that_are_equal_are_no_change_but_bools_are_not_numbers():
     base = [res(APP, "app", ttl=300.0, ratio=0.5, n=1, flag=True, size=0)]
     same = [res(APP, "app", ttl=300, ratio=0.5, n=1.0, flag=True, size=0.0)]
-    assert pr.diff_plans(base, same).empty
+    assert pd.diff_plans(base, same).empty
     # An old ref rendering whole numbers as floats is not a change; a real change still is.
     moved = [res(APP, "app", ttl=60, ratio=0.5, n=1, flag=True, size=0)]
-    assert [c.paths for c in pr.diff_plans(base, moved).changed] == [["ttl"]]
+    assert [c.paths for c in pd.diff_plans(base, moved).changed] == [["ttl"]]
     # True == 1 and False == 0 in Python, but a bool turning into a number is a change.
     flipped = [res(APP, "app", ttl=300, ratio=0.5, n=True, flag=1, size=False)]
-    assert sorted(pr.diff_plans(base, flipped).changed[0].paths) == ["flag", "n", "size"]
+    assert sorted(pd.diff_plans(base, flipped).changed[0].paths) == ["flag", "n", "size"]
     # A number turning into its string is a change too.
-    assert pr.diff_plans(base, [res(APP, "app", ttl="300", ratio=0.5, n=1, flag=True, size=0)]).changed[0].paths == ["ttl"]
+    assert pd.diff_plans(base, [res(APP, "app", ttl="300", ratio=0.5, n=1, flag=True, size=0)]).changed[0].paths == ["ttl"]
 
 
 NGINX = "\n".join(
@@ -176,12 +179,12 @@ def nginx_plans(new_log_format: str):
 def test_a_changed_line_deep_in_a_multi_line_input_is_shown_as_a_unified_diff():
     new = "log_format liveness_json escape=json '{\"method\":\"$request_method\",\"auth\":\"$http_authorization\"}';"
     base, head = nginx_plans(new)
-    d = pr.diff_plans(base, head)
+    d = pd.diff_plans(base, head)
     (change,) = d.changed[0].changes
     assert change.path == "configuration.secrets[0].value"
     # The one-line form cannot tell the two apart (both shortened to the same first 80 characters) ...
-    assert pr.show(change.before) == pr.show(change.after)
-    hunk = pr.text_diff(change.before, change.after)
+    assert pn.show(change.before) == pn.show(change.after)
+    hunk = pn.text_diff(change.before, change.after)
     assert "-log_format liveness_json escape=json '{\"method\":\"$request_method\"}';" in hunk
     assert f"+{new}" in hunk
     assert hunk[0].startswith("--- ") and hunk[1].startswith("+++ ") and hunk[2].startswith("@@ ")
@@ -201,28 +204,28 @@ def test_a_changed_line_deep_in_a_multi_line_input_is_shown_as_a_unified_diff():
     assert body.splitlines() == hunk
     assert block.rstrip().endswith("</details>")
     # Deterministic: the same inputs give the same bytes.
-    assert pr.render_diff_markdown("dev", "HEAD~1", pr.diff_plans(*nginx_plans(new)), []) == md
+    assert pr.render_diff_markdown("dev", "HEAD~1", pd.diff_plans(*nginx_plans(new)), []) == md
 
 
 def test_multi_line_diffs_never_show_secret_values():
     base, head = nginx_plans("log_format liveness_json escape=json '{}';")
     head[0]["inputs"]["configuration"]["secrets"][1]["value"] = "[secret]"  # rotated: still only [secret]
     head[0]["inputs"]["configuration"]["secrets"].append({"name": "new", "value": "[secret]"})
-    d = pr.diff_plans(base, head)
+    d = pd.diff_plans(base, head)
     md, text = pr.render_diff_markdown("dev", "b", d, []), pr.render_diff_text("dev", "b", d, [])
     for out in (md, text):
         assert "configuration.secrets[2].value" in out and "[secret]" in out
     # A multi-line value that turns secret is not diffed line by line: only [secret] is shown for it.
     head2 = nginx_plans("x;")[1]
     head2[0]["inputs"]["configuration"]["secrets"][0]["value"] = "[secret]"
-    d2 = pr.diff_plans(base, head2)
+    d2 = pd.diff_plans(base, head2)
     assert "```diff" not in pr.render_diff_markdown("dev", "b", d2, [])
-    assert pr.text_diff("[secret]", NGINX) == [] and pr.text_diff(NGINX, "[secret]") == []
+    assert pn.text_diff("[secret]", NGINX) == [] and pn.text_diff(NGINX, "[secret]") == []
 
 
 def test_multi_line_code_fences_outgrow_backticks_in_the_text():
     before, after = "a\n```\nb\n", "a\n```\nc\n"
-    d = pr.diff_plans([res(APP, "x", script=before)], [res(APP, "x", script=after)])
+    d = pd.diff_plans([res(APP, "x", script=before)], [res(APP, "x", script=after)])
     md = pr.render_diff_markdown("dev", "b", d, [])
     assert "````diff\n" in md and "\n````\n" in md
 

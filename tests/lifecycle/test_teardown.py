@@ -202,8 +202,13 @@ def test_at_a_terminal_the_stack_name_must_be_typed():
     with pytest.raises(UserError, match="confirmation: received 'yes'; expected the stack name 'pr-123'"):
         world.teardown(yes=False, is_tty=lambda: True, ask=lambda prompt: "yes").execute()
     assert world.log == []
-    prompts = []
-    world.teardown(yes=False, is_tty=lambda: True, ask=lambda p: prompts.append(p) or PR).execute()
+    prompts: list[str] = []
+
+    def type_the_name(prompt: str) -> str:
+        prompts.append(prompt)
+        return PR
+
+    world.teardown(yes=False, is_tty=lambda: True, ask=type_the_name).execute()
     assert "Type the stack name" in prompts[0] and world.pulumi_calls()[0] == ("stack", "ls", "--json")
 
 
@@ -409,9 +414,14 @@ def test_the_default_client_is_built_lazily_with_default_azure_credential(monkey
     import azure.identity
     import azure.mgmt.cognitiveservices as cs
 
-    made = []
+    made: list[tuple[str, str]] = []
+
+    def client(cred: str, sub: str) -> str:
+        made.append((cred, sub))
+        return "client"
+
     monkeypatch.setattr(azure.identity, "DefaultAzureCredential", lambda: "cred")
-    monkeypatch.setattr(cs, "CognitiveServicesManagementClient", lambda cred, sub: made.append((cred, sub)) or "client")
+    monkeypatch.setattr(cs, "CognitiveServicesManagementClient", client)
     assert teardown_cmd.default_client(SUBSCRIPTION) == "client" and made == [("cred", SUBSCRIPTION)]
 
 

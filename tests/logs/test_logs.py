@@ -7,6 +7,7 @@ import argparse
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import AbstractSet
 
 import pytest
 from azure.monitor.query import LogsQueryPartialResult, LogsQueryResult, LogsTable
@@ -15,7 +16,7 @@ from components.monitoring_queries import summary_queries
 from infra.logs import command as logs_cmd
 from infra.cli import main
 from infra.errors import UserError
-from infra.logs.summary import parse_line, percentile, summarize
+from infra.logs.summary import Entry, parse_line, percentile, summarize
 
 RECORDED = Path(__file__).parent / "data" / "proxy-serve-access.log"
 WORKSPACE = "2f0e8c1a-1b2c-4d3e-8f90-a1b2c3d4e5f6"
@@ -35,8 +36,9 @@ def test_recorded_proxy_serve_log_summary():
                         "detectLivenessWithVerify/singleModal": 2, "other": 2}
     assert (s.face_403, s.throttled, s.proxy_rate_limited) == (2, 13, 13)
     assert s.top_429_clients == [("127.0.0.1", 13)]
-    up = s.latency["upstream"]
-    assert 0.01 < up["p50"] <= up["p95"] <= up["p99"] < 1
+    p50, p95, p99 = (s.latency["upstream"][p] for p in ("p50", "p95", "p99"))
+    assert p50 is not None and p95 is not None and p99 is not None, s.latency
+    assert 0.01 < p50 <= p95 <= p99 < 1
 
 
 def test_percentile_is_nearest_rank():
@@ -54,14 +56,20 @@ def test_malformed_lines_are_not_entries(line):
     assert parse_line(line) is None
 
 
+def entry_of(line: str) -> Entry:
+    entry = parse_line(line)
+    assert entry is not None, f"not an entry: {line}"
+    return entry
+
+
 def test_line_details():
-    entry = parse_line(json.dumps({"status": 502, "target": "/face/v1.2/session/start", "client_ip": "192.0.2.1",
+    entry = entry_of(json.dumps({"status": 502, "target": "/face/v1.2/session/start", "client_ip": "192.0.2.1",
                                    "request_time": 1.5, "upstream_response_time": "0.500, 1.000",
                                    "upstream_status": "502, 502", "rate_limit": "PASSED"}))
     assert entry.status == 502 and entry.upstream_time == 1.0 and entry.from_face and not entry.rate_limited
-    refused = parse_line('{"status":404,"target":"/x","upstream_status":"","upstream_response_time":"","request_time":0.000}')
+    refused = entry_of('{"status":404,"target":"/x","upstream_status":"","upstream_response_time":"","request_time":0.000}')
     assert refused.upstream_time is None and not refused.from_face and refused.request_time == 0.0
-    limited = parse_line('{"status":429,"rate_limit":"REJECTED","client_ip":"198.51.100.7"}')
+    limited = entry_of('{"status":429,"rate_limit":"REJECTED","client_ip":"198.51.100.7"}')
     assert limited.rate_limited
 
 
@@ -165,7 +173,7 @@ ANSWERS = {
 
 
 class FakeClient:
-    def __init__(self, partial: set[str] = frozenset(), fail: Exception | None = None):
+    def __init__(self, partial: AbstractSet[str] = frozenset(), fail: Exception | None = None):
         self.calls: list[tuple[str, str, object]] = []
         self.partial, self.fail = partial, fail
         self.by_query = {q: name for name, q in summary_queries("fl-prod-proxy").items()}

@@ -14,11 +14,11 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-_COMMON = dict(deadline=None, derandomize=False, print_blob=True,
-               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
-settings.register_profile("everyday", max_examples=300, **_COMMON)
-settings.register_profile("ci", max_examples=2000, **_COMMON)
-settings.register_profile("large", max_examples=20000, **_COMMON)
+_COMMON = settings(deadline=None, derandomize=False, print_blob=True,
+                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+settings.register_profile("everyday", _COMMON, max_examples=300)
+settings.register_profile("ci", _COMMON, max_examples=2000)
+settings.register_profile("large", _COMMON, max_examples=20000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "everyday"))
 
 # Offline plans cost ~0.3 s each: that property runs a tenth of the profile's examples.

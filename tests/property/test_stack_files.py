@@ -4,7 +4,7 @@
    line of at most ~300 characters.
 2. The one loader (infra/config/loader.py) gives the same answer whichever way the config reaches
    it: `config check` reading the stack file from a stacks directory, and the program under
-   `pulumi up` reading the Pulumi runtime's config (its own `_runtime_config` and `_is_secret`
+   `pulumi up` reading the Pulumi runtime's config (its own `runtime_config` and `is_secret_config`
    over what the runtime holds): both valid with equal settings, or both the same error.
 3. Every config that validates evaluates offline without an exception, and every security
    invariant (infra/plan/invariants/) holds on its plan; the plan's settings are check's settings.
@@ -63,7 +63,7 @@ def _from_runtime(config: dict[str, str], secure: set[str]) -> tuple[Optional[An
     """(settings, error message) as the program under `pulumi up` sees the same config."""
     pulumi.runtime.set_all_config(config, sorted(secure))
     try:
-        return load_settings(STACK, program._runtime_config(), program._is_secret), None
+        return load_settings(STACK, program.runtime_config(), program.is_secret_config), None
     except UserError as exc:
         return None, str(exc)
     finally:

@@ -154,7 +154,7 @@ def _slow_reader(proxy: RunningProxy, request: bytes, pause: float, length: int)
 def test_no_body_is_ever_written_to_a_temp_file(capped: RunningProxy, upstream: FaceStandin) -> None:
     """inotify on every directory nginx may spool to, while request bodies of every size (both
     framings) and large responses to a client that reads late pass; plus nginx's own warning."""
-    runtime = Path(capped.process.runtime_dir)
+    runtime = capped.runtime_dir
     sizes = [0, 1, 16 * 1024, 64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 200_000, CAP]
     with TempWatch(temp_directories(runtime)) as watch:
         for size in sizes:
@@ -181,7 +181,7 @@ def test_the_watch_sees_a_spooled_body(capped: RunningProxy, upstream: FaceStand
     """Control: framing far beyond anything the ingress sends (a 100-byte chunk extension per
     payload byte; only a client talking to nginx directly can do this) overflows the in-memory
     buffer, nginx spools, and the watch sees it. So the test above can fail."""
-    runtime = Path(capped.process.runtime_dir)
+    runtime = capped.runtime_dir
     payload = os.urandom(CAP // 8)
     with TempWatch(temp_directories(runtime)) as watch:
         pieces = chunked_request(split(payload, 1), extension=b";" + b"x" * 100)

@@ -13,7 +13,8 @@ RATE, BURST = 1, 3
 ROUTE = "/face/v1.2/session/start"
 
 
-def burst_from(proxy: RunningProxy, client_ip: str | None, count: int) -> tuple[list[int], float]:
+def burst_from(proxy: RunningProxy, client_ip: str | None, count: int) -> tuple[list[int | None], float]:
+    """Statuses of `count` requests in a row (None: nothing answered), and how long they took."""
     headers = [("X-Forwarded-For", client_ip)] if client_ip else []
     started = time.monotonic()
     statuses = [exchange(proxy.host, proxy.port, build_request("POST", ROUTE, headers, b"{}")).status

@@ -129,10 +129,14 @@ def test_serve_runs_the_stack_config_and_stops_cleanly(pki, stop_signal: int, tm
                 assert proc.poll() is None, "".join(err)
                 time.sleep(0.05)
             banner = next(line for line in err if "listening on" in line)
-            nginx_pid = int(re.search(r"nginx pid (\d+)", banner).group(1))
+            pid = re.search(r"nginx pid (\d+)", banner)
+            assert pid is not None, banner
+            nginx_pid = int(pid.group(1))
             # The master's title is "nginx: master process <binary> -p <dir> -c ...".
             title = Path(f"/proc/{nginx_pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            runtime_dir = Path(re.search(r" -p (\S+)", title).group(1))
+            prefix = re.search(r" -p (\S+)", title)
+            assert prefix is not None, title
+            runtime_dir = Path(prefix.group(1))
             assert runtime_dir.is_dir()
 
             result = exchange(LOOPBACK, port, build_request(
@@ -208,5 +212,5 @@ def test_render_unknown_stack_is_a_clear_error() -> None:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="checks the root-only permission adjustment")
 def test_runtime_dir_is_traversable_by_unprivileged_workers(main_proxy: RunningProxy) -> None:
-    mode = main_proxy.process.runtime_dir.stat().st_mode & 0o777
+    mode = main_proxy.runtime_dir.stat().st_mode & 0o777
     assert mode == 0o711

@@ -21,7 +21,8 @@ RESPONSE_HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"con
 def split_head(raw: bytes) -> tuple[bytes, list[tuple[bytes, bytes]], bytes]:
     head, _, body = raw.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
-    return lines[0], [tuple(p.strip() for p in line.split(b":", 1)) for line in lines[1:]], body
+    fields = [line.split(b":", 1) for line in lines[1:]]
+    return lines[0], [(name.strip(), value.strip()) for name, value in fields], body
 
 
 def assert_forwarded_unchanged(sent: bytes, got: Recorded, host_mode: str = "client") -> None:

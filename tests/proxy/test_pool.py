@@ -126,10 +126,14 @@ def _distinct_clients(proxy: RunningProxy, clients: int, each: int) -> Counter:
 def _burst(kind, own_standin: FaceStandin, pki, tmp_path) -> tuple[Counter, int]:
     from proxykit.harness import free_port
 
-    from proxykit.standin import default_response
+    from proxykit.standin import Recorded, default_response
 
     # Face takes 50 ms per request, so the burst's requests overlap as they do in production.
-    own_standin.respond = lambda request: (time.sleep(0.05), default_response(request))[1]
+    def slow_face(request: Recorded) -> bytes:
+        time.sleep(0.05)
+        return default_response(request)
+
+    own_standin.respond = slow_face
     options = ServeOptions(listen=f"{LOOPBACK}:{free_port()}", health_listen=f"{LOOPBACK}:{free_port()}",
                            face_address=own_standin.address, trusted_ca=str(pki.ca.cert_path))
     process = kind(settings(cpu=1.0, concurrent_requests=CONCURRENCY), options,

@@ -43,7 +43,7 @@ def test_every_hostile_request_is_refused_and_none_reaches_face(main_proxy: Runn
         results = list(pool.map(lambda case: _send(main_proxy, case), CORPUS))
     elapsed = time.monotonic() - started
 
-    not_refused = []
+    not_refused: list[tuple[str, object]] = []  # (case, "no answer" or the statuses)
     outcomes: Counter[str] = Counter()
     for case, result in results:
         if isinstance(result, Exception):

@@ -108,7 +108,7 @@ class SingleTryProxy(ProxyProcess):
         return text.replace("proxy_next_upstream error timeout;", "proxy_next_upstream off;")
 
 
-def _post_through(kind, face: FaceStandin, pki, tmp_path) -> list[int | None]:
+def _post_through(kind, face: ResettingStandin, pki, tmp_path) -> list[int | None]:
     options = ServeOptions(listen=f"{LOOPBACK}:{free_port()}", health_listen=f"{LOOPBACK}:{free_port()}",
                            face_address=face.address, trusted_ca=str(pki.ca.cert_path))
     process = kind(settings(cpu=1.0), options, stdout=open(tmp_path / "out.log", "wb"),

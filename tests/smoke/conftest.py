@@ -8,7 +8,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -103,7 +103,7 @@ def world(tools, tmp_path_factory) -> Iterator[World]:
     untrusted = issue(rogue, "untrusted", names)
     face = issue(ca, "face", [FACE_HOST])
     logs = tmp_path_factory.mktemp("smoke-logs")
-    stack = []
+    stack: list[Callable[[], object]] = []  # stop functions, run in reverse
     out, err = open(logs / "nginx.out", "wb"), open(logs / "nginx.err", "wb")
     try:
         standin = FaceStandin(LOOPBACK, 0, *face, respond=face_like()).start()

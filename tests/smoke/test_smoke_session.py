@@ -9,6 +9,7 @@ import pytest
 from azure.ai.vision.face.models import CreateLivenessSessionContent
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 
+from infra.smoke.model import HttpAnswer, HttpAttempt
 from infra.smoke.session import run_session_check, session_request
 from tests.smoke.conftest import FACE_HOST, HOST
 from tests.smoke.rig import face_like
@@ -102,13 +103,16 @@ def test_retired_api_version_points_at_the_flag():
 
     error = ResourceNotFoundError("(404) Resource not found")
     error.status_code = 404
+
+    def never_started(token: str) -> HttpAttempt:
+        raise AssertionError("the session was never created, so nothing may start through the proxy")
+
     verdict = run_session_check("https://a.cognitiveservices.azure.com", "v1.2-preview.1",
-                                lambda token: None, factory([], create_error=error))
+                                never_started, factory([], create_error=error))
     assert verdict.outcome.value == "fail" and "--session-api-version" in verdict.fix
 
 
 def test_delete_failure_turns_a_pass_into_a_warning():
-    from infra.smoke.model import HttpAnswer, HttpAttempt
 
     answer = HttpAnswer(200, "OK", (("apim-request-id", "x"),), b"{}", 5.0)
     verdict = run_session_check("https://a.cognitiveservices.azure.com", "v1.2",

@@ -50,19 +50,24 @@ def plain(status: int, body: bytes = b"", content_type: str = "text/html", heade
 REFUSAL = plain(404, REFUSED_ROUTE_BODY.encode(), "text/plain")
 
 
+def answer_of(attempt: HttpAttempt) -> HttpAnswer:
+    assert attempt.answer is not None, "these attempts were all answered"
+    return attempt.answer
+
+
 # -- who answered -------------------------------------------------------------------------------
 
 def test_face_is_recognised_by_its_error_json_or_its_request_id_header():
-    assert signature(face(401).answer).face
-    assert signature(face(401, headers=()).answer).marks == ("error JSON code '401'",)
-    assert signature(plain(200, b"{}", "application/json", (("apim-request-id", "a"),)).answer).face
-    assert signature(plain(400, b'{"error": {"code": "X"}}', "application/json").answer).face is False
+    assert signature(answer_of(face(401))).face
+    assert signature(answer_of(face(401, headers=()))).marks == ("error JSON code '401'",)
+    assert signature(answer_of(plain(200, b"{}", "application/json", (("apim-request-id", "a"),)))).face
+    assert signature(answer_of(plain(400, b'{"error": {"code": "X"}}', "application/json"))).face is False
 
 
 def test_only_the_exact_fixed_body_is_the_proxys_refusal():
-    assert signature(REFUSAL.answer).proxy_refusal
-    assert not signature(plain(404, b"404 page not found\n", "text/plain").answer).proxy_refusal
-    assert not signature(plain(404, REFUSED_ROUTE_BODY.encode(), "text/html").answer).proxy_refusal
+    assert signature(answer_of(REFUSAL)).proxy_refusal
+    assert not signature(answer_of(plain(404, b"404 page not found\n", "text/plain"))).proxy_refusal
+    assert not signature(answer_of(plain(404, REFUSED_ROUTE_BODY.encode(), "text/html"))).proxy_refusal
 
 
 # -- routes ---------------------------------------------------------------------------------------
@@ -149,8 +154,8 @@ def test_percentile_is_nearest_rank():
 
 def test_latency_reports_percentiles_and_fails_on_lost_probes():
     def timed(ms: float) -> HttpAttempt:
-        a = face(401)
-        return HttpAttempt(a.method, a.target, HttpAnswer(401, "", a.answer.headers, a.answer.body, ms))
+        a = answer_of(face(401))
+        return HttpAttempt("POST", "/face/v1.2/session/start", HttpAnswer(401, "", a.headers, a.body, ms))
 
     verdict = judge_latency([timed(ms) for ms in (10, 20, 30, 40, 100)])
     assert verdict.outcome is Outcome.PASS and verdict.details["p50_ms"] == 30 and verdict.details["p95_ms"] == 100

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from infra.plan.offline import Evaluation, evaluate_config, evaluate_stack
+from infra.plan.model import Evaluation
+from infra.plan.offline import evaluate_config, evaluate_stack
 
 BASE_CONFIG: dict[str, Any] = {
     "liveness:lifecycle": "test",

@@ -50,8 +50,8 @@ def refused(document: bytes, fragment: str, stack: str = "unit") -> str:
 
 def run_entrypoint(config: dict[str, str]) -> subprocess.CompletedProcess:
     """infra/__main__.py as `pulumi up` runs it: config only through PULUMI_CONFIG (strings), under mocks."""
-    code = ("import runpy, pulumi, infra.plan.offline as o; m=o._RecordingMocks(); "
-            "pulumi.runtime.set_mocks(m, preview=False, monitor=o._RecordingMonitor(m)); "
+    code = ("import runpy, pulumi, infra.plan.offline as o; m=o.RecordingMocks(); "
+            "pulumi.runtime.set_mocks(m, preview=False, monitor=o.RecordingMonitor(m)); "
             f"runpy.run_path({str(ROOT / 'infra')!r}, run_name='__main__')")
     env = {"PULUMI_CONFIG": json.dumps(config), "PATH": "/usr/bin:/bin"}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, Callable, Mapping, cast
 
 import pulumi
 import pytest
@@ -27,14 +28,16 @@ PROXY = proxy.LivenessProxyArgs(
 DNS = dns.ProxyDnsArgs(resource_group_name="rg", proxy_host="liveness.contoso.com", zone_name="contoso.com",
                        ingress_fqdn="proxy.x.azurecontainerapps.io", verification_id="ABC")
 APP = proxy_app.LivenessProxyAppArgs(
-    resource_group_name="rg", location="westeurope", environment=object(), app_name="proxy",
+    resource_group_name="rg", location="westeurope", environment=cast(Any, object()), app_name="proxy",  # never read by validate
     host="liveness.contoso.com",
     routing=proxy_app.ProxyRoutingArgs(face_host="fl-face.cognitiveservices.azure.com", upstream_address="10.40.2.4"))
 MONITORING = monitoring_args.ProxyMonitoringArgs(
     resource_group_name="rg", location="westeurope", name_prefix="fl", workspace_name="w", workspace_id="/w",
     container_app_name="proxy", container_app_id="/a", proxy_host="liveness.contoso.com")
 
-VALIDATORS = {"IsolatedNetworkArgs": (network.validate_args, NETWORK), "FaceAccountArgs": (face.validate_args, FACE),
+# Each validator takes its own Args TypedDict; the tests pass it that dict with fields changed.
+VALIDATORS: dict[str, tuple[Callable[[Any], object], Mapping[str, Any]]] = {
+              "IsolatedNetworkArgs": (network.validate_args, NETWORK), "FaceAccountArgs": (face.validate_args, FACE),
               "LivenessProxyArgs": (proxy.validate_args, PROXY), "ProxyDnsArgs": (dns.validate_args, DNS),
               "LivenessProxyAppArgs": (proxy_app.validate_args, APP),
               "ProxyMonitoringArgs": (monitoring_args.validate_args, MONITORING)}

@@ -4,6 +4,7 @@
 import json
 from pathlib import Path
 
+import pulumi
 import pytest
 import yaml
 from pulumi.provider.experimental.component import ComponentProvider
@@ -16,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def schema() -> dict:
-    return json.loads(ComponentProvider(list(COMPONENTS), package.PACKAGE, None, "0.0.0").schema)
+    text = ComponentProvider(list(COMPONENTS), package.PACKAGE, None, "0.0.0").schema
+    assert text is not None, "the provider generated no schema"
+    return json.loads(text)
 
 
 def _type(prop: dict) -> str:
@@ -108,23 +111,22 @@ def test_the_plugin_manifest_points_at_the_entry_point():
     assert "component_provider_host" in entry and "components.catalog" in entry
 
 
-class _Recording:
-    def __init__(self):
-        self.declared = []
+class _Recording(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.declared: list[tuple[str, str]] = []
 
-    def new_resource(self, args):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         self.declared.append((args.typ, args.name))
         return f"/mock/{args.name}", dict(args.inputs)
 
-    def call(self, args):
-        return {}
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        # No failures as an empty list: the mock monitor iterates the second item (None would raise).
+        return {}, []
 
 
 def test_the_provider_constructs_from_schema_inputs(monkeypatch):
     """What the provider does on a consumer's request: camelCase inputs → Args → the component,
     registered under the schema's token, with its outputs as the returned state."""
-    import pulumi
-
     monkeypatch.setattr(package, "hosted", True)
     provider = ComponentProvider(list(COMPONENTS), package.PACKAGE, None, "0.0.0")
     mocks = _Recording()
@@ -146,8 +148,6 @@ def test_the_provider_constructs_from_schema_inputs(monkeypatch):
 def test_the_provider_wires_environment_to_app(monkeypatch):
     """A consumer passes LivenessProxy's `environment` output (a resource reference) to
     LivenessProxyApp: the app runs in it and the managed certificate is created in it."""
-    import pulumi
-
     monkeypatch.setattr(package, "hosted", True)
     provider = ComponentProvider(list(COMPONENTS), package.PACKAGE, None, "0.0.0")
     mocks = _Recording()

@@ -4,6 +4,7 @@ drift from the code unnoticed."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import re
@@ -42,8 +43,8 @@ def _commands(page: Path) -> list[tuple[int, str, bool]]:
             continue
         table = line.lstrip().startswith("|")
         # In a table, the first cell is a command's synopsis; later cells are prose.
-        first_cell_end = re.search(r"(?<!\\)\|", line.lstrip()[1:]) if table else None
-        first_cell_end = len(line) - len(line.lstrip()) + 1 + first_cell_end.start() if first_cell_end else 0
+        pipe = re.search(r"(?<!\\)\|", line.lstrip()[1:]) if table else None
+        first_cell_end = len(line) - len(line.lstrip()) + 1 + pipe.start() if pipe else 0
         for match in re.finditer(r"liveness-infra((?: [^`\n]*)?)", line):
             text = match.group(1)
             if table:
@@ -70,7 +71,9 @@ def _argv(shown: str) -> list[str]:
 
 
 COMMANDS = [(page.name, number, shown, whole) for page in PAGES for number, shown, whole in _commands(page)]
-COMMAND_NAMES = set(build_parser()._subparsers._group_actions[0].choices)  # noqa: SLF001
+# argparse has no public accessor for a parser's subcommands: its subparsers action holds them.
+COMMAND_NAMES = {name for action in build_parser()._actions if isinstance(action, argparse._SubParsersAction)
+                 for name in action.choices}
 
 
 def test_the_pages_show_commands():

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pulumi
 import pytest
 from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import Stack
 
 from infra import program
 from infra.errors import ConfigError
 from infra.config.loader import load_settings
 from infra.errors import UserError
-from infra.plan.offline import _RecordingMocks, _RecordingMonitor, _reset_runtime
+from infra.plan.offline import RecordingMocks, RecordingMonitor, reset_runtime
 from infra.stackfiles.document import parse_stack_document
 from tests.unit.stack_documents import HEAD, check, run_entrypoint
 
@@ -27,16 +28,18 @@ CONFIG = {
 
 
 def _run_main(config, secret_keys):
-    mocks = _RecordingMocks()
-    _reset_runtime()
+    mocks = RecordingMocks()
+    reset_runtime()
     pulumi.runtime.set_mocks(mocks, project="face-liveness-isolation", stack="unit", preview=False,
-                             monitor=_RecordingMonitor(mocks))
+                             monitor=RecordingMonitor(mocks))
     pulumi.runtime.set_all_config(config, secret_keys)
     try:
         pulumi.runtime.mocks.test(program.main)()
-        return dict(runtime_settings.get_root_resource().outputs)
+        root = runtime_settings.get_root_resource()
+        assert isinstance(root, Stack), root
+        return dict(root.outputs)
     finally:
-        _reset_runtime()
+        reset_runtime()
 
 
 def test_main_exports_outputs_and_keeps_the_code_secret():

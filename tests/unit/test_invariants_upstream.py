@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from typing import Any, Callable
 
 import pytest
 
 from components.proxy_app import REVISION_HASH_ENV
 from infra.plan.invariants.checks import check_invariants
 from infra.plan.invariants.inputs import T_ENDPOINT, T_PROVIDER, T_ZONE_LINK
+from infra.plan.model import Evaluation
 from tests.unit.conftest import evaluate
 from tests.unit.test_invariants import broken
 from tests.unit.test_private_endpoint_ips import AI_ZONES
@@ -35,7 +37,8 @@ def _settings(ev, **proxy):
     ev.settings = dataclasses.replace(ev.settings, proxy=dataclasses.replace(ev.settings.proxy, **proxy))
 
 
-MUTATIONS = {
+# name → (config, mutation of the evaluated plan, fragment the finding must contain)
+MUTATIONS: dict[str, tuple[dict[str, Any], Callable[[Evaluation], object], str]] = {
     "ip outside subnet": (AI, lambda ev: _member(ev, "third").update(privateIPAddress="10.40.9.9"), "outside the endpoints subnet"),
     "reserved ip": (AI, lambda ev: _member(ev, "secondary").update(privateIPAddress="10.40.2.2"), "reserved"),
     "broadcast ip": ({}, lambda ev: _member(ev, "default").update(privateIPAddress="10.40.2.31"), "reserved"),

@@ -11,7 +11,8 @@ import copy
 import pytest
 
 from infra.plan import locks
-from infra.plan import render as plan_render
+from infra.plan import diff as plan_diff
+from infra.plan import normalize as plan_normalize
 from infra.plan.invariants.checks import check_invariants
 from tests.unit.conftest import evaluate, verifying
 
@@ -20,8 +21,8 @@ PROD = {"liveness:lifecycle": "prod", "liveness:dnsMode": "create", "liveness:fa
 
 
 def _locked_changes(base_ev, head_ev, stack="unit"):
-    base = plan_render.as_resources(base_ev.resources)
-    diff = plan_render.diff_plans(base, plan_render.as_resources(head_ev.resources))
+    base = plan_normalize.as_resources(base_ev.resources)
+    diff = plan_diff.diff_plans(base, plan_normalize.as_resources(head_ev.resources))
     return locks.locked_changes(base, diff.removed, diff.changed, stack)
 
 

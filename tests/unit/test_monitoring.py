@@ -81,8 +81,8 @@ def test_saved_and_alert_queries_read_the_function_and_summary_queries_inline_it
         assert q.query.startswith(mq.FUNCTION_ALIAS + "\n| ")
     for a in mq.alert_queries(mq.AlertThresholds()):
         assert a.query.startswith(mq.FUNCTION_ALIAS + "\n| ")
-    for q in mq.summary_queries(APP).values():
-        assert mq.FUNCTION_ALIAS not in q and q.startswith(mq.access_log_base(APP) + "\n| ")
+    for text in mq.summary_queries(APP).values():
+        assert mq.FUNCTION_ALIAS not in text and text.startswith(mq.access_log_base(APP) + "\n| ")
 
 
 def test_kql_route_patterns_agree_with_the_python_labels():

@@ -183,8 +183,10 @@ def test_existing_mode_links_each_hub_zone_in_its_own_subscription_and_group():
     assert sorted(links) == sorted(z.rsplit("/", 1)[-1] for z in AI_ZONES)
     services = links["privatelink.services.ai.azure.com"]
     assert services.inputs["resourceGroupName"] == "rg-ai-dns"
+    openai = links["privatelink.openai.azure.com"]
+    assert services.provider is not None and openai.provider is not None, "each link names its provider"
     assert providers[services.provider] == OTHER_SUB
-    assert providers[links["privatelink.openai.azure.com"].provider] == HUB_SUB
+    assert providers[openai.provider] == HUB_SUB
     for link in links.values():
         assert link.inputs["registrationEnabled"] is False
         assert link.inputs["virtualNetwork"]["id"].endswith("/virtualNetworks/fl-unit-vnet")

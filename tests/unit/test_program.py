@@ -40,10 +40,10 @@ def test_stack_security_invariants_on_provider_inputs(stack):
     assert props.get("networkAcls", {}).get("ipRules", []) == []
     assert props["customSubDomainName"] == ev.settings.face.custom_subdomain
 
-    vnet_prefix = ipaddress.ip_network(ev.settings.network.vnet_address_space)
+    vnet_prefix = ipaddress.IPv4Network(ev.settings.network.vnet_address_space)
     subnets = {s.inputs["subnetName"]: s for s in ev.by_type(T_SUBNET)}
     for subnet in subnets.values():
-        assert ipaddress.ip_network(subnet.inputs["addressPrefix"]).subnet_of(vnet_prefix)
+        assert ipaddress.IPv4Network(subnet.inputs["addressPrefix"]).subnet_of(vnet_prefix)
 
     pe = ev.one(T_ENDPOINT)
     assert pe.inputs["subnet"]["id"].endswith("/subnets/private-endpoints")

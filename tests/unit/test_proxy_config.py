@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -315,7 +316,7 @@ def test_ipv6_local_addresses_are_bracketed() -> None:
     ("ca_bundle", "/etc/ssl/a b.pem"),
     ("ca_bundle", "/etc/ssl/x;y"),
 ])
-def test_invalid_settings_are_refused_naming_the_field(field: str, value: object) -> None:
+def test_invalid_settings_are_refused_naming_the_field(field: str, value: Any) -> None:
     with pytest.raises(ProxyConfigError) as info:
         render_nginx_config(replace(BASE, **{field: value}))
     assert info.value.name == field

@@ -14,6 +14,7 @@ import json
 from typing import Any, Optional
 
 from infra.plan import offline
+from infra.plan.model import PROJECT
 # Stack configurations whose URNs are pinned: every stack file plus the modes the files do not use.
 VARIANTS: dict[str, dict[str, Any]] = {
     "keyvault-external-dns": {
@@ -39,17 +40,15 @@ def _urn(stack: str, parent_urn: str, typ: str, name: str) -> str:
         parent_chain = parent_urn.split("::")[2]
         if parent_chain != "pulumi:pulumi:Stack":
             chain = parent_chain + "$"
-    return f"urn:pulumi:{stack}::{offline.PROJECT}::{chain}{typ}::{name}"
+    return f"urn:pulumi:{stack}::{PROJECT}::{chain}{typ}::{name}"
 
 
 def capture(stack: str, config: Optional[dict[str, Any]] = None) -> list[dict[str, Any]]:
     """Evaluate a stack file (or `config`) and return [{urn, aliases, type, name}] per resource."""
     captured: list[dict[str, Any]] = []
     real: dict[str, str] = {}  # mock URN → engine URN
-    original = offline._RecordingMonitor.RegisterResource
 
-    def register(self, request):
-        response = original(self, request)
+    def register(request: Any, response: Any) -> None:
         parent = real.get(request.parent, "")
         urn = _urn(stack, parent, request.type, request.name)
         real[response.urn] = urn
@@ -63,17 +62,12 @@ def capture(stack: str, config: Optional[dict[str, Any]] = None) -> list[dict[st
                 alias_parent = "" if spec.noParent else real.get(spec.parentUrn, spec.parentUrn) or parent
                 aliases.add(_urn(spec.stack or stack, alias_parent, spec.type or request.type, spec.name or request.name))
             captured.append({"urn": urn, "aliases": sorted(aliases), "type": request.type, "name": request.name})
-        return response
 
-    offline._RecordingMonitor.RegisterResource = register
-    try:
-        if config is None:
-            offline.evaluate_stack(stack)
-        else:
-            string_config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
-            offline.evaluate_config(stack, string_config)
-    finally:
-        offline._RecordingMonitor.RegisterResource = original
+    if config is None:
+        offline.evaluate_stack(stack, observe=register)
+    else:
+        string_config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+        offline.evaluate_config(stack, string_config, observe=register)
     return captured
 
 

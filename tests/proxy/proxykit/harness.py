@@ -7,7 +7,7 @@ import socket
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from components.access_log import ACCESS_LOG_FLUSH_SECONDS
 from components.proxy_settings import ProxySettings
@@ -34,6 +34,12 @@ class RunningProxy:
     health_port: int
     stdout_path: Path
     stderr_path: Path
+
+    @property
+    def runtime_dir(self) -> Path:
+        """nginx's prefix directory (config, temp paths), which exists while the proxy runs."""
+        assert self.process.runtime_dir is not None, "the proxy is not running"
+        return self.process.runtime_dir
 
     def access_log(self) -> str:
         return self.stdout_path.read_text(errors="replace")
@@ -76,5 +82,5 @@ MAIN_SETTINGS = ProxySettings(
 )
 
 
-def settings(**changes: object) -> ProxySettings:
+def settings(**changes: Any) -> ProxySettings:
     return replace(MAIN_SETTINGS, **changes)

@@ -12,7 +12,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Self
 
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 
@@ -140,7 +140,7 @@ class FaceStandin:
     def address(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
-    def start(self) -> "FaceStandin":
+    def start(self) -> Self:
         thread = threading.Thread(target=self._accept_loop, name=f"standin-{self.port}", daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -161,7 +161,7 @@ class FaceStandin:
             self.closed_idle_by_standin = 0
             self.closed_by_client = 0
 
-    def __enter__(self) -> "FaceStandin":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

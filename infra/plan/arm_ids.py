@@ -18,19 +18,23 @@ ARM: dict[str, tuple[str, str]] = {
     "azure-native:network:Subnet": ("subnetName", "Microsoft.Network/virtualNetworks/{virtualNetworkName}/subnets/{}"),
     "azure-native:network:NetworkSecurityGroup": ("networkSecurityGroupName", "Microsoft.Network/networkSecurityGroups/{}"),
     "azure-native:network:PrivateEndpoint": ("privateEndpointName", "Microsoft.Network/privateEndpoints/{}"),
-    "azure-native:network:PrivateDnsZoneGroup": ("privateDnsZoneGroupName", "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups/{}"),
+    "azure-native:network:PrivateDnsZoneGroup": (
+        "privateDnsZoneGroupName", "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups/{}"),
     "azure-native:privatedns:PrivateZone": ("privateZoneName", "Microsoft.Network/privateDnsZones/{}"),
-    "azure-native:privatedns:VirtualNetworkLink": ("virtualNetworkLinkName", "Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks/{}"),
+    "azure-native:privatedns:VirtualNetworkLink": (
+        "virtualNetworkLinkName", "Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks/{}"),
     "azure-native:cognitiveservices:Account": ("accountName", "Microsoft.CognitiveServices/accounts/{}"),
     "azure-native:operationalinsights:Workspace": ("workspaceName", "Microsoft.OperationalInsights/workspaces/{}"),
     "azure-native:app:ManagedEnvironment": ("environmentName", "Microsoft.App/managedEnvironments/{}"),
     "azure-native:app:ContainerApp": ("containerAppName", "Microsoft.App/containerApps/{}"),
-    "azure-native:app:ManagedCertificate": ("managedCertificateName", "Microsoft.App/managedEnvironments/{environmentName}/managedCertificates/{}"),
+    "azure-native:app:ManagedCertificate": (
+        "managedCertificateName", "Microsoft.App/managedEnvironments/{environmentName}/managedCertificates/{}"),
     "azure-native:app:Certificate": ("certificateName", "Microsoft.App/managedEnvironments/{environmentName}/certificates/{}"),
     "azure-native:dns:Zone": ("zoneName", "Microsoft.Network/dnszones/{}"),
     "azure-native:dns:RecordSet": ("relativeRecordSetName", "Microsoft.Network/dnszones/{zoneName}/{recordType}/{}"),
     # monitoring (components/monitoring.py)
-    "azure-native:operationalinsights:SavedSearch": ("savedSearchId", "Microsoft.OperationalInsights/workspaces/{workspaceName}/savedSearches/{}"),
+    "azure-native:operationalinsights:SavedSearch": (
+        "savedSearchId", "Microsoft.OperationalInsights/workspaces/{workspaceName}/savedSearches/{}"),
     "azure-native:applicationinsights:Workbook": ("resourceName", "Microsoft.Insights/workbooks/{}"),
     "azure-native:applicationinsights:Component": ("resourceName", "Microsoft.Insights/components/{}"),
     "azure-native:applicationinsights:WebTest": ("webTestName", "Microsoft.Insights/webtests/{}"),

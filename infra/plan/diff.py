@@ -147,7 +147,8 @@ def key_settings(settings: Any) -> list[tuple[str, str]]:
         ("proxy host", proxy.host),
         ("proxy image", proxy.image),
         ("proxy replicas", f"{proxy.min_replicas}..{proxy.max_replicas}"),
-        ("proxy certificate", f"{proxy.certificate_source}" + (f" ({proxy.domain_binding})" if proxy.certificate_source == "managed" else "")),
+        ("proxy certificate", proxy.certificate_source
+         + (f" ({proxy.domain_binding})" if proxy.certificate_source == "managed" else "")),
         ("browser preflight", "allowed" if proxy.allow_browser_preflight else "refused"),
         ("public DNS", dns.mode + (f" zone {dns.zone_name}" if dns.zone_name else "")),
         ("registration", reg.state + (" (verification code set)" if reg.verification_code_configured else "")),

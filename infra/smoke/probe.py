@@ -133,6 +133,8 @@ def request(endpoint: Endpoint, method: str, target: str, *, headers: Sequence[t
     else:
         conn = http.client.HTTPConnection(endpoint.host, endpoint.http_port, timeout=endpoint.timeout)
         port = endpoint.http_port
+    # Connect to connect_host while Host/SNI stay endpoint.host: http.client has no public hook for
+    # that; its connect() calls this instance attribute, which typeshed does not declare.
     conn._create_connection = lambda _addr, timeout, source: socket.create_connection(  # type: ignore[attr-defined]
         (endpoint.connect_host, port), timeout, source)
     all_headers = {"Host": endpoint.host, "User-Agent": USER_AGENT, "Accept": "application/json"}

@@ -124,12 +124,14 @@ def test_unknown_stack_and_bad_ref_are_usage_errors():
 # --base: a throwaway git repository with two commits of the dev stack
 # ---------------------------------------------------------------------------------------------
 
-CHANGES = """\
+HUB_ZONE_ID = ("/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-hub"
+               "/providers/Microsoft.Network/privateDnsZones/privatelink.cognitiveservices.azure.com")
+CHANGES = f"""\
   liveness:faceAllowedFqdns: ["api.contoso.com"]
   liveness:privateDnsMode: existing
   liveness:privateDnsLinkVnet: false
   liveness:privateDnsZoneIds:
-    - /subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-hub/providers/Microsoft.Network/privateDnsZones/privatelink.cognitiveservices.azure.com
+    - {HUB_ZONE_ID}
   liveness:verificationCode:
     secure: AAABAKxqZXJ0eXVpb3A=
   liveness:verificationCodeIssuedAt: "2026-11-20T09:30:00Z"

@@ -18,7 +18,11 @@ from infra.lifecycle.pulumi_cli import CommandResult
 from tests.lifecycle.test_teardown import PR, World
 from tests.lifecycle.tools import ROOT
 
-SUBNET = "/subscriptions/3f2a6c1e-0b7d-4c55-9a1e-7d6b5c4a3f21/resourceGroups/rg-fl-pr-123/providers/Microsoft.Network/virtualNetworks/vnet-fl-pr-123"
+SUBNET = ("/subscriptions/3f2a6c1e-0b7d-4c55-9a1e-7d6b5c4a3f21/resourceGroups/rg-fl-pr-123"
+          "/providers/Microsoft.Network/virtualNetworks/vnet-fl-pr-123")
+# ARM's refusal, as the provider passes it on (the subnet's service association link holds it).
+IN_USE = (f'Status=400 Code="InUseSubnetCannotBeDeleted" Message="Subnet snet-apps is in use by '
+          f'{SUBNET}/subnets/snet-apps/serviceAssociationLinks/legionservicelink and cannot be deleted.')
 # What `pulumi destroy` prints when ARM refuses the subnet and the VNet (abridged; the shape of the
 # Diagnostics section is the CLI's: a "type (name):" heading, then the provider's error).
 HELD = f"""Destroying (pr-123):
@@ -26,10 +30,11 @@ HELD = f"""Destroying (pr-123):
  -   azure-native:network:VirtualNetwork  network-vnet         deleting failed  1 error
 Diagnostics:
   azure-native:network:Subnet (network-apps-subnet):
-    error: deleting failed: Status=400 Code="InUseSubnetCannotBeDeleted" Message="Subnet snet-apps is in use by {SUBNET}/subnets/snet-apps/serviceAssociationLinks/legionservicelink and cannot be deleted. In order to delete the subnet, delete all the resources within the subnet. See aka.ms/deletesubnet."
+    error: deleting failed: {IN_USE} In order to delete the subnet, delete all the resources within the subnet. \
+See aka.ms/deletesubnet."
 
   azure-native:network:VirtualNetwork (network-vnet):
-    error: deleting failed: Status=400 Code="InUseSubnetCannotBeDeleted" Message="Subnet snet-apps is in use by {SUBNET}/subnets/snet-apps/serviceAssociationLinks/legionservicelink and cannot be deleted."
+    error: deleting failed: {IN_USE}"
 
   pulumi:pulumi:Stack (face-liveness-isolation-pr-123):
     error: update failed

@@ -61,6 +61,18 @@ def test_each_broken_invariant_is_reported(name):
     assert any(fragment in message for _, message in findings), findings
 
 
+def test_an_ipv6_vnet_prefix_beside_the_ipv4_one_is_checked_not_crashed_on():
+    """A dual-stack address space: the IPv4 subnets still lie inside the VNet; an IPv4 subnet is
+    never compared with the IPv6 prefix (ipaddress would raise TypeError)."""
+    ev = verifying({"liveness:dnsMode": "create"})
+    vnet_space = ev.one("azure-native:network:VirtualNetwork").inputs["addressSpace"]["addressPrefixes"]
+    assert broken(ev, lambda e: e.one("azure-native:network:VirtualNetwork").inputs["addressSpace"]
+                  .update(addressPrefixes=["fd00:40::/48", *vnet_space])) == set()
+    only_v6 = broken(ev, lambda e: e.one("azure-native:network:VirtualNetwork").inputs["addressSpace"]
+                     .update(addressPrefixes=["fd00:40::/48"]))
+    assert any("subnet of the stack's VNet" in message for _, message in only_v6), only_v6
+
+
 def test_unprotected_prod_resources_are_reported():
     ev = verifying({"liveness:lifecycle": "prod", "liveness:dnsMode": "create",
                     "liveness:faceAppServerPrincipalIds": ["6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"]})

@@ -90,7 +90,17 @@ def on_stack_vnet(ev: Evaluation, subnet_id: Any) -> bool:
     if not prefix:
         return False
     net = ipaddress.ip_network(prefix)
-    return any(net.subnet_of(v) for v in _vnet_prefixes(ev))  # type: ignore[arg-type]
+    return any(_within(net, v) for v in _vnet_prefixes(ev))
+
+
+def _within(inner: ipaddress.IPv4Network | ipaddress.IPv6Network,
+            outer: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    """`inner` lies inside `outer`; False across IP versions (subnet_of would raise TypeError)."""
+    if isinstance(inner, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+        return inner.subnet_of(outer)
+    if isinstance(inner, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+        return inner.subnet_of(outer)
+    return False
 
 
 def subnet_for_id(ev: Evaluation, subnet_id: Any) -> PlannedResource | None:

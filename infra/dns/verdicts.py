@@ -6,7 +6,7 @@ values; this module turns replies into per-server verdicts, findings and the exi
 
 The vocabulary (servers, replies, findings, names) is in infra/dns/model.py, the checks besides
 the TXT value in infra/dns/records.py; this module keeps the TXT verdict, the exit code, the
-48-hour window and server specs, and re-exports the rest.
+48-hour window and server specs.
 
 Exit code rule (documented in docs/dns-verification.md):
 

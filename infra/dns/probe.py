@@ -275,7 +275,7 @@ def discover(host: str, resolvers: Sequence[Server], *, port: int = 53, timeout:
         if parent_cut is not None:
             found.parent_zone = parent_cut.zone
             parent_servers = zone_servers(parent_cut, resolvers, port=port, timeout=timeout, ipv6=ipv6,
-                                           notes=found.notes, limit=PARENT_SERVERS_ASKED)
+                                          notes=found.notes, limit=PARENT_SERVERS_ASKED)
             for server in parent_servers:
                 reply = query(server, zone, "NS", timeout=timeout)
                 if reply.status is Status.REFERRAL and _same(reply.referral_zone or "", zone):
@@ -334,7 +334,7 @@ def _servers_from(addresses: dict[str, list[str]], port: int) -> list[Server]:
 
 
 def zone_servers(cut: ZoneCut, resolvers: Sequence[Server], *, port: int, timeout: float, ipv6: bool,
-                  notes: list[str], limit: int) -> list[Server]:
+                 notes: list[str], limit: int) -> list[Server]:
     """Up to ``limit`` name servers' addresses of a zone, as the resolver sees them."""
     if cut.referral is not None:
         names, glue = list(cut.referral.referral_ns), list(cut.referral.glue)

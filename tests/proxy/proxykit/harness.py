@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
+
+import pytest
 
 from components.access_log import ACCESS_LOG_FLUSH_SECONDS
 from components.proxy_settings import ProxySettings
@@ -80,6 +84,18 @@ MAIN_SETTINGS = ProxySettings(
     cpu=1.0,
     memory="32Gi",
 )
+
+
+def required_tool(name: str, package: str) -> str:
+    """The path of `name`; a test without it skips, or fails where CI or LIVENESS_REQUIRE_TOOLS
+    say every tool must be there (scripts/install-system-deps.sh installs `package`)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    message = f"{name} not installed (apt-get install {package})"
+    if os.environ.get("CI") or os.environ.get("LIVENESS_REQUIRE_TOOLS"):
+        pytest.fail(message + "; CI/LIVENESS_REQUIRE_TOOLS is set, so this is an error")
+    pytest.skip(message + "; set LIVENESS_REQUIRE_TOOLS=1 to make this an error")
 
 
 def settings(**changes: Any) -> ProxySettings:

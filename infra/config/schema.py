@@ -101,6 +101,14 @@ class Key:
         """The default as shown in the README."""
         return self.spec.text
 
+    @property
+    def type_text(self) -> str:
+        """The type as the reference shows it, with the inclusive range `config check` enforces."""
+        if self.spec.bounds is None:
+            return self.type
+        low, high = self.spec.bounds
+        return f"{self.type}, {_show(low)}–{_show(high)}"
+
 
 def _k(group: str, name: str, type_: str, spec: Default, doc: str) -> Key:
     return Key(name=name, type=type_, spec=spec, doc=doc, group=group)
@@ -185,7 +193,7 @@ KEYS: tuple[Key, ...] = (
        "with Microsoft. `{stack}` is replaced by the stack name (for the ephemeral template)."),
     _k("proxy", "proxyImage", "string", literal(DEFAULT_IMAGE),
        "Stock nginx image, pinned by tag or digest (`latest` or no tag is refused)."),
-    _k("proxy", "proxyCpu", "number", literal(DEFAULT_CPU, bounds=(0.25, 4.0)), "vCPU per replica (0.25–4)."),
+    _k("proxy", "proxyCpu", "number", literal(DEFAULT_CPU, bounds=(0.25, 4.0)), "vCPU per replica."),
     _k("proxy", "proxyMemory", "string", literal(DEFAULT_MEMORY), "Memory per replica, e.g. `1Gi` (2 GiB per vCPU at most)."),
     _k("proxy", "proxyMinReplicas", "int", literal(1, prod=2, bounds=(0, 300)), "Minimum replicas."),
     _k("proxy", "proxyMaxReplicas", "int", literal(10, bounds=(1, 300)), "Maximum replicas."),
@@ -320,7 +328,7 @@ def render_reference_table() -> str:
         lines.append("| --- | --- | --- | --- |")
         for key in KEYS:
             if key.group == group:
-                lines.append(f"| `{NAMESPACE}:{key.name}` | {key.type} | {key.default} | {key.doc} |")
+                lines.append(f"| `{NAMESPACE}:{key.name}` | {key.type_text} | {key.default} | {key.doc} |")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

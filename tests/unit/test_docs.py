@@ -62,3 +62,17 @@ def test_docs_invariants_match_the_checker():
     named = {fn.strip(" `") for _, cell in rows for fn in cell.split(",")}
     assert {check.__name__ for check in invariants.CHECKS} <= named
     assert named <= {check.__name__ for check in invariants.CHECKS}
+
+
+def test_the_reference_shows_every_bound_config_check_enforces():
+    """Each bounded key's row carries its inclusive range: a user learns it before an error."""
+    rows = {line.split("`")[1].split(":", 1)[1]: line for line in render_reference_table().splitlines()
+            if line.startswith("| `liveness:")}
+    bounded = [(key, key.spec.bounds) for key in KEYS if key.spec.bounds is not None]
+    assert len(bounded) >= 15
+
+    def shown(number: float) -> str:
+        return str(int(number)) if float(number).is_integer() else str(number)
+
+    for key, (low, high) in bounded:
+        assert f"| {key.type}, {shown(low)}–{shown(high)} |" in rows[key.name], rows[key.name]

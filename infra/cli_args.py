@@ -15,7 +15,7 @@ from infra.errors import shorten
 
 STACK_HELP = "stack NAME: reads stacks/Pulumi.<NAME>.yaml (a pr-<N> stack without a file of its own reads the pr template)"
 TEMPLATE_HELP = "read stacks/Pulumi.<NAME>.yaml instead, under --stack's name (ephemeral pr-<N> stacks use the pr template)"
-JSON_HELP = "print the result as JSON on stdout (the same facts as the text; progress and warnings go to stderr)"
+JSON_HELP = "print the result as JSON on stdout (progress and warnings go to stderr)"
 
 
 def add_stack_argument(parser: Any, *, required: bool = True, reads: str | None = None) -> argparse.Action:
@@ -29,9 +29,10 @@ def add_template_argument(parser: Any) -> argparse.Action:
     return parser.add_argument("--template", metavar="NAME", help=TEMPLATE_HELP)
 
 
-def add_json_argument(parser: Any, help: str = JSON_HELP) -> argparse.Action:
-    """`--json`: machine-readable output on stdout (`help` where the JSON holds less than the text)."""
-    return parser.add_argument("--json", action="store_true", help=help)
+def add_json_argument(parser: Any, holds: str = "") -> argparse.Action:
+    """`--json`: machine-readable output on stdout; `holds` says what the JSON is where it differs
+    from the text."""
+    return parser.add_argument("--json", action="store_true", help=f"{JSON_HELP}: {holds}" if holds else JSON_HELP)
 
 
 def seconds(flag: str, low: float, high: float) -> Callable[[str], float]:

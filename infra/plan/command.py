@@ -84,9 +84,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_stack_argument(p)
     output = p.add_mutually_exclusive_group()
-    add_json_argument(output, help=(
-        "print JSON on stdout: the resources as a list of {type, name, parent, inputs}, with the findings on "
-        "stderr; with --base, one object holding the changes and the findings"))
+    add_json_argument(output, holds=(
+        "the resources as a list of {type, name, parent, inputs}, with the findings on stderr; with --base, "
+        "one object holding the changes and the findings"))
     output.add_argument("--markdown", action="store_true", help="print Markdown, for a pull-request comment (default: text)")
     p.add_argument("--base", metavar="REF", help="git ref (branch, tag, commit) to diff against, e.g. origin/main")
     add_template_argument(p)

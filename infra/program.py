@@ -97,6 +97,18 @@ def _app_keeps_its_urn(old_parent: pulumi.Resource):
     return transform
 
 
+def _app_follows_the_endpoint(endpoint: pulumi.Resource):
+    """The app's upstream is the private endpoint's fixed address, a config value rather than an
+    output, so nothing orders them: without this, a new revision aimed at a changed address could
+    go live while Azure refuses (or is still applying) the endpoint's change."""
+    def transform(args: pulumi.ResourceTransformationArgs) -> Optional[pulumi.ResourceTransformationResult]:
+        if args.type_ != "azure-native:app:ContainerApp":
+            return None
+        return pulumi.ResourceTransformationResult(
+            args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(depends_on=[endpoint])))
+    return transform
+
+
 def build(settings: Settings) -> dict[str, Any]:
     """Declare every resource of the stack; returns the stack outputs."""
     code = pulumi.Config(NAMESPACE).get_secret("verificationCode") if settings.registration.verification_code_configured else None
@@ -119,7 +131,8 @@ def build(settings: Settings) -> dict[str, Any]:
     # The custom domain is validated against the CNAME and asuid records: the app takes their ids.
     proxy_app = LivenessProxyApp("proxy", component_args.proxy_app_args(
         settings, group.name, proxy.environment, proxy.keyvault_certificate_id, public_dns.record_ids),
-        opts=pulumi.ResourceOptions(transformations=[_app_keeps_its_urn(proxy)]))
+        opts=pulumi.ResourceOptions(transformations=[_app_keeps_its_urn(proxy),
+                                                     _app_follows_the_endpoint(face.private_endpoint)]))
     monitoring = _monitoring(settings, group.name, proxy, proxy_app)
 
     outputs: dict[str, Any] = {

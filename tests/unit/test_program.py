@@ -163,6 +163,15 @@ def test_dns_records_exist_before_the_app_that_validates_against_them():
     assert order.index("proxy-app") < order.index("proxy-managed-cert")
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_app_is_updated_after_the_private_endpoint_it_forwards_to(stack):
+    """The upstream address is config, not an endpoint output: the explicit dependency is what
+    keeps a revision aimed at a changed address from going live before (or without) the endpoint."""
+    ev = stack_evaluation(stack)
+    endpoint = ev.one(T_ENDPOINT).name
+    assert endpoint in ev.named("proxy-app").dependencies, ev.named("proxy-app").dependencies
+
+
 def test_dns_existing_mode_writes_into_the_named_zone_only():
     ev = verifying({"liveness:dnsMode": "existing", "liveness:dnsZoneName": "contoso.com",
                     "liveness:proxyHost": "liveness.dev.contoso.com", "liveness:dnsZoneResourceGroup": "rg-dns"})

@@ -122,12 +122,13 @@ class ProxyMonitoring(pulumi.ComponentResource):
         )
 
     def _restart_alert(self, child: pulumi.ResourceOptions, actions: list[pulumi.Output[str]]) -> monitor.MetricAlert:
-        """Replica restarts of the app (metric RestartCount) over the window."""
+        """A replica's restart count (metric RestartCount, a counter since the replica started)."""
         args, t = self._args, self._args.thresholds
         return self._metric_alert(
             f"{self._name}-replica-restarts", "replica-restarts",
-            description=(f"At least {t.restart_count} replica restarts in {t.window_minutes} minutes: the proxy "
-                         "crashes or fails its liveness probe (see ContainerAppSystemLogs_CL)."),
+            description=(f"A replica has restarted at least {t.restart_count} times since it started (the count "
+                         "stays until the replica is replaced): the proxy crashes or fails its liveness probe "
+                         "(see ContainerAppSystemLogs_CL)."),
             severity=2,
             scopes=[args.container_app_id],
             evaluation_frequency=iso_duration(t.frequency_minutes),

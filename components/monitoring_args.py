@@ -31,7 +31,7 @@ class AlertThresholdsArgs(TypedDict, total=False):
     throttled_count: int
     """429s in the window, the proxy's rate limit and Face's throttling together; default 100."""
     restart_count: int
-    """Replica restarts in the window; default 3."""
+    """Restarts of one replica since it started (RestartCount is a counter); default 3."""
     certificate_days: int
     """Fewer days of certificate validity left fails the check; default 14."""
     window_minutes: int

@@ -293,7 +293,7 @@ KEYS: tuple[Key, ...] = (
     _k("monitoring", "alertThrottledCount", "int", literal(_ALERTS.throttled_count, bounds=(1, 1_000_000)),
        "Alert on this many 429s in the window (the proxy's rate limit and Face throttling)."),
     _k("monitoring", "alertRestartCount", "int", literal(_ALERTS.restart_count, bounds=(1, 1000)),
-       "Alert on this many replica restarts in the window."),
+       "Alert when a replica has restarted this many times since it started (a counter, not a rate per window)."),
     _k("monitoring", "alertCertificateDays", "int", literal(_ALERTS.certificate_days, bounds=(1, 365)),
        "The certificate check fails when the served certificate has fewer days left."),
     _k("monitoring", "alertWindowMinutes", "int",

@@ -8,7 +8,7 @@ by …/serviceAssociationLinks/… and cannot be deleted"; the code is listed in
 https://learn.microsoft.com/en-us/azure/azure-resource-manager/troubleshooting/common-deployment-errors).
 Every other resource is gone by then, so this module retries the destroy with growing pauses up to a
 bound, and when the bound is spent reports exactly which resources Azure still holds; teardown then
-tags the stack (TAG_TEARDOWN_PENDING) so a later run, e.g. the daily sweeper, finishes the job.
+tags the stack (TAG_TEARDOWN_PENDING) so a later run (for pr-* stacks the daily sweeper) finishes the job.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 
 from infra.lifecycle.pulumi_cli import TEE, PulumiRunner
 from infra.lifecycle.tags import TAG_TEARDOWN_PENDING
+from infra.stackfiles.names import pr_number
 
 SUBNET_IN_USE_CODE = "InUseSubnetCannotBeDeleted"
 # The code, or the message Azure sends with it (in case a provider drops the code).
@@ -107,6 +108,13 @@ def pending_report(stack: str, outcome: DestroyOutcome, retry_minutes: float) ->
         "https://github.com/microsoft/azure-container-apps/issues/974). Everything else of the stack is destroyed.",
         f"  left: {left}, and the stack {stack!r} (kept, tagged {TAG_TEARDOWN_PENDING}); the soft-deleted Face account "
         "is purged by the destroy's purge hook, or by the run that finishes.",
-        f"  next: run `liveness-infra teardown --stack {stack} --yes` again later; the daily sweeper resumes every stack "
-        f"tagged {TAG_TEARDOWN_PENDING}. Last error: {outcome.detail}",
+        f"  next: run `liveness-infra teardown --stack {stack} --yes` again later; {_who_resumes(stack)} "
+        f"Last error: {outcome.detail}",
     ]
+
+
+def _who_resumes(stack: str) -> str:
+    """The daily sweeper lists pr-* stacks only (its token sees no other), so it resumes those alone."""
+    if pr_number(stack) is not None:
+        return f"the daily sweeper also resumes every pr-* stack tagged {TAG_TEARDOWN_PENDING}."
+    return "nothing resumes it by itself (the daily sweeper handles pr-* stacks only)."

@@ -11,8 +11,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from infra.lifecycle.destroy_retry import (EXIT_PENDING, FIRST_PAUSE_SECONDS, MAX_PAUSE_SECONDS, TAG_TEARDOWN_PENDING,
-                                           destroy_with_retry, held_resources)
+                                           DestroyOutcome, destroy_with_retry, held_resources, pending_report)
 from infra.lifecycle.pulumi_cli import TEE
 from infra.lifecycle.pulumi_cli import CommandResult
 from tests.lifecycle.test_teardown import PR, World
@@ -55,6 +57,16 @@ class Clock:
 
 def destroys(world: World) -> list:
     return [c for c in world.pulumi_calls() if c[0] == "destroy"]
+
+
+@pytest.mark.parametrize("stack, resumed_by_the_sweeper", [("pr-123", True), ("dev", False)])
+def test_the_report_says_who_resumes_the_stack(stack, resumed_by_the_sweeper):
+    """The sweeper lists pr-* stacks only: a test stack left pending is resumed by hand."""
+    outcome = DestroyOutcome(ok=False, attempts=3, subnet_in_use=True, detail="InUseSubnetCannotBeDeleted")
+    next_line = next(line for line in pending_report(stack, outcome, 40) if line.lstrip().startswith("next:"))
+    assert f"teardown --stack {stack} --yes" in next_line
+    assert ("the daily sweeper also resumes" in next_line) is resumed_by_the_sweeper, next_line
+    assert ("nothing resumes it by itself" in next_line) is not resumed_by_the_sweeper, next_line
 
 
 def test_the_held_resources_are_read_from_the_diagnostics():

@@ -13,7 +13,8 @@ from pathlib import Path
 from bench_day import CHUNK, drain, materialise, upload_flood
 from bench_day_connections import ResetOnReuse, connection_flood, stale_reuse
 from bench_figures import DAY_TARGETS
-from bench_procs import HAProxy, Upstream, free_port, pin_tree
+from bench_procs import HAProxy, Upstream, pin_tree
+from proxykit.harness import free_port
 from bench_rounds import progress
 from bench_stack import ROUTE, SHIPPED_CONFIG_MARK, dev_bench_settings
 from haproxy_peer import PeerRun, render_haproxy_config

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bench_figures import count_lines, cpu_ticks, parse_wrk
+from proxykit.harness import free_port
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
@@ -61,12 +62,6 @@ def preexec(cpus: set[int] | None):
             os.sched_setaffinity(0, cpus)
         _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
     return hook
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 10.0) -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Callable
 
 from bench_figures import MODES, TARGET_NAMES, Samples
-from bench_procs import HAProxy, Upstream, cpu_seconds, free_port, pin_tree, rss_kb, run_wrk, run_wrk_windowed
+from bench_procs import HAProxy, Upstream, cpu_seconds, pin_tree, rss_kb, run_wrk, run_wrk_windowed
+from proxykit.harness import free_port
 from bench_stack import ROUTE, dev_bench_settings
 from haproxy_peer import PeerRun, render_haproxy_config
 from proxykit.pki import CertFiles, TestCA

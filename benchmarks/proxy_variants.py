@@ -45,9 +45,10 @@ sys.path[:0] = [str(HERE.parent), str(HERE.parent / "tests" / "proxy"), str(HERE
 
 from bench_figures import Spread  # noqa: E402
 from bench_procs import (  # noqa: E402
-    HAProxy, Upstream, cpu_seconds, free_port, pin_tree, preexec, run_wrk, run_wrk_windowed,
+    HAProxy, Upstream, cpu_seconds, pin_tree, preexec, run_wrk, run_wrk_windowed,
     tree_pids, wait_port,
 )
+from proxykit.harness import free_port  # noqa: E402
 from haproxy_peer import PeerRun, render_haproxy_config  # noqa: E402
 from bench_rounds import LEAD_IN  # noqa: E402
 from bench_stack import ROUTE, dev_bench_settings, run_files  # noqa: E402

@@ -21,12 +21,18 @@ START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port(addresses: list[str], attempts: int = 50) -> int:
-    """A port the kernel hands out as free that is also free (UDP and TCP) on every address."""
+    """A port the kernel hands out as free that is also free (UDP and TCP) on every address, and
+    not one this process handed out before (two calls in a row can get the same port back)."""
     for _ in range(attempts):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
+        if port in _HANDED_OUT:
+            continue
         sockets = []
         try:
             for address in addresses:
@@ -34,6 +40,7 @@ def free_port(addresses: list[str], attempts: int = 50) -> int:
                     s = socket.socket(socket.AF_INET, kind)
                     sockets.append(s)
                     s.bind((address, port))
+            _HANDED_OUT.add(port)
             return port
         except OSError:
             continue

@@ -15,9 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from proxykit.harness import LOOPBACK, free_port, required_tool, settings
+from proxykit.harness import LOOPBACK, free_port, settings
 from proxykit.rawhttp import build_request, exchange
 from proxykit.standin import FaceStandin
+from proxykit.tools import required_tool
 
 from components.proxy_app import CONFIG_DIR, CONFIG_FILE, CONTAINER_ARGS, CONTAINER_COMMAND
 from components.proxy_settings import WORKER_SHUTDOWN_TIMEOUT_SECONDS

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
-
-import pytest
 
 from components.access_log import ACCESS_LOG_FLUSH_SECONDS
 from components.proxy_settings import ProxySettings
@@ -24,10 +20,20 @@ LOOPBACK = "127.0.0.1"
 LOG_WAIT_SECONDS = ACCESS_LOG_FLUSH_SECONDS + 4.0
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port(host: str = LOOPBACK) -> int:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """A port the kernel reports free, never one this process handed out before: two calls in a
+    row (a listen and a health port) can otherwise get the same port back."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+            sock.bind((host, 0))
+            port = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+    raise RuntimeError(f"no fresh free port on {host} in 100 tries")
 
 
 @dataclass
@@ -84,18 +90,6 @@ MAIN_SETTINGS = ProxySettings(
     cpu=1.0,
     memory="32Gi",
 )
-
-
-def required_tool(name: str, package: str) -> str:
-    """The path of `name`; a test without it skips, or fails where CI or LIVENESS_REQUIRE_TOOLS
-    say every tool must be there (scripts/install-system-deps.sh installs `package`)."""
-    found = shutil.which(name)
-    if found:
-        return found
-    message = f"{name} not installed (apt-get install {package})"
-    if os.environ.get("CI") or os.environ.get("LIVENESS_REQUIRE_TOOLS"):
-        pytest.fail(message + "; CI/LIVENESS_REQUIRE_TOOLS is set, so this is an error")
-    pytest.skip(message + "; set LIVENESS_REQUIRE_TOOLS=1 to make this an error")
 
 
 def settings(**changes: Any) -> ProxySettings:

@@ -27,8 +27,8 @@ def test_make_test_runs_in_parallel():
     found = re.search(r"^test:.*\n\t(.+)$", (ROOT / "Makefile").read_text(), flags=re.MULTILINE)
     assert found, "the Makefile has no test: recipe"
     recipe = found.group(1)
-    assert "pytest -n $(TEST_WORKERS)" in recipe
+    assert "pytest -n $(TEST_WORKERS) --dist worksteal" in recipe
     workers = subprocess.run(["make", "-s", "-C", str(ROOT), "-n", "test", "MAKEFLAGS="], capture_output=True,
                              text=True, timeout=60, check=False).stdout
-    assert f"pytest -n {2 * len(os.sched_getaffinity(0))}" in workers, workers
+    assert f"pytest -n {2 * len(os.sched_getaffinity(0))} --dist worksteal" in workers, workers
     assert "pytest-xdist" in (ROOT / "pyproject.toml").read_text()

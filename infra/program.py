@@ -86,26 +86,22 @@ def _forwarded_provider_config() -> dict[str, Any]:
     return out
 
 
-def _app_keeps_its_urn(old_parent: pulumi.Resource):
-    """The container app was a child of LivenessProxy until the app got its own component: an alias
-    to that parent keeps its URN, so existing stacks update it in place (tests/unit/test_urns.py)."""
+def _container_app_options(old_parent: pulumi.Resource, endpoint: pulumi.Resource):
+    """Options the program adds to the container app inside LivenessProxyApp:
+
+    - an alias to its old parent: it was a child of LivenessProxy until the app got its own
+      component, and the alias keeps its URN, so existing stacks update it in place
+      (tests/unit/test_urns.py);
+    - a dependency on the private endpoint: its upstream is the endpoint's fixed address, a config
+      value rather than an output, so nothing else orders them, and a new revision aimed at a
+      changed address could go live while Azure refuses (or is still applying) the endpoint's change.
+    """
+    added = pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=old_parent)], depends_on=[endpoint])
+
     def transform(args: pulumi.ResourceTransformationArgs) -> Optional[pulumi.ResourceTransformationResult]:
         if args.type_ != "azure-native:app:ContainerApp":
             return None
-        return pulumi.ResourceTransformationResult(
-            args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=old_parent)])))
-    return transform
-
-
-def _app_follows_the_endpoint(endpoint: pulumi.Resource):
-    """The app's upstream is the private endpoint's fixed address, a config value rather than an
-    output, so nothing orders them: without this, a new revision aimed at a changed address could
-    go live while Azure refuses (or is still applying) the endpoint's change."""
-    def transform(args: pulumi.ResourceTransformationArgs) -> Optional[pulumi.ResourceTransformationResult]:
-        if args.type_ != "azure-native:app:ContainerApp":
-            return None
-        return pulumi.ResourceTransformationResult(
-            args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(depends_on=[endpoint])))
+        return pulumi.ResourceTransformationResult(args.props, pulumi.ResourceOptions.merge(args.opts, added))
     return transform
 
 
@@ -131,8 +127,7 @@ def build(settings: Settings) -> dict[str, Any]:
     # The custom domain is validated against the CNAME and asuid records: the app takes their ids.
     proxy_app = LivenessProxyApp("proxy", component_args.proxy_app_args(
         settings, group.name, proxy.environment, proxy.keyvault_certificate_id, public_dns.record_ids),
-        opts=pulumi.ResourceOptions(transformations=[_app_keeps_its_urn(proxy),
-                                                     _app_follows_the_endpoint(face.private_endpoint)]))
+        opts=pulumi.ResourceOptions(transformations=[_container_app_options(proxy, face.private_endpoint)]))
     monitoring = _monitoring(settings, group.name, proxy, proxy_app)
 
     outputs: dict[str, Any] = {

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import os
 import secrets
 import shutil
 from dataclasses import dataclass
@@ -28,14 +27,11 @@ from infra.dns import probe as dns_probe
 from infra.errors import UserError
 from tests.cli_result import CliResult
 from tests.dns.knot import Blackhole, KnotServer, free_port, zone_text
+from tests.required_tools import missing_tool
 
 PARENT, NS1, NS2, NS3, SILENT = "127.0.0.10", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"
 ASUID = "5E3B9F0A1C7D2E4F6A8B0C1D3E5F7A9B1C3D5E7F9A0B2C4D6E8F0A1B3C5D7E9F"
 INGRESS = "app-123.env.azurecontainerapps.test"
-
-
-def _tools_required() -> bool:
-    return bool(os.environ.get("CI") or os.environ.get("LIVENESS_REQUIRE_TOOLS"))
 
 
 @pytest.fixture(scope="session")
@@ -43,10 +39,7 @@ def knot_available() -> None:
     missing = [tool for tool in ("knotd", "knotc") if shutil.which(tool) is None
                and not Path(f"/usr/sbin/{tool}").exists()]
     if missing:
-        message = f"Knot DNS not installed ({', '.join(missing)} missing): apt-get install knot"
-        if _tools_required():
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_tool(f"Knot DNS not installed ({', '.join(missing)} missing): apt-get install knot")
 
 
 @dataclass

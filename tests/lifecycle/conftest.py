@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.lifecycle.tools import Actionlint, find_actionlint, missing_tool
+from tests.lifecycle.tools import Actionlint, find_actionlint
+from tests.required_tools import missing_tool
 
 
 @pytest.fixture(scope="session")

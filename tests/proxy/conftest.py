@@ -22,11 +22,8 @@ from proxykit.standin import FaceStandin  # noqa: E402
 
 from components.proxy_settings import ProxySettings  # noqa: E402
 from infra.proxy.runner import NGINX_FALLBACK_PATHS, ProxyProcess, ServeOptions  # noqa: E402
+from tests.required_tools import missing_tool  # noqa: E402
 
-
-
-def _tools_required() -> bool:
-    return bool(os.environ.get("CI") or os.environ.get("LIVENESS_REQUIRE_TOOLS"))
 
 
 def _nginx_available() -> bool:
@@ -45,10 +42,7 @@ def _nginx_present() -> None:
     """Skip without nginx, unless CI or LIVENESS_REQUIRE_TOOLS make a missing nginx a failure."""
     if _nginx_available():
         return
-    message = "nginx not installed (apt-get install nginx-light)"
-    if _tools_required():
-        pytest.fail(message + "; CI/LIVENESS_REQUIRE_TOOLS is set, so this is an error")
-    pytest.skip(message + "; set LIVENESS_REQUIRE_TOOLS=1 to make this an error")
+    missing_tool("nginx not installed (apt-get install nginx-light)")
 
 
 @dataclass

@@ -18,11 +18,11 @@ import pytest
 from proxykit.harness import LOOPBACK, free_port, settings
 from proxykit.rawhttp import build_request, exchange
 from proxykit.standin import FaceStandin
-from proxykit.tools import required_tool
 
 from components.proxy_app import CONFIG_DIR, CONFIG_FILE, CONTAINER_ARGS, CONTAINER_COMMAND
 from components.proxy_settings import WORKER_SHUTDOWN_TIMEOUT_SECONDS
 from infra.proxy.runner import ProxyProcess, ServeOptions, find_nginx
+from tests.required_tools import required_tool
 
 ROUTE = "/face/v1.2/detectLiveness/singleModal"
 UPLOADS = 6

@@ -22,6 +22,7 @@ from infra import cli  # noqa: E402
 from infra.proxy.runner import NGINX_FALLBACK_PATHS, ProxyProcess, ServeOptions  # noqa: E402
 from tests.cli_result import CliResult  # noqa: E402
 from tests.dns.knot import KnotServer, free_port, zone_text  # noqa: E402
+from tests.required_tools import missing_tool  # noqa: E402
 from tests.smoke.rig import Redirector, TlsFront, face_like, issue  # noqa: E402
 
 LOOPBACK = "127.0.0.1"
@@ -37,19 +38,12 @@ CODE = "azv-smoke-5c1e9a7b3d2f4e6a8c0b1d3f5a7c9e2b"
 PROXY_SETTINGS = proxy_settings(allow_options=False, client_timeout_seconds=5, upstream_timeout_seconds=5)
 
 
-def _required() -> bool:
-    return bool(os.environ.get("CI") or os.environ.get("LIVENESS_REQUIRE_TOOLS"))
-
-
 @pytest.fixture(scope="session")
 def tools() -> None:
     missing = [t for t, paths in (("nginx", NGINX_FALLBACK_PATHS), ("knotd", ("/usr/sbin/knotd",)))
                if not shutil.which(t) and not any(os.access(p, os.X_OK) for p in paths)]
     if missing:
-        message = f"{', '.join(missing)} not installed (apt-get install nginx-light knot)"
-        if _required():
-            pytest.fail(message + "; CI/LIVENESS_REQUIRE_TOOLS is set, so this is an error")
-        pytest.skip(message)
+        missing_tool(f"{', '.join(missing)} not installed (apt-get install nginx-light knot)")
 
 
 @dataclass

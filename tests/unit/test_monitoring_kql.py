@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from components import monitoring_queries as mq
-from tests.lifecycle.tools import ROOT, missing_tool
+from tests.lifecycle.tools import ROOT
+from tests.required_tools import missing_tool
 from tests.unit.conftest import stack_evaluation
 
 PARSER_PACKAGE = "@kusto/language-service-next"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests" / "proxy")]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "tests" / "proxy")]
 
 from bench_figures import (  # noqa: E402
     ADDED_FLOOR_MS, Samples, Spread, compact_table, cpu_ticks, day_lines, markdown_table,

@@ -14,7 +14,9 @@ from typing import Callable, Iterator
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# tests/proxy has no __init__.py (its modules and proxykit import as top-level names): put it and the
+# repository root (for `tests.*`, e.g. tests.required_tools) on the path, whichever folder pytest runs.
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[2])]
 
 from proxykit.harness import FACE_HOST, LOOPBACK, MAIN_SETTINGS, RunningProxy, free_port  # noqa: E402
 from proxykit.pki import TestCA  # noqa: E402
